@@ -1,0 +1,94 @@
+package event
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name   string
+		in     string
+		reason Reason
+		ts     int64
+		page   string
+	}{
+		{"string timestamp", `{"event_id":"a","uuid":"u","event_timestamp":"1700000000000","page_name":"home"}`, OK, 1700000000000, "home"},
+		{"integer timestamp", `{"event_id":"a","uuid":"u","event_timestamp":1700000000000}`, OK, 1700000000000, ""},
+		{"nested details ignored", `{"event_id":"a","uuid":"u","event_timestamp":"1","event_details":{"uuid":"x"},"booking_details":{"price":3}}`, OK, 1, ""},
+		{"escaped strings", `{"event_id":"a\"b","uuid":"\u00e9","event_timestamp":"5","page_name":"p\\q"}`, OK, 5, `p\q`},
+		{"not json", `{not json`, InvalidJSON, 0, ""},
+		{"array", `[1,2]`, InvalidJSON, 0, ""},
+		{"string", `"x"`, InvalidJSON, 0, ""},
+		{"trailing garbage", `{"uuid":"u"} x`, InvalidJSON, 0, ""},
+		{"missing uuid", `{"event_id":"b","event_timestamp":"1"}`, MissingUUID, 0, ""},
+		{"empty uuid", `{"uuid":"","event_id":"b","event_timestamp":"1"}`, MissingUUID, 0, ""},
+		{"numeric uuid", `{"uuid":7,"event_id":"b","event_timestamp":"1"}`, MissingUUID, 0, ""},
+		{"missing event_id", `{"uuid":"u","event_timestamp":"1"}`, MissingEventID, 0, ""},
+		{"null event_id", `{"uuid":"u","event_id":null,"event_timestamp":"1"}`, MissingEventID, 0, ""},
+		{"word timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"yesterday"}`, BadTimestamp, 0, ""},
+		{"null timestamp", `{"uuid":"u","event_id":"c","event_timestamp":null}`, BadTimestamp, 0, ""},
+		{"missing timestamp", `{"uuid":"u","event_id":"c"}`, BadTimestamp, 0, ""},
+		{"float timestamp", `{"uuid":"u","event_id":"c","event_timestamp":1.7e12}`, BadTimestamp, 0, ""},
+		{"negative timestamp", `{"uuid":"u","event_id":"c","event_timestamp":-5}`, BadTimestamp, 0, ""},
+		{"signed string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"+5"}`, BadTimestamp, 0, ""},
+		{"overflowing timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"99999999999999999999"}`, BadTimestamp, 0, ""},
+		{"empty string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":""}`, BadTimestamp, 0, ""},
+		{"blank line", `   `, EmptyRecord, 0, ""},
+		{"too long", `{"uuid":"u","event_id":"c","event_timestamp":"1","page_name":"` + strings.Repeat("x", 200) + `"}`, LineTooLong, 0, ""},
+	}
+	p := NewParser(128)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var f Fields
+			r := p.Parse([]byte(tc.in), &f)
+			if r != tc.reason {
+				t.Fatalf("reason = %v, want %v", r, tc.reason)
+			}
+			if r == OK && (f.TimestampMs != tc.ts || string(f.PageName) != tc.page) {
+				t.Fatalf("got ts=%d page=%q, want %d %q", f.TimestampMs, f.PageName, tc.ts, tc.page)
+			}
+		})
+	}
+}
+
+// FuzzParse checks that no input crashes or hangs the parser and that
+// whatever it accepts really is a JSON object with the required fields.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"event_id":"a","page_name":"home","event_timestamp":"1700000000000","booking_details":null,"uuid":"u1","event_details":{"event_name":"page_view","event_type":"view","event_value":"home"}}`,
+		`{"event_id":"a","uuid":"u","event_timestamp":1700000000000}`,
+		`{not json`, `[1,2]`, `{"uuid":"u","event_id":"c","event_timestamp":"yesterday"}`,
+		`{"a":[[[[[[[[[[{}]]]]]]]]]]}`, "\x00\xff", `{"uuid":"\ud800","event_id":"x","event_timestamp":"1"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	p := NewParser(1 << 16)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var fl Fields
+		r := p.Parse(in, &fl)
+		if r == LineTooLong || r == EmptyRecord {
+			return
+		}
+		var m map[string]any
+		isObject := json.Unmarshal(in, &m) == nil && m != nil
+		if (r == InvalidJSON) == isObject {
+			t.Fatalf("reason %v, but encoding/json says object=%v", r, isObject)
+		}
+		if r != OK || !utf8.Valid(in) {
+			// encoding/json rewrites invalid UTF-8; we keep the bytes.
+			return
+		}
+		if u, _ := m["uuid"].(string); u != string(fl.UUID) || u == "" {
+			t.Fatalf("uuid %q, encoding/json %q", fl.UUID, u)
+		}
+		if id, _ := m["event_id"].(string); id != string(fl.EventID) || id == "" {
+			t.Fatalf("event_id %q, encoding/json %q", fl.EventID, id)
+		}
+		if fl.TimestampMs < 0 {
+			t.Fatalf("negative timestamp accepted")
+		}
+	})
+}

@@ -1,0 +1,61 @@
+package session
+
+import (
+	"strconv"
+
+	"github.com/google/uuid"
+)
+
+// Event is one accepted event of a user, as the engine sees it.
+type Event struct {
+	TimeMs int64
+	// Seq is the arrival order; among duplicates the earliest arrival wins.
+	Seq  uint64
+	ID   string
+	Page string
+}
+
+// less orders events by (time, event_id), then arrival.
+func less(a, b *Event) bool {
+	if a.TimeMs != b.TimeMs {
+		return a.TimeMs < b.TimeMs
+	}
+	if a.ID != b.ID {
+		return a.ID < b.ID
+	}
+	return a.Seq < b.Seq
+}
+
+// Session is one output session. Pages may alias engine memory that is reused
+// after the emit callback returns: copy it to keep it.
+type Session struct {
+	UUID           string
+	StartMs        int64
+	EndMs          int64
+	EventCount     int64
+	Pages          []string
+	PagesTruncated bool
+	EntryPage      string
+	ExitPage       string
+	EndReason      EndReason
+}
+
+// DurationSeconds is end - start in seconds with millisecond precision.
+func (s *Session) DurationSeconds() float64 {
+	return float64(s.EndMs-s.StartMs) / 1000
+}
+
+// idNamespace roots session ids; fixed forever so ids are stable across
+// versions, runs, batch and stream.
+var idNamespace = uuid.MustParse("6f1c3d52-8a7e-4b7e-9d2f-5e0b1a9c4d11")
+
+// ID is the session's deterministic id: a UUIDv5 of uuid and start time. A
+// user cannot have two sessions starting at the same millisecond, so it is
+// unique.
+func (s *Session) ID() string {
+	var buf [256]byte
+	b := append(buf[:0], s.UUID...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, s.StartMs, 10)
+	return uuid.NewSHA1(idNamespace, b).String()
+}
