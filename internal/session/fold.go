@@ -6,58 +6,58 @@ type folder struct {
 	pages []string // scratch reused for every session's pages
 }
 
-// fold emits every session of evs that is closed by endMs (the latest time
+// fold emits every session of rs that is closed by endMs (the latest time
 // the data covers) and returns the index where the still-open last session
 // begins. If flush is set the open session is emitted too, as EndOfInput,
-// and len(evs) is returned.
-func (f *folder) fold(uuid string, evs []Event, endMs int64, flush bool, emit func(*Session)) int {
-	if len(evs) == 0 {
+// and len(rs) is returned.
+func (f *folder) fold(a *arena, uuid string, rs []rec, endMs int64, flush bool, emit func(*Session)) int {
+	if len(rs) == 0 {
 		return 0
 	}
 	begin := 0
-	start, last := evs[0].TimeMs, evs[0].TimeMs
-	for i := 1; i < len(evs); i++ {
-		t := evs[i].TimeMs
+	start, last := rs[0].time, rs[0].time
+	for i := 1; i < len(rs); i++ {
+		t := rs[i].time
 		if t-last > f.rules.InactivityMs || t-start > f.rules.MaxDurationMs {
-			f.emit(uuid, evs[begin:i], true, emit)
+			f.emit(a, uuid, rs[begin:i], true, emit)
 			begin, start = i, t
 		}
 		last = t
 	}
 	deadline, _ := f.rules.closeDeadline(start, last)
 	if endMs > deadline {
-		f.emit(uuid, evs[begin:], true, emit)
-		return len(evs)
+		f.emit(a, uuid, rs[begin:], true, emit)
+		return len(rs)
 	}
 	if flush {
-		f.emit(uuid, evs[begin:], false, emit)
-		return len(evs)
+		f.emit(a, uuid, rs[begin:], false, emit)
+		return len(rs)
 	}
 	return begin
 }
 
-func (f *folder) emit(uuid string, evs []Event, closed bool, emit func(*Session)) {
-	first, last := &evs[0], &evs[len(evs)-1]
+func (f *folder) emit(a *arena, uuid string, rs []rec, closed bool, emit func(*Session)) {
+	first, last := &rs[0], &rs[len(rs)-1]
 	s := Session{
 		UUID:       uuid,
-		StartMs:    first.TimeMs,
-		EndMs:      last.TimeMs,
-		EventCount: int64(len(evs)),
-		EntryPage:  first.Page,
-		ExitPage:   last.Page,
+		StartMs:    first.time,
+		EndMs:      last.time,
+		EventCount: int64(len(rs)),
+		EntryPage:  a.str(first.page),
+		ExitPage:   a.str(last.page),
 		EndReason:  EndOfInput,
 	}
 	if closed {
 		_, s.EndReason = f.rules.closeDeadline(s.StartMs, s.EndMs)
 	}
-	n := len(evs)
+	n := len(rs)
 	if n > f.rules.MaxPages {
 		n = f.rules.MaxPages
 		s.PagesTruncated = true
 	}
 	f.pages = f.pages[:0]
 	for i := 0; i < n; i++ {
-		f.pages = append(f.pages, evs[i].Page)
+		f.pages = append(f.pages, a.str(rs[i].page))
 	}
 	s.Pages = f.pages
 	emit(&s)

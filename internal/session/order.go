@@ -1,82 +1,110 @@
 package session
 
 import (
-	"hash/maphash"
+	"bytes"
 	"slices"
 )
+
+// rec is an event as the Partition stores it: no pointers (see span).
+type rec struct {
+	time int64
+	seq  uint64
+	idh  uint64 // hash of the id, taken while its bytes are hot in cache
+	id   span
+	page span
+}
 
 // orderer puts one user's events into session order and drops duplicates.
 // Its scratch space is reused across users so the hot path does not allocate.
 type orderer struct {
-	seed  maphash.Seed
-	table []int32 // open-addressing set of event indexes, by event_id
+	// table is an open-addressing set of record indexes by id hash. Each
+	// slot holds gen<<32 | index+1, so a new user starts with a fresh
+	// generation instead of clearing the table.
+	table []uint64
+	gen   uint64
 }
 
-func newOrderer() orderer { return orderer{seed: maphash.MakeSeed()} }
-
-// sortDedupe sorts evs by (time, event_id, arrival) in place and removes
+// sortDedupe sorts rs by (time, event_id, arrival) in place and removes
 // duplicates (same event_id), keeping the earliest arrival. It returns the
 // kept prefix and the number of duplicates removed.
-func (o *orderer) sortDedupe(evs []Event) ([]Event, int) {
-	if len(evs) < 2 {
-		return evs, 0
+func (o *orderer) sortDedupe(a *arena, rs []rec) ([]rec, int) {
+	if len(rs) < 2 {
+		return rs, 0
+	}
+	cmp := func(x, y rec) int {
+		if x.time != y.time {
+			if x.time < y.time {
+				return -1
+			}
+			return 1
+		}
+		if c := bytes.Compare(a.bytes(x.id), a.bytes(y.id)); c != 0 {
+			return c
+		}
+		switch {
+		case x.seq < y.seq:
+			return -1
+		case x.seq > y.seq:
+			return 1
+		}
+		return 0
 	}
 	// Input is mostly in time order already; checking is far cheaper
 	// than sorting.
-	if !slices.IsSortedFunc(evs, cmpEvents) {
-		slices.SortFunc(evs, cmpEvents)
+	if !slices.IsSortedFunc(rs, cmp) {
+		slices.SortFunc(rs, cmp)
 	}
 	// Exact redeliveries (same time and id) are now adjacent; the first
-	// of a run has the lowest Seq.
+	// of a run has the lowest seq.
 	n := 1
-	for i := 1; i < len(evs); i++ {
-		if evs[i].TimeMs == evs[n-1].TimeMs && evs[i].ID == evs[n-1].ID {
+	for i := 1; i < len(rs); i++ {
+		if rs[i].time == rs[n-1].time && rs[i].idh == rs[n-1].idh && bytes.Equal(a.bytes(rs[i].id), a.bytes(rs[n-1].id)) {
 			continue
 		}
-		evs[n] = evs[i]
+		rs[n] = rs[i]
 		n++
 	}
-	dups := len(evs) - n
-	kept, more := o.dedupeByID(evs[:n])
+	dups := len(rs) - n
+	kept, more := o.dedupeByID(a, rs[:n])
 	return kept, dups + more
 }
 
 // dedupeByID removes events whose id was seen at another time: a producer
 // that re-sent an event with a different timestamp. Rare, but "counts once"
 // must hold for it too.
-func (o *orderer) dedupeByID(evs []Event) ([]Event, int) {
-	if len(evs) < 2 {
-		return evs, 0
+func (o *orderer) dedupeByID(a *arena, rs []rec) ([]rec, int) {
+	if len(rs) < 2 {
+		return rs, 0
 	}
 	size := 4
-	for size < 2*len(evs) {
+	for size < 2*len(rs) {
 		size <<= 1
 	}
-	if cap(o.table) < size {
-		o.table = make([]int32, size)
+	if len(o.table) < size {
+		o.table = make([]uint64, size)
+		o.gen = 0
 	}
-	t := o.table[:size]
-	for i := range t {
-		t[i] = -1
-	}
+	o.gen++
+	t, gen := o.table[:size], o.gen<<32
+	const dropped = ^uint64(0)
 	mask := uint64(size - 1)
 	drop := 0
-	for i := range evs {
-		h := maphash.String(o.seed, evs[i].ID) & mask
+	for i := range rs {
+		h := rs[i].idh & mask
 		for {
-			j := t[h]
-			if j < 0 {
-				t[h] = int32(i)
+			slot := t[h]
+			if slot&^0xffffffff != gen {
+				t[h] = gen | uint64(i+1)
 				break
 			}
-			if evs[j].ID == evs[i].ID {
-				// Keep the earlier arrival; mark the other by
-				// clearing its ID (real IDs are never empty).
-				if evs[i].Seq < evs[j].Seq {
-					evs[j].ID = ""
-					t[h] = int32(i)
+			j := int(slot&0xffffffff) - 1
+			if rs[j].idh == rs[i].idh && bytes.Equal(a.bytes(rs[j].id), a.bytes(rs[i].id)) {
+				// Keep the earlier arrival.
+				if rs[i].seq < rs[j].seq {
+					rs[j].seq = dropped
+					t[h] = gen | uint64(i+1)
 				} else {
-					evs[i].ID = ""
+					rs[i].seq = dropped
 				}
 				drop++
 				break
@@ -85,24 +113,14 @@ func (o *orderer) dedupeByID(evs []Event) ([]Event, int) {
 		}
 	}
 	if drop == 0 {
-		return evs, 0
+		return rs, 0
 	}
 	n := 0
-	for i := range evs {
-		if evs[i].ID != "" {
-			evs[n] = evs[i]
+	for i := range rs {
+		if rs[i].seq != dropped {
+			rs[n] = rs[i]
 			n++
 		}
 	}
-	return evs[:n], drop
-}
-
-func cmpEvents(a, b Event) int {
-	switch {
-	case less(&a, &b):
-		return -1
-	case less(&b, &a):
-		return 1
-	}
-	return 0
+	return rs[:n], drop
 }

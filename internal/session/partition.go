@@ -1,19 +1,18 @@
 package session
 
+import "github.com/cespare/xxhash/v2"
+
 // Partition holds the events of a set of users, in any order, and turns them
 // into sessions when the data is complete. Batch mode hashes users into
-// partitions so each is folded independently (and can be spilled to disk);
-// the stream keeps one per Kafka partition.
-//
-// Strings passed to Add are kept as they are, not copied: they must stay
-// valid and unchanged until Close returns.
+// partitions so each is folded independently (and can be spilled to disk).
+// Add copies what it keeps, so callers may reuse their buffers.
 type Partition struct {
 	rules  Rules
-	index  map[string]uint32 // uuid -> user number, in order of first appearance
-	users  []string
+	users  userIndex
 	counts []uint32 // events per user
-	events []Event
-	owner  []uint32 // user number of events[i]
+	recs   []rec
+	owner  []uint32 // user number of recs[i]
+	arena  arena
 	maxMs  int64
 
 	ord  orderer
@@ -24,24 +23,37 @@ type Partition struct {
 func NewPartition(rules Rules) *Partition {
 	return &Partition{
 		rules: rules,
-		index: make(map[string]uint32),
 		maxMs: -1 << 63,
-		ord:   newOrderer(),
 		fold:  folder{rules: rules},
+	}
+}
+
+// Grow makes room for n more events, avoiding repeated growth when the
+// caller knows roughly how many are coming.
+func (p *Partition) Grow(events, bytes int) {
+	if free := cap(p.recs) - len(p.recs); free < events {
+		recs := make([]rec, len(p.recs), len(p.recs)+events)
+		copy(recs, p.recs)
+		p.recs = recs
+		owner := make([]uint32, len(p.owner), len(p.owner)+events)
+		copy(owner, p.owner)
+		p.owner = owner
+	}
+	if free := cap(p.arena.b) - len(p.arena.b); free < bytes {
+		b := make([]byte, len(p.arena.b), len(p.arena.b)+bytes)
+		copy(b, p.arena.b)
+		p.arena.b = b
 	}
 }
 
 // Add records one accepted event of user uuid.
 func (p *Partition) Add(uuid string, ev Event) {
-	u, ok := p.index[uuid]
-	if !ok {
-		u = uint32(len(p.users))
-		p.index[uuid] = u
-		p.users = append(p.users, uuid)
+	u, added := p.users.lookup(uuid)
+	if added {
 		p.counts = append(p.counts, 0)
 	}
 	p.counts[u]++
-	p.events = append(p.events, ev)
+	p.recs = append(p.recs, rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID), id: p.arena.add(ev.ID), page: p.arena.add(ev.Page)})
 	p.owner = append(p.owner, u)
 	if ev.TimeMs > p.maxMs {
 		p.maxMs = ev.TimeMs
@@ -49,7 +61,7 @@ func (p *Partition) Add(uuid string, ev Event) {
 }
 
 // Len is the number of events added.
-func (p *Partition) Len() int { return len(p.events) }
+func (p *Partition) Len() int { return len(p.recs) }
 
 // MaxTimeMs is the latest event time added, or math.MinInt64 if none.
 func (p *Partition) MaxTimeMs() int64 { return p.maxMs }
@@ -68,44 +80,51 @@ type Result struct {
 // deadline is before it is closed. The remaining open sessions are emitted
 // as EndOfInput, or, if carry is not nil, handed to carry (ordered and
 // deduplicated) so a later run can continue them. Sessions are emitted user
-// by user in order of first appearance. The Partition is empty afterwards.
+// by user in order of first appearance. Strings in what is emitted or
+// carried stay valid after Close; the Partition is empty afterwards.
 func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emit func(*Session)) Result {
 	var res Result
 	grouped := p.groupByUser()
+	a := &p.arena
+	var carried []Event
 	off := 0
-	for u, uuid := range p.users {
-		evs := grouped[off : off+int(p.counts[u])]
+	for u, uuid := range p.users.uuids {
+		rs := grouped[off : off+int(p.counts[u])]
 		off += int(p.counts[u])
-		evs, dups := p.ord.sortDedupe(evs)
+		rs, dups := p.ord.sortDedupe(a, rs)
 		res.Duplicates += int64(dups)
-		n := p.fold.fold(uuid, evs, endMs, carry == nil, func(s *Session) {
+		n := p.fold.fold(a, uuid, rs, endMs, carry == nil, func(s *Session) {
 			res.Sessions++
 			res.Events += s.EventCount
 			emit(s)
 		})
-		if n < len(evs) {
-			res.Carried += int64(len(evs) - n)
-			carry(uuid, evs[n:])
+		if n < len(rs) {
+			res.Carried += int64(len(rs) - n)
+			carried = carried[:0]
+			for _, r := range rs[n:] {
+				carried = append(carried, Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page)})
+			}
+			carry(uuid, carried)
 		}
 	}
-	res.Users = int64(len(p.users))
+	res.Users = int64(len(p.users.uuids))
 	*p = *NewPartition(p.rules)
 	return res
 }
 
-// groupByUser returns the events laid out user by user (counting sort on
+// groupByUser returns the records laid out user by user (counting sort on
 // the user number), keeping arrival order within a user.
-func (p *Partition) groupByUser() []Event {
-	starts := make([]uint32, len(p.users))
+func (p *Partition) groupByUser() []rec {
+	starts := make([]uint32, len(p.counts))
 	var sum uint32
 	for u, c := range p.counts {
 		starts[u] = sum
 		sum += c
 	}
-	out := make([]Event, len(p.events))
-	for i := range p.events {
+	out := make([]rec, len(p.recs))
+	for i := range p.recs {
 		u := p.owner[i]
-		out[starts[u]] = p.events[i]
+		out[starts[u]] = p.recs[i]
 		starts[u]++
 	}
 	return out

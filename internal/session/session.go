@@ -15,19 +15,8 @@ type Event struct {
 	Page string
 }
 
-// less orders events by (time, event_id), then arrival.
-func less(a, b *Event) bool {
-	if a.TimeMs != b.TimeMs {
-		return a.TimeMs < b.TimeMs
-	}
-	if a.ID != b.ID {
-		return a.ID < b.ID
-	}
-	return a.Seq < b.Seq
-}
-
-// Session is one output session. Pages may alias engine memory that is reused
-// after the emit callback returns: copy it to keep it.
+// Session is one output session. The Pages slice is reused after the emit
+// callback returns (its strings are not): copy the slice to keep it.
 type Session struct {
 	UUID           string
 	StartMs        int64
