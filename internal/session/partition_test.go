@@ -32,7 +32,10 @@ type got struct {
 
 func run(t *testing.T, rules Rules, evs []ev) ([]got, Result) {
 	t.Helper()
-	p := NewPartition(rules)
+	return runOn(NewPartition(rules), evs)
+}
+
+func runOn(p *Partition, evs []ev) ([]got, Result) {
 	var endMs int64 = -1 << 63
 	for i, e := range evs {
 		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
@@ -231,13 +234,17 @@ func randomEvents(r *rand.Rand, n int) []ev {
 
 func TestPartitionMatchesNaiveReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	// Partitions are reused across Close, as batch workers do.
+	long := NewPartition(Rules{InactivityMs: 30 * min_, MaxDurationMs: 2 * hour, MaxPages: 1 << 20})
+	short := NewPartition(Rules{InactivityMs: 5 * min_, MaxDurationMs: 30 * min_, MaxPages: 1 << 20})
 	for iter := 0; iter < 300; iter++ {
-		rules := Rules{InactivityMs: 30 * min_, MaxDurationMs: 2 * hour, MaxPages: 1 << 20}
+		p := long
 		if iter%3 == 0 {
-			rules.InactivityMs, rules.MaxDurationMs = 5*min_, 30*min_
+			p = short
 		}
+		rules := p.rules
 		evs := randomEvents(r, 1+r.IntN(300))
-		out, res := run(t, rules, evs)
+		out, res := runOn(p, evs)
 		for i := range out {
 			out[i].reason = ""
 		}

@@ -11,9 +11,16 @@ import (
 // the uuid and usually one probe, cheaper than a Go map with string keys,
 // which hashes with a slower function and chases pointers.
 type userIndex struct {
-	slots  []uint32 // user number + 1; 0 is empty
-	hashes []uint64 // by user number
+	slots  []userSlot
+	hashes []uint64 // by user number, for rehashing
 	uuids  []string // by user number
+}
+
+// userSlot keeps the hash beside the user number so a probe touches one
+// cache line; the uuid itself is compared only on a full hash match.
+type userSlot struct {
+	h uint64
+	u uint32 // user number + 1; 0 is empty
 }
 
 // lookup returns uuid's user number, adding the user if new.
@@ -25,15 +32,15 @@ func (ix *userIndex) lookup(uuid string) (u uint32, added bool) {
 	mask := uint64(len(ix.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := ix.slots[i]
-		if s == 0 {
+		if s.u == 0 {
 			u = uint32(len(ix.uuids))
-			ix.slots[i] = u + 1
+			ix.slots[i] = userSlot{h: h, u: u + 1}
 			ix.hashes = append(ix.hashes, h)
 			ix.uuids = append(ix.uuids, strings.Clone(uuid))
 			return u, true
 		}
-		if ix.hashes[s-1] == h && ix.uuids[s-1] == uuid {
-			return s - 1, false
+		if s.h == h && ix.uuids[s.u-1] == uuid {
+			return s.u - 1, false
 		}
 	}
 }
@@ -43,13 +50,13 @@ func (ix *userIndex) grow() {
 	if n < 1024 {
 		n = 1024
 	}
-	ix.slots = make([]uint32, n)
+	ix.slots = make([]userSlot, n)
 	mask := uint64(n - 1)
 	for u, h := range ix.hashes {
 		i := h & mask
-		for ix.slots[i] != 0 {
+		for ix.slots[i].u != 0 {
 			i = (i + 1) & mask
 		}
-		ix.slots[i] = uint32(u) + 1
+		ix.slots[i] = userSlot{h: h, u: uint32(u) + 1}
 	}
 }
