@@ -1,0 +1,68 @@
+// Package batch sessionizes files: JSON lines (optionally gzip), CSV and
+// Parquet in; JSON lines or Parquet sessions out. Records are parsed on all
+// cores, users are hashed into partitions that spill to disk when memory is
+// short, and each partition is folded by the session engine on its own.
+package batch
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// Config is one batch run.
+type Config struct {
+	// Inputs are file paths or globs; "-" is standard input (JSON lines).
+	Inputs []string
+	// Output is the sessions file; its extension picks the format
+	// (.parquet, otherwise JSON lines). "-" is standard output.
+	Output string
+	// Rejected, if set, receives every rejected record with its reason.
+	Rejected string
+	// SummaryJSON, if set, receives the run summary as JSON.
+	SummaryJSON string
+	// CarryOpen, if set, receives the sessions still open at the end of
+	// the input instead of the output.
+	CarryOpen string
+	// Resume, if set, is a CarryOpen file of an earlier run to continue.
+	Resume string
+
+	Rules          session.Rules
+	MaxRecordBytes int
+	// MemoryLimit bounds the memory used for buffered events; above it
+	// partitions spill to TempDir.
+	MemoryLimit int64
+	TempDir     string
+	Workers     int
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	// Progress, if not nil, gets a refreshing progress line (a TTY).
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if len(c.Inputs) == 0 {
+		return errors.New("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
+	}
+	if c.Output == "" {
+		return errors.New("no output: give --output FILE (.jsonl or .parquet, - for stdout)")
+	}
+	if err := c.Rules.Validate(); err != nil {
+		return err
+	}
+	if c.MaxRecordBytes <= 0 {
+		c.MaxRecordBytes = event.DefaultMaxRecordBytes
+	}
+	if c.Workers <= 0 {
+		c.Workers = 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package batch
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// jsonlWriter writes one JSON object per session. The fields are appended by
+// hand: reflection-based encoding costs more than the engine itself.
+type jsonlWriter struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+func newJSONLWriter(w io.Writer) *jsonlWriter {
+	return &jsonlWriter{w: bufio.NewWriterSize(w, 1<<20)}
+}
+
+func (j *jsonlWriter) Write(s *session.Session) error {
+	j.buf = AppendSessionJSON(j.buf[:0], s)
+	j.buf = append(j.buf, '\n')
+	_, err := j.w.Write(j.buf)
+	return err
+}
+
+func (j *jsonlWriter) Close() error { return j.w.Flush() }
+
+// AppendSessionJSON appends s as a JSON object with the output field names.
+func AppendSessionJSON(b []byte, s *session.Session) []byte {
+	b = append(b, `{"session_id":"`...)
+	b = append(b, s.ID()...)
+	b = append(b, `","uuid":`...)
+	b = appendJSONString(b, s.UUID)
+	b = append(b, `,"session_start_time_ms":`...)
+	b = strconv.AppendInt(b, s.StartMs, 10)
+	b = append(b, `,"session_end_time_ms":`...)
+	b = strconv.AppendInt(b, s.EndMs, 10)
+	b = append(b, `,"session_duration_seconds":`...)
+	b = strconv.AppendFloat(b, s.DurationSeconds(), 'f', -1, 64)
+	b = append(b, `,"event_count":`...)
+	b = strconv.AppendInt(b, s.EventCount, 10)
+	b = append(b, `,"pages_visited":[`...)
+	for i, p := range s.Pages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, p)
+	}
+	b = append(b, `],"pages_truncated":`...)
+	b = strconv.AppendBool(b, s.PagesTruncated)
+	b = append(b, `,"entry_page":`...)
+	b = appendJSONString(b, s.EntryPage)
+	b = append(b, `,"exit_page":`...)
+	b = appendJSONString(b, s.ExitPage)
+	b = append(b, `,"end_reason":"`...)
+	b = append(b, s.EndReason.String()...)
+	return append(b, `"}`...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaping what JSON requires
+// and replacing invalid UTF-8 so the output always parses.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,110 @@
+package batch
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/sessionize/sessionize/internal/event"
+)
+
+// rejectedRecord is one record that did not become an event.
+type rejectedRecord struct {
+	raw    []byte
+	reason event.Reason
+	source string // file:line
+}
+
+// parsed is what one unit of input turned into.
+type parsed struct {
+	slabs    [][]byte // encoded accepted events, by partition
+	rejected []rejectedRecord
+	counts   event.Counts // by outcome; counts[event.OK] are accepted
+	records  int64
+	maxMs    int64
+	bytes    int64 // input bytes this unit covered, for progress
+}
+
+// partitioner routes accepted events to partitions and keeps rejected ones.
+type partitioner struct {
+	out   *parsed
+	parts uint64
+}
+
+func newPartitioner(parts int) partitioner {
+	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts)}
+}
+
+// partitionOf must be stable across runs and machines: it decides which
+// partition (and so which output position) a user's sessions get, and a
+// resumed run must route a user's carried events like the new ones.
+func partitionOf(uuid []byte, parts uint64) int {
+	return int(xxhash.Sum64(uuid) % parts)
+}
+
+func (p *partitioner) accept(seq uint64, f *event.Fields) {
+	o := p.out
+	o.records++
+	o.counts[event.OK]++
+	i := partitionOf(f.UUID, p.parts)
+	if o.slabs[i] == nil {
+		o.slabs[i] = make([]byte, 0, 4096)
+	}
+	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName)
+	if f.TimestampMs > o.maxMs {
+		o.maxMs = f.TimestampMs
+	}
+}
+
+func (p *partitioner) reject(raw []byte, reason event.Reason, file string, line int64) {
+	o := p.out
+	o.records++
+	o.counts[reason]++
+	src := make([]byte, 0, len(file)+12)
+	src = append(src, file...)
+	src = append(src, ':')
+	src = strconv.AppendInt(src, line, 10)
+	o.rejected = append(o.rejected, rejectedRecord{
+		raw:    bytes.Clone(raw),
+		reason: reason,
+		source: string(src),
+	})
+}
+
+// jsonlChunk is a run of complete lines of one JSON lines input.
+type jsonlChunk struct {
+	data []byte
+	seq  uint64 // seq of the first line
+	line int64  // line number of the first line in its file
+	file string
+}
+
+// parseJSONL parses every line of c. It runs on many goroutines at once,
+// each with its own Parser.
+func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int) *parsed {
+	p := newPartitioner(parts)
+	p.out.bytes = int64(len(c.data))
+	var f event.Fields
+	data := c.data
+	seq, line := c.seq, c.line
+	for len(data) > 0 {
+		var rec []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			rec, data = data[:i], data[i+1:]
+		} else {
+			rec, data = data, nil
+		}
+		if n := len(rec); n > 0 && rec[n-1] == '\r' {
+			rec = rec[:n-1]
+		}
+		if r := ps.Parse(rec, &f); r == event.OK {
+			p.accept(seq, &f)
+		} else {
+			p.reject(rec, r, c.file, line)
+		}
+		seq++
+		line++
+	}
+	return p.out
+}

@@ -1,0 +1,278 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/sessionize/sessionize/internal/event"
+)
+
+// minGCLimit: below this a memory limit only steers spilling; handing it
+// to the GC as well would make it collect continuously.
+const minGCLimit = 64 << 20
+
+// ErrInvariant means the run's own accounting does not add up: a bug.
+var ErrInvariant = errors.New("nothing-lost invariant violated: records in != records accounted for")
+
+// outputs are the files a run writes; all appear together, or none.
+type outputs struct {
+	sessions, rejected, carry, summary *outputFile
+}
+
+func (o *outputs) all() []*outputFile {
+	return []*outputFile{o.sessions, o.rejected, o.carry, o.summary}
+}
+
+func (o *outputs) abort() {
+	for _, f := range o.all() {
+		f.abort()
+	}
+}
+
+func (o *outputs) commit() error {
+	for _, f := range o.all() {
+		if err := f.commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func openOutputs(cfg *Config) (*outputs, error) {
+	o := &outputs{}
+	for _, spec := range []struct {
+		path string
+		dst  **outputFile
+	}{
+		{cfg.Output, &o.sessions}, {cfg.Rejected, &o.rejected},
+		{cfg.CarryOpen, &o.carry}, {cfg.SummaryJSON, &o.summary},
+	} {
+		if spec.path == "" {
+			continue
+		}
+		f, err := createOutput(spec.path, cfg.Stdout)
+		if err != nil {
+			o.abort()
+			return nil, err
+		}
+		*spec.dst = f
+	}
+	return o, nil
+}
+
+// Run sessionizes cfg.Inputs. Its outputs appear only if it succeeds.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	start := time.Now()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	inputs, err := resolveInputs(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MemoryLimit >= minGCLimit {
+		// Let the GC work harder before the process outgrows the limit.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(cfg.MemoryLimit))
+	}
+	outs, err := openOutputs(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer outs.abort()
+
+	parts := partitionsFor(inputs, cfg.MemoryLimit)
+	store := newPartitionStore(parts, storeBudget(cfg.MemoryLimit), cfg.TempDir)
+	defer store.close()
+
+	sum := &Summary{Partitions: parts}
+	for _, in := range inputs {
+		sum.Inputs = append(sum.Inputs, in.path)
+	}
+	endMs := int64(math.MinInt64)
+	var seq uint64
+	if cfg.Resume != "" {
+		p := newPartitioner(parts)
+		h, err := readState(cfg.Resume, cfg.Rules, func(uuid string, ts int64, id, page string) {
+			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(id), TimestampMs: ts, PageName: []byte(page)})
+			seq++
+		})
+		if err != nil {
+			return nil, err
+		}
+		sum.ResumedEvents = p.out.records
+		endMs = max(endMs, h.EndTimeMs, p.out.maxMs)
+		for i, slab := range p.out.slabs {
+			if err := store.add(i, slab); err != nil {
+				return nil, err
+			}
+		}
+		cfg.Logger.Info("resuming open sessions", "state", cfg.Resume, "users", h.Users, "events", h.Events)
+	}
+
+	// Read and parse.
+	var counts event.Counts
+	var rejw *rejectedWriter
+	if outs.rejected != nil {
+		rejw = newRejectedWriter(outs.rejected)
+	}
+	prog := newProgress(cfg.Progress, totalSize(inputs))
+	err = ingest(ctx, &cfg, inputs, parts, seq, func(p *parsed) error {
+		for i, slab := range p.slabs {
+			if err := store.add(i, slab); err != nil {
+				return err
+			}
+		}
+		if rejw != nil {
+			for i := range p.rejected {
+				if err := rejw.write(&p.rejected[i]); err != nil {
+					return fmt.Errorf("write rejected records: %w", err)
+				}
+			}
+		}
+		counts.Add(&p.counts)
+		sum.RecordsRead += p.records
+		sum.BytesRead += p.bytes
+		endMs = max(endMs, p.maxMs)
+		prog.reading(sum.BytesRead, sum.RecordsRead)
+		return nil
+	})
+	if err != nil {
+		prog.done()
+		return nil, err
+	}
+	if rejw != nil {
+		if err := rejw.flush(); err != nil {
+			return nil, fmt.Errorf("write rejected records: %w", err)
+		}
+	}
+	sum.Rejected = counts.Rejected()
+	sum.RejectedByReason = counts.Map()
+	sum.SpilledBytes = store.spilled
+	sum.EndTimeMs = endMs
+	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", time.Since(start))
+
+	// Fold partitions into sessions.
+	sw, err := newOutputWriter(cfg.Output, outs.sessions)
+	if err != nil {
+		return nil, err
+	}
+	var carried [][]carriedUser
+	folded := 0
+	err = foldAll(ctx, &cfg, store, endMs, func(r *partResult) error {
+		for i := range r.sessions {
+			if err := sw.Write(&r.sessions[i]); err != nil {
+				return fmt.Errorf("write sessions to %s: %w", cfg.Output, err)
+			}
+		}
+		sum.Sessions += r.res.Sessions
+		sum.EventsInSessions += r.res.Events
+		sum.Duplicates += r.res.Duplicates
+		sum.CarriedEvents += r.res.Carried
+		sum.Users += r.res.Users
+		sum.CarriedSessions += int64(len(r.carried))
+		if len(r.carried) > 0 {
+			carried = append(carried, r.carried)
+		}
+		folded++
+		prog.folding(folded, parts)
+		return nil
+	})
+	prog.done()
+	if err != nil {
+		return nil, err
+	}
+	if err := sw.Close(); err != nil {
+		return nil, fmt.Errorf("write sessions to %s: %w", cfg.Output, err)
+	}
+	if outs.carry != nil {
+		h := stateHeader{InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
+			EndTimeMs: endMs, Users: sum.CarriedSessions, Events: sum.CarriedEvents}
+		if err := writeState(outs.carry, h, carried); err != nil {
+			return nil, fmt.Errorf("write open sessions to %s: %w", cfg.CarryOpen, err)
+		}
+	}
+
+	sum.finish(time.Since(start))
+	if outs.summary != nil {
+		if err := sum.WriteJSON(outs.summary); err != nil {
+			return nil, fmt.Errorf("write summary to %s: %w", cfg.SummaryJSON, err)
+		}
+	}
+	if !sum.InvariantHolds {
+		return sum, ErrInvariant
+	}
+	if err := outs.commit(); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// newOutputWriter picks the sessions format from the file name.
+func newOutputWriter(path string, w io.Writer) (sessionWriter, error) {
+	p := strings.ToLower(path)
+	switch {
+	case strings.HasSuffix(p, ".parquet") || strings.HasSuffix(p, ".pq"):
+		return newParquetSessionWriter(w)
+	case strings.HasSuffix(p, ".gz"):
+		zw := gzip.NewWriter(w)
+		return &gzipSessionWriter{jsonlWriter: newJSONLWriter(zw), zw: zw}, nil
+	}
+	return newJSONLWriter(w), nil
+}
+
+type gzipSessionWriter struct {
+	*jsonlWriter
+	zw *gzip.Writer
+}
+
+func (g *gzipSessionWriter) Close() error {
+	if err := g.jsonlWriter.Close(); err != nil {
+		return err
+	}
+	return g.zw.Close()
+}
+
+func totalSize(inputs []inputFile) int64 {
+	var n int64
+	for _, in := range inputs {
+		n += in.size
+	}
+	return n
+}
+
+// storeBudget is how much encoded input may stay in memory before
+// partitions spill: half the limit, leaving the rest for folding.
+func storeBudget(limit int64) int64 {
+	if limit <= 0 {
+		return math.MaxInt64
+	}
+	return limit / 2
+}
+
+// partitionsFor picks enough partitions that folding a few at once stays
+// well inside the memory limit: folding needs a few times a partition's
+// encoded size, and encoded events are a fraction of their JSON.
+func partitionsFor(inputs []inputFile, limit int64) int {
+	p := 64
+	total := totalSize(inputs)
+	for _, in := range inputs {
+		if strings.HasSuffix(strings.ToLower(in.path), ".gz") {
+			total += 7 * in.size // typical gzip ratio of JSON lines
+		}
+	}
+	if limit <= 0 {
+		return p
+	}
+	for p < 1<<16 && int64(p)*limit < 8*total {
+		p *= 2
+	}
+	return p
+}

@@ -1,0 +1,71 @@
+package batch
+
+import (
+	"encoding/binary"
+	"errors"
+	"unsafe"
+
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// A slab is a run of encoded events of one partition:
+//
+//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page
+//
+// The same bytes live in memory or in a spill file, and decoding points the
+// engine's strings into the slab instead of copying millions of small strings.
+
+func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page []byte) []byte {
+	b = binary.AppendUvarint(b, seq)
+	b = binary.AppendVarint(b, timeMs)
+	b = binary.AppendUvarint(b, uint64(len(uuid)))
+	b = append(b, uuid...)
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	b = append(b, id...)
+	b = binary.AppendUvarint(b, uint64(len(page)))
+	return append(b, page...)
+}
+
+var errCorruptSlab = errors.New("corrupt partition data")
+
+// decodeSlab feeds every event in slab to add. The strings alias slab, which
+// must therefore not be modified afterwards.
+func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
+	for len(slab) > 0 {
+		seq, n := binary.Uvarint(slab)
+		if n <= 0 {
+			return errCorruptSlab
+		}
+		slab = slab[n:]
+		ts, n := binary.Varint(slab)
+		if n <= 0 {
+			return errCorruptSlab
+		}
+		slab = slab[n:]
+		var uuid, id, page string
+		var ok bool
+		if uuid, slab, ok = slabString(slab); !ok {
+			return errCorruptSlab
+		}
+		if id, slab, ok = slabString(slab); !ok {
+			return errCorruptSlab
+		}
+		if page, slab, ok = slabString(slab); !ok {
+			return errCorruptSlab
+		}
+		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page})
+	}
+	return nil
+}
+
+func slabString(b []byte) (string, []byte, bool) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < l {
+		return "", nil, false
+	}
+	b = b[n:]
+	if l == 0 {
+		return "", b, true
+	}
+	return unsafe.String(&b[0], int(l)), b[l:], true
+}
