@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// ruleFlags are the session thresholds, shared by every command that
+// sessionizes.
+type ruleFlags struct {
+	inactivity, maxDuration time.Duration
+	maxPages                int
+}
+
+func (r *ruleFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.Var(newUnitDuration(&r.inactivity, session.DefaultInactivityTimeout, time.Minute, "minutes"),
+		"inactivity-timeout", "a gap longer than this starts a new session (Go duration, or a bare number of minutes)")
+	fs.Var(newUnitDuration(&r.maxDuration, session.DefaultMaxDuration, time.Hour, "hours"),
+		"max-session-duration", "an event more than this after the session start starts a new session (Go duration, or a bare number of hours)")
+	fs.IntVar(&r.maxPages, "max-pages-per-session", session.DefaultMaxPages,
+		"cap on pages_visited per session; longer sessions are marked pages_truncated (event_count stays exact)")
+}
+
+func (r *ruleFlags) rules() (session.Rules, error) {
+	if r.maxPages <= 0 {
+		return session.Rules{}, usagef("invalid argument %d for \"--max-pages-per-session\" flag: want a positive number", r.maxPages)
+	}
+	return session.Rules{
+		InactivityMs:  r.inactivity.Milliseconds(),
+		MaxDurationMs: r.maxDuration.Milliseconds(),
+		MaxPages:      r.maxPages,
+	}, nil
+}
+
+func newBatchCmd(e *env) *cobra.Command {
+	var (
+		rf       ruleFlags
+		cfg      batch.Config
+		maxBytes int64
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "batch --input FILE... --output FILE",
+		Short: "Sessionize files: JSON lines, CSV or Parquet in; JSON lines or Parquet out",
+		Long: `Sessionize files of events.
+
+Inputs (--input, repeatable, globs allowed, - for stdin) may be JSON lines (also
+gzip-compressed), CSV with the columns event_id, page_name, event_timestamp,
+booking_details, uuid, or Parquet with those columns. The format follows the file
+extension (.csv, .parquet; anything else is JSON lines).
+
+Sessions go to --output: Parquet (zstd) if the name ends in .parquet, otherwise
+JSON lines (gzip if it ends in .gz). Every rejected record goes to --rejected
+with its reason and file:line. The run prints a summary that accounts for every
+record: records = events in sessions + duplicates + rejected (+ carried). If that
+ever fails to add up the run exits non-zero.
+
+Outputs are written under temporary names and appear only when the run succeeds.
+
+Hourly runs: --carry-open STATE keeps the sessions still open at the end of the
+input (the user was active within the inactivity timeout of the input's last
+event) out of the output and in STATE; the next run's --resume STATE continues
+them, so splitting the input by time gives the same sessions as one run.
+
+Memory: events are hashed by user into partitions; past --memory-limit they spill
+to --temp-dir and are sessionized one partition at a time.`,
+		Example: `  sessionize batch --input events.jsonl --output sessions.parquet --rejected rejected.jsonl
+  sessionize batch --input 'logs/2026-11-25/*.jsonl.gz' --output sessions.jsonl --summary-json summary.json
+  sessionize batch --input hour-10.jsonl --output s10.jsonl --carry-open open.state
+  sessionize batch --input hour-11.jsonl --output s11.jsonl --resume open.state --carry-open open2.state`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rules, err := rf.rules()
+			if err != nil {
+				return err
+			}
+			if len(cfg.Inputs) == 0 {
+				return usagef("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
+			}
+			if cfg.Output == "" {
+				return usagef("no output: give --output FILE (.jsonl or .parquet, - for stdout)")
+			}
+			if maxBytes > 1<<31 {
+				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")
+			}
+			cfg.Rules = rules
+			cfg.MaxRecordBytes = int(maxBytes)
+			cfg.Stdin, cfg.Stdout = e.stdin, e.stdout
+			cfg.Logger = e.logger
+			if f, ok := e.stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+				cfg.Progress = f
+			}
+			sum, err := batch.Run(cmd.Context(), cfg)
+			if sum != nil && !quiet {
+				sum.WriteText(e.stderr)
+			}
+			if errors.Is(err, batch.ErrInvariant) {
+				return fmt.Errorf("%w; no output was written", err)
+			}
+			return err
+		},
+	}
+	rf.register(cmd)
+	fs := cmd.Flags()
+	fs.StringArrayVarP(&cfg.Inputs, "input", "i", nil, "input file or glob; repeatable; - reads JSON lines from stdin")
+	fs.StringVarP(&cfg.Output, "output", "o", "", "sessions file: .parquet for Parquet (zstd), else JSON lines; - for stdout")
+	fs.StringVar(&cfg.Rejected, "rejected", "", "write every rejected record (raw, reason, file:line) to this JSON lines file")
+	fs.StringVar(&cfg.SummaryJSON, "summary-json", "", "also write the run summary to this file as JSON")
+	fs.StringVar(&cfg.CarryOpen, "carry-open", "", "write sessions still open at the end of the input to this state file instead of the output")
+	fs.StringVar(&cfg.Resume, "resume", "", "continue the open sessions saved by an earlier run's --carry-open")
+	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
+	fs.Var(newByteSize(&cfg.MemoryLimit, defaultMemoryLimit()), "memory-limit", "memory budget; past it partitions spill to --temp-dir (default: a quarter of RAM)")
+	fs.StringVar(&cfg.TempDir, "temp-dir", os.TempDir(), "directory for spill files")
+	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "parallel parse and sessionize workers")
+	fs.BoolVarP(&quiet, "quiet", "q", false, "print no summary or progress")
+	return cmd
+}
