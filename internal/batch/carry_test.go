@@ -177,3 +177,5 @@ func TestResumeRejectsOtherRules(t *testing.T) {
 		t.Fatalf("failed run left an output file")
 	}
 }
+
+func defaultRulesForTest() session.Rules { return session.DefaultRules() }
