@@ -1,0 +1,315 @@
+package session
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Outcome is what the stream engine did with one event.
+type Outcome uint8
+
+const (
+	Accepted Outcome = iota
+	Duplicate
+	Late
+)
+
+func (o Outcome) String() string {
+	return [...]string{"accepted", "duplicate", "late"}[o]
+}
+
+// Stream sessionizes one ordered source of events, such as a Kafka
+// partition, as they arrive. Its watermark is the highest event time seen
+// minus the allowed lateness; an event below it is late and never joins a
+// session. A session is emitted once the watermark passes its close
+// deadline, so no event that can still arrive could change it: the sessions
+// equal batch mode's over the same events without the late ones.
+//
+// Events at or above the watermark wait in a per-user pending list in
+// (time, event_id) order, since an earlier one may still arrive. Once the
+// watermark passes them their order is final and they are folded into the
+// user's current session, keeping only what the output needs; so open
+// state grows with the lateness window, not with session length.
+//
+// Duplicates: a redelivered event is either still pending (and counted as
+// a duplicate) or below the watermark (and late). An event re-sent with the
+// same id but another timestamp is recognised only while the first copy is
+// pending; batch, which sees everything at once, recognises it always.
+type Stream struct {
+	rules      Rules
+	latenessMs int64
+	maxSeenMs  int64
+
+	users   map[string]*streamUser
+	due     dueHeap // users by the time at which they need attention
+	pending map[pendingKey]struct{}
+	pages   map[string]string // interned page names
+
+	stats StreamStats
+}
+
+// StreamStats counts a Stream's work since it was created (restored
+// streams continue their counts).
+type StreamStats struct {
+	Accepted, Duplicates, Late int64
+	Sessions, SessionEvents    int64
+}
+
+// pendingKey identifies a pending event for duplicate checks; a hit is
+// confirmed against the user's pending events, so hash collisions cannot
+// drop an event.
+type pendingKey struct{ user, id uint64 }
+
+type streamUser struct {
+	uuid    string
+	pending []pendingEvent // sorted by (time, id, seq); all >= watermark
+	cur     current        // the session the folded events belong to
+	heapIdx int
+	dueMs   int64
+}
+
+type pendingEvent struct {
+	timeMs int64
+	seq    uint64
+	id     string
+	page   string
+}
+
+// current accumulates the folded part of a user's open session.
+type current struct {
+	count     int64
+	startMs   int64
+	lastMs    int64
+	pages     []string // at most rules.MaxPages
+	truncated bool
+	exitPage  string
+}
+
+// NewStream returns an empty Stream.
+func NewStream(rules Rules, allowedLatenessMs int64) *Stream {
+	return &Stream{
+		rules:      rules,
+		latenessMs: allowedLatenessMs,
+		maxSeenMs:  math.MinInt64,
+		users:      make(map[string]*streamUser),
+		pending:    make(map[pendingKey]struct{}),
+		pages:      make(map[string]string),
+	}
+}
+
+// Watermark is the lowest event time still on time; math.MinInt64 before
+// the first event.
+func (s *Stream) Watermark() int64 {
+	if s.maxSeenMs == math.MinInt64 {
+		return math.MinInt64
+	}
+	return s.maxSeenMs - s.latenessMs
+}
+
+// MaxSeenMs is the highest event time accepted so far.
+func (s *Stream) MaxSeenMs() int64 { return s.maxSeenMs }
+
+// Stats returns the counts so far.
+func (s *Stream) Stats() StreamStats { return s.stats }
+
+// Add takes one event. Accepted events wait for Advance to close their
+// sessions; duplicates and late events are only counted.
+func (s *Stream) Add(uuid string, ev Event) Outcome {
+	if ev.TimeMs < s.Watermark() {
+		s.stats.Late++
+		return Late
+	}
+	u := s.users[uuid]
+	key := pendingKey{xxhash.Sum64String(uuid), xxhash.Sum64String(ev.ID)}
+	if u != nil {
+		if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
+			s.stats.Duplicates++
+			return Duplicate
+		}
+	} else {
+		uuid = strings.Clone(uuid)
+		u = &streamUser{uuid: uuid, heapIdx: -1}
+		s.users[uuid] = u
+	}
+	s.pending[key] = struct{}{}
+	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
+	i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
+	u.pending = slices.Insert(u.pending, i, p)
+	if ev.TimeMs > s.maxSeenMs {
+		s.maxSeenMs = ev.TimeMs
+	}
+	s.stats.Accepted++
+	s.schedule(u)
+	return Accepted
+}
+
+func (u *streamUser) hasPending(id string) bool {
+	for i := range u.pending {
+		if u.pending[i].id == id {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpPending(a, b pendingEvent) int {
+	switch {
+	case a.timeMs != b.timeMs:
+		if a.timeMs < b.timeMs {
+			return -1
+		}
+		return 1
+	case a.id != b.id:
+		return strings.Compare(a.id, b.id)
+	case a.seq < b.seq:
+		return -1
+	case a.seq > b.seq:
+		return 1
+	}
+	return 0
+}
+
+func (s *Stream) intern(page string) string {
+	if p, ok := s.pages[page]; ok {
+		return p
+	}
+	if len(s.pages) > 1<<16 {
+		// Page names are a small vocabulary; if they are not, stop
+		// interning rather than grow without bound.
+		return strings.Clone(page)
+	}
+	p := strings.Clone(page)
+	s.pages[p] = p
+	return p
+}
+
+// Advance emits every session the watermark has closed.
+func (s *Stream) Advance(emit func(*Session)) {
+	w := s.Watermark()
+	for len(s.due) > 0 && s.due[0].dueMs < w {
+		u := s.due[0]
+		s.settle(u, w, emit)
+		if deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs); u.cur.count > 0 && w > deadline {
+			s.emit(u, true, emit)
+		}
+		s.schedule(u)
+	}
+}
+
+// Drain emits every open session, as batch does at the end of its input:
+// endMs is the latest event time the data covers (for a stream, the
+// highest seen over all its partitions); sessions whose deadline it passed
+// are closed, the rest end as EndOfInput. The Stream is empty afterwards
+// but keeps its watermark and counts.
+func (s *Stream) Drain(endMs int64, emit func(*Session)) {
+	users := make([]*streamUser, 0, len(s.users))
+	for _, u := range s.users {
+		users = append(users, u)
+	}
+	// A deterministic emit order, whatever the map did.
+	slices.SortFunc(users, func(a, b *streamUser) int { return strings.Compare(a.uuid, b.uuid) })
+	for _, u := range users {
+		s.settle(u, math.MaxInt64, emit)
+		if u.cur.count > 0 {
+			deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs)
+			s.emit(u, endMs > deadline, emit)
+		}
+	}
+	clear(s.users)
+	s.due = s.due[:0]
+	clear(s.pending)
+}
+
+// settle folds u's pending events below w into its current session in
+// their final order, emitting the sessions they split off.
+func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
+	n := 0
+	uh := xxhash.Sum64String(u.uuid)
+	for n < len(u.pending) && u.pending[n].timeMs < w {
+		p := &u.pending[n]
+		c := &u.cur
+		if c.count > 0 && (p.timeMs-c.lastMs > s.rules.InactivityMs || p.timeMs-c.startMs > s.rules.MaxDurationMs) {
+			s.emit(u, true, emit)
+		}
+		s.foldIn(u, p)
+		delete(s.pending, pendingKey{uh, xxhash.Sum64String(p.id)})
+		n++
+	}
+	u.pending = slices.Delete(u.pending, 0, n)
+}
+
+func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
+	c := &u.cur
+	if c.count == 0 {
+		c.startMs = p.timeMs
+		c.pages = c.pages[:0]
+		c.truncated = false
+	}
+	c.count++
+	c.lastMs = p.timeMs
+	c.exitPage = p.page
+	if len(c.pages) < s.rules.MaxPages {
+		c.pages = append(c.pages, p.page)
+	} else {
+		c.truncated = true
+	}
+}
+
+// emit hands out u's current session and starts an empty one.
+func (s *Stream) emit(u *streamUser, closed bool, emit func(*Session)) {
+	c := &u.cur
+	sess := Session{
+		UUID:           u.uuid,
+		StartMs:        c.startMs,
+		EndMs:          c.lastMs,
+		EventCount:     c.count,
+		Pages:          c.pages,
+		PagesTruncated: c.truncated,
+		ExitPage:       c.exitPage,
+		EndReason:      EndOfInput,
+	}
+	if len(c.pages) > 0 {
+		sess.EntryPage = c.pages[0]
+	}
+	if closed {
+		_, sess.EndReason = s.rules.closeDeadline(c.startMs, c.lastMs)
+	}
+	s.stats.Sessions++
+	s.stats.SessionEvents += c.count
+	emit(&sess)
+	c.count = 0
+}
+
+// schedule files u under the next time it needs attention: when the
+// watermark passes its first pending event (to fold it) or its current
+// session's deadline (to close it). A user with neither is forgotten.
+func (s *Stream) schedule(u *streamUser) {
+	due := int64(math.MaxInt64)
+	if len(u.pending) > 0 {
+		due = u.pending[0].timeMs
+	}
+	if u.cur.count > 0 {
+		deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs)
+		due = min(due, deadline)
+	}
+	if due == math.MaxInt64 {
+		if u.heapIdx >= 0 {
+			s.due.remove(u.heapIdx)
+		}
+		delete(s.users, u.uuid)
+		return
+	}
+	u.dueMs = due
+	if u.heapIdx >= 0 {
+		s.due.fix(u.heapIdx)
+	} else {
+		s.due.push(u)
+	}
+}
+
+// OpenSessions is the number of users with events not yet in an emitted
+// session.
+func (s *Stream) OpenSessions() int { return len(s.users) }

@@ -1,0 +1,62 @@
+package session
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkStreamAdd: events/s through Add and Advance on one core, 20k
+// users in time order with occasional disorder.
+func BenchmarkStreamAdd(b *testing.B) {
+	const users = 20_000
+	uuids := make([]string, users)
+	for i := range uuids {
+		uuids[i] = fmt.Sprintf("5b0c%04x-6a1f-4c3e-9d2b-%012x", i%65536, i)
+	}
+	ids := make([]string, 1<<16)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%016x", i*7919)
+	}
+	s := NewStream(DefaultRules(), 10*min_)
+	emitted := 0
+	emit := func(*Session) { emitted++ }
+	clock := t0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clock += 15
+		t := clock
+		if i%50 == 0 {
+			t -= 60_000
+		}
+		s.Add(uuids[(i*7)%users], Event{TimeMs: t, Seq: uint64(i), ID: ids[i&(1<<16-1)] + uuids[i%users][:4], Page: "results"})
+		if i%1000 == 0 {
+			s.Advance(emit)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkStreamCheckpoint: writing the state of 100k open sessions
+// (five folded events and two pending each), and its size per session.
+func BenchmarkStreamCheckpoint(b *testing.B) {
+	const users = 100_000
+	s := NewStream(DefaultRules(), 10*min_)
+	pages := []string{"home", "search", "results", "details", "booking"}
+	for k := 0; k < 7; k++ {
+		for u := 0; u < users; u++ {
+			uuid := fmt.Sprintf("5b0c%04x-6a1f-4c3e-9d2b-%012x", u%65536, u)
+			s.Add(uuid, Event{TimeMs: t0 + int64(k)*3*min_ + int64(u%1000), Seq: uint64(k*users + u), ID: fmt.Sprintf("%016x", k*users+u), Page: pages[(u+k)%5]})
+		}
+	}
+	s.Advance(func(*Session) {})
+	if s.OpenSessions() != users {
+		b.Fatalf("open sessions %d", s.OpenSessions())
+	}
+	var buf []byte
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf = s.AppendState(buf[:0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/checkpoint")
+	b.ReportMetric(float64(len(buf))/users, "bytes/session")
+}

@@ -1,0 +1,228 @@
+package session
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// The checkpoint of a Stream is a compact binary image: a header (format,
+// rules, lateness, watermark input, counts), a dictionary of page names,
+// then every open user with its folded session and pending events. It holds
+// only what the output needs, so a checkpoint is small enough to write on
+// every commit.
+
+const streamStateMagic = "SZST1"
+
+var errBadState = errors.New("corrupt stream checkpoint")
+
+// AppendState appends the Stream's checkpoint to b.
+func (s *Stream) AppendState(b []byte) []byte {
+	b = append(b, streamStateMagic...)
+	for _, v := range []int64{s.rules.InactivityMs, s.rules.MaxDurationMs, int64(s.rules.MaxPages), s.latenessMs, s.maxSeenMs,
+		s.stats.Accepted, s.stats.Duplicates, s.stats.Late, s.stats.Sessions, s.stats.SessionEvents} {
+		b = binary.AppendVarint(b, v)
+	}
+	users := make([]*streamUser, 0, len(s.users))
+	dict := map[string]uint64{}
+	var pages []string
+	page := func(p string) uint64 {
+		i, ok := dict[p]
+		if !ok {
+			i = uint64(len(pages))
+			dict[p] = i
+			pages = append(pages, p)
+		}
+		return i
+	}
+	for _, u := range s.users {
+		users = append(users, u)
+	}
+	// Sorted so the same state always gives the same bytes.
+	slices.SortFunc(users, func(a, b *streamUser) int { return strings.Compare(a.uuid, b.uuid) })
+	for _, u := range users {
+		if u.cur.count > 0 {
+			for _, p := range u.cur.pages {
+				page(p)
+			}
+			page(u.cur.exitPage)
+		}
+		for i := range u.pending {
+			page(u.pending[i].page)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(pages)))
+	for _, p := range pages {
+		b = appendStr(b, p)
+	}
+	b = binary.AppendUvarint(b, uint64(len(users)))
+	for _, u := range users {
+		c := &u.cur
+		b = appendStr(b, u.uuid)
+		b = binary.AppendVarint(b, c.count)
+		if c.count > 0 {
+			b = binary.AppendVarint(b, c.startMs)
+			b = binary.AppendVarint(b, c.lastMs-c.startMs)
+			b = binary.AppendUvarint(b, page(c.exitPage))
+			trunc := uint64(0)
+			if c.truncated {
+				trunc = 1
+			}
+			b = binary.AppendUvarint(b, trunc)
+			b = binary.AppendUvarint(b, uint64(len(c.pages)))
+			for _, p := range c.pages {
+				b = binary.AppendUvarint(b, page(p))
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(len(u.pending)))
+		for i := range u.pending {
+			p := &u.pending[i]
+			b = binary.AppendVarint(b, p.timeMs)
+			b = binary.AppendUvarint(b, p.seq)
+			b = appendStr(b, p.id)
+			b = binary.AppendUvarint(b, page(p.page))
+		}
+	}
+	return b
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// RestoreStream rebuilds a Stream from AppendState's bytes. The rules and
+// lateness must match the ones it was written with: changing them under
+// open sessions would silently change what those sessions become.
+func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, error) {
+	d := stateDecoder{b: data}
+	if !strings.HasPrefix(string(data), streamStateMagic) {
+		return nil, errBadState
+	}
+	d.b = d.b[len(streamStateMagic):]
+	hdr := make([]int64, 10)
+	for i := range hdr {
+		hdr[i] = d.varint()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if hdr[0] != rules.InactivityMs || hdr[1] != rules.MaxDurationMs || hdr[2] != int64(rules.MaxPages) || hdr[3] != allowedLatenessMs {
+		return nil, fmt.Errorf("checkpoint was written with inactivity %dms, max duration %dms, max pages %d, lateness %dms; now %dms, %dms, %d, %dms: run with the same settings or start from a fresh table",
+			hdr[0], hdr[1], hdr[2], hdr[3], rules.InactivityMs, rules.MaxDurationMs, rules.MaxPages, allowedLatenessMs)
+	}
+	s := NewStream(rules, allowedLatenessMs)
+	s.maxSeenMs = hdr[4]
+	s.stats = StreamStats{Accepted: hdr[5], Duplicates: hdr[6], Late: hdr[7], Sessions: hdr[8], SessionEvents: hdr[9]}
+	pages := make([]string, d.count())
+	for i := range pages {
+		pages[i] = d.str()
+	}
+	page := func() string {
+		i := d.uvarint()
+		if i >= uint64(len(pages)) {
+			d.fail()
+			return ""
+		}
+		return pages[i]
+	}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		u := &streamUser{uuid: d.str(), heapIdx: -1}
+		c := &u.cur
+		c.count = d.varint()
+		if c.count > 0 {
+			c.startMs = d.varint()
+			c.lastMs = c.startMs + d.varint()
+			c.exitPage = page()
+			c.truncated = d.uvarint() == 1
+			c.pages = make([]string, d.count())
+			for j := range c.pages {
+				c.pages[j] = page()
+			}
+		}
+		u.pending = make([]pendingEvent, d.count())
+		uh := xxhash.Sum64String(u.uuid)
+		for j := range u.pending {
+			p := &u.pending[j]
+			p.timeMs = d.varint()
+			p.seq = d.uvarint()
+			p.id = d.str()
+			p.page = page()
+			s.pending[pendingKey{uh, xxhash.Sum64String(p.id)}] = struct{}{}
+		}
+		if d.err != nil {
+			break
+		}
+		for _, p := range u.pending {
+			s.intern(p.page)
+		}
+		s.users[u.uuid] = u
+		s.schedule(u)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return s, nil
+}
+
+type stateDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *stateDecoder) fail() {
+	if d.err == nil {
+		d.err = errBadState
+	}
+	d.b = nil
+}
+
+func (d *stateDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *stateDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length that must fit in what is left, so a corrupt
+// checkpoint cannot make us allocate without bound.
+func (d *stateDecoder) count() int {
+	v := d.uvarint()
+	if v > uint64(len(d.b)) || v > math.MaxInt32 {
+		d.fail()
+		return 0
+	}
+	return int(v)
+}
+
+func (d *stateDecoder) str() string {
+	n := d.count()
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
