@@ -104,3 +104,17 @@ func TestCancelledRunLeavesNoOutput(t *testing.T) {
 		t.Fatalf("left files behind: %v", entries)
 	}
 }
+
+// TestDevNullOutput: writing to a device must not replace it with a file.
+func TestDevNullOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(ev("a", "1")+"\n"), 0o644)
+	if _, err := Run(context.Background(), Config{Inputs: []string{in}, Output: os.DevNull, Rejected: os.DevNull, Rules: defaultRulesForTest()}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(os.DevNull)
+	if err != nil || st.Mode().IsRegular() {
+		t.Fatalf("%s is now a regular file: %v", os.DevNull, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/fileout"
 )
 
 // minGCLimit: below this a memory limit only steers spilling; handing it
@@ -24,22 +25,22 @@ var ErrInvariant = errors.New("nothing-lost invariant violated: records in != re
 
 // outputs are the files a run writes; all appear together, or none.
 type outputs struct {
-	sessions, rejected, carry, summary *outputFile
+	sessions, rejected, carry, summary *fileout.File
 }
 
-func (o *outputs) all() []*outputFile {
-	return []*outputFile{o.sessions, o.rejected, o.carry, o.summary}
+func (o *outputs) all() []*fileout.File {
+	return []*fileout.File{o.sessions, o.rejected, o.carry, o.summary}
 }
 
 func (o *outputs) abort() {
 	for _, f := range o.all() {
-		f.abort()
+		f.Abort()
 	}
 }
 
 func (o *outputs) commit() error {
 	for _, f := range o.all() {
-		if err := f.commit(); err != nil {
+		if err := f.Commit(); err != nil {
 			return err
 		}
 	}
@@ -50,7 +51,7 @@ func openOutputs(cfg *Config) (*outputs, error) {
 	o := &outputs{}
 	for _, spec := range []struct {
 		path string
-		dst  **outputFile
+		dst  **fileout.File
 	}{
 		{cfg.Output, &o.sessions}, {cfg.Rejected, &o.rejected},
 		{cfg.CarryOpen, &o.carry}, {cfg.SummaryJSON, &o.summary},
@@ -58,7 +59,7 @@ func openOutputs(cfg *Config) (*outputs, error) {
 		if spec.path == "" {
 			continue
 		}
-		f, err := createOutput(spec.path, cfg.Stdout)
+		f, err := fileout.Create(spec.path, cfg.Stdout)
 		if err != nil {
 			o.abort()
 			return nil, err

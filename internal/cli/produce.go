@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sessionize/sessionize/internal/fileout"
 	"github.com/sessionize/sessionize/internal/gen"
 )
 
@@ -34,14 +34,15 @@ type produceFlags struct {
 	oooRate   float64
 	sample    int
 	quiet     bool
+	kafka     kafkaProduceFlags // with --kafka-servers; see produce_kafka.go
 }
 
 // newProduceCmd is the generator command; see internal/gen.
 func newProduceCmd(e *env) *cobra.Command {
 	var pf produceFlags
 	cmd := &cobra.Command{
-		Use:   "produce [--output FILE]",
-		Short: "Generate a realistic clickstream of a travel site as JSON lines",
+		Use:   "produce [--output FILE | --kafka-servers HOST:PORT]",
+		Short: "Generate a realistic clickstream of a travel site as JSON lines, to a file or Kafka",
 		Long: `Generate a realistic, deterministic clickstream of a travel site, one JSON
 event per line, to test the sessionizer at scale. The same flags and --seed give
 the same bytes.
@@ -78,7 +79,18 @@ error says how many.
 
 The output is written under a temporary name in the same directory and renamed
 when complete, so a failed or interrupted run leaves no partial file. A name
-ending in .gz is gzip-compressed. A summary goes to stderr.`,
+ending in .gz is gzip-compressed. A summary goes to stderr.
+
+With --kafka-servers the records go to the Kafka topic --topic instead of a file,
+one record per line, keyed by uuid (no key for a record without one), so Kafka's
+default partitioner puts each user on one partition, as a Java producer would.
+The producer is idempotent, waits for all replicas (acks=all), and creates the
+topic if it does not exist (--create-topic, --partitions). It sends as fast as it
+can; --realtime sends --rate records per second of wall-clock time instead (without
+--rate, at the stream's own pace: one second of events a second). --input sends
+the lines of a JSON lines file (gzip detected) in file order, malformed ones as
+they are, instead of generating. A broker that cannot be reached within 10 seconds
+is an error; see "sessionize broker" for one to try things with.`,
 		Example: `  # 1M events from 50,000 users over one simulated day (about 265 MB)
   sessionize produce -o events.jsonl
 
@@ -92,9 +104,25 @@ ending in .gz is gzip-compressed. A summary goes to stderr.`,
   sessionize produce --duplicate-rate 0 --malformed-rate 0 --out-of-order-rate 0 -o clean.jsonl
 
   # look at a few events
-  sessionize produce --sample 3`,
+  sessionize produce --sample 3
+
+  # 1M events to Kafka, as fast as possible
+  sessionize produce --kafka-servers 127.0.0.1:9092 --topic clickstream
+
+  # a live stream: 500 events a second, for an hour
+  sessionize produce --kafka-servers 127.0.0.1:9092 --rate 500 --duration 1h --realtime --num-users 500000
+
+  # send a file to Kafka
+  sessionize produce --kafka-servers 127.0.0.1:9092 --input events.jsonl.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			toKafka, err := pf.kafkaMode(cmd)
+			if err != nil {
+				return err
+			}
+			if toKafka {
+				return produceKafka(cmd, e, &pf)
+			}
 			cfg, err := pf.config(cmd)
 			if err != nil {
 				return err
@@ -125,6 +153,7 @@ ending in .gz is gzip-compressed. A summary goes to stderr.`,
 	fs.Float64Var(&pf.oooRate, "out-of-order-rate", gen.DefaultOutOfOrderRate, "share of records delivered late, after later events")
 	fs.IntVar(&pf.sample, "sample", 0, "print this many records, indented, to stdout and exit (--output is not used)")
 	fs.BoolVarP(&pf.quiet, "quiet", "q", false, "print no progress or summary")
+	addKafkaProduceFlags(fs, &pf.kafka)
 	return cmd
 }
 
@@ -283,28 +312,29 @@ func summaryLine(st gen.Stats, n int64, out *output, elapsed time.Duration) stri
 		float64(st.Events)/elapsed.Seconds()/1e6)
 }
 
-// output is where the stream goes: stdout, or a temporary file that
-// becomes the named file on commit.
+// output is where the stream goes: stdout, or a file that appears only
+// when complete (see fileout), gzipped when its name ends in .gz.
 type output struct {
 	name    string
 	w       io.Writer
-	file    *os.File // nil for stdout
-	path    string
+	file    *fileout.File
 	gz      bool
 	zw      *gzip.Writer
 	counted *countingWriter
-	done    bool
 }
 
 func openOutput(path string, stdout io.Writer) (*output, error) {
-	if path == "" || path == "-" {
-		return &output{name: "stdout", w: stdout, done: true}, nil
+	if path == "" {
+		path = "-"
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := fileout.Create(path, stdout)
 	if err != nil {
-		return nil, fmt.Errorf("produce: creating output: %w", err)
+		return nil, fmt.Errorf("produce: %w", err)
 	}
-	o := &output{name: path, file: f, path: path, counted: &countingWriter{w: f}}
+	o := &output{name: path, file: f, counted: &countingWriter{w: f}}
+	if path == "-" {
+		o.name = "stdout"
+	}
 	o.w = o.counted
 	if strings.HasSuffix(path, ".gz") {
 		o.gz = true
@@ -323,36 +353,20 @@ func openOutput(path string, stdout io.Writer) (*output, error) {
 
 // commit completes the file and moves it into place.
 func (o *output) commit() error {
-	if o.done {
-		return nil
-	}
 	if o.zw != nil {
 		if err := o.zw.Close(); err != nil {
 			return fmt.Errorf("produce: compressing %s: %w", o.name, err)
 		}
+		o.zw = nil
 	}
-	if err := o.file.Chmod(0o644); err != nil {
+	if err := o.file.Commit(); err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
-	if err := o.file.Close(); err != nil {
-		return fmt.Errorf("produce: writing %s: %w", o.name, err)
-	}
-	if err := os.Rename(o.file.Name(), o.path); err != nil {
-		return fmt.Errorf("produce: %w", err)
-	}
-	o.done = true
 	return nil
 }
 
 // abort removes the temporary file unless commit succeeded.
-func (o *output) abort() {
-	if o.done {
-		return
-	}
-	o.file.Close()
-	os.Remove(o.file.Name())
-	o.done = true
-}
+func (o *output) abort() { o.file.Abort() }
 
 type countingWriter struct {
 	w io.Writer
