@@ -1,0 +1,192 @@
+package iceberg
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// batchRows caps the rows per Arrow record handed to the Parquet writer, so
+// a large commit is streamed in pieces instead of built as one huge record.
+const batchRows = 16 << 10
+
+// arrowSchema converts a table schema to Arrow with the Iceberg field IDs
+// attached, so iceberg-go matches columns by ID when it writes.
+func arrowSchema(sc *iceberg.Schema) (*arrow.Schema, error) {
+	s, err := table.SchemaToArrowSchema(sc, nil, true, false)
+	if err != nil {
+		return nil, fmt.Errorf("convert iceberg schema to arrow: %w", err)
+	}
+	return s, nil
+}
+
+// columns finds a record builder's field builders by column name, so the
+// appenders below do not depend on column order.
+type columns struct {
+	rb     *array.RecordBuilder
+	schema *arrow.Schema
+	err    error
+}
+
+func column[T array.Builder](c *columns, name string) T {
+	var zero T
+	if c.err != nil {
+		return zero
+	}
+	idx := c.schema.FieldIndices(name)
+	if len(idx) != 1 {
+		c.err = fmt.Errorf("arrow schema has %d columns named %q", len(idx), name)
+		return zero
+	}
+	b, ok := c.rb.Field(idx[0]).(T)
+	if !ok {
+		c.err = fmt.Errorf("column %q: builder is %T, want %T", name, c.rb.Field(idx[0]), zero)
+	}
+	return b
+}
+
+// msToMicros converts epoch milliseconds to the microseconds of an Iceberg
+// timestamptz column.
+func msToMicros(ms int64) arrow.Timestamp { return arrow.Timestamp(ms * 1000) }
+
+// validUTF8 keeps string columns readable by every engine: invalid bytes in
+// a raw Kafka value become U+FFFD.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+func appendOptionalInt64(b *array.Int64Builder, v *int64) {
+	if v == nil {
+		b.AppendNull()
+		return
+	}
+	b.Append(*v)
+}
+
+// rowAppender adds one row to the builders it captured.
+type rowAppender[R any] func(*R)
+
+// bindSessions returns an appender that writes SessionRows into rb.
+func bindSessions(c *columns) rowAppender[SessionRow] {
+	sessionID := column[*array.StringBuilder](c, "session_id")
+	uuid := column[*array.StringBuilder](c, "uuid")
+	startMs := column[*array.Int64Builder](c, "session_start_time_ms")
+	endMs := column[*array.Int64Builder](c, "session_end_time_ms")
+	duration := column[*array.Float64Builder](c, "session_duration_seconds")
+	events := column[*array.Int64Builder](c, "event_count")
+	pages := column[*array.ListBuilder](c, "pages_visited")
+	truncated := column[*array.BooleanBuilder](c, "pages_truncated")
+	entry := column[*array.StringBuilder](c, "entry_page")
+	exit := column[*array.StringBuilder](c, "exit_page")
+	reason := column[*array.StringBuilder](c, "end_reason")
+	start := column[*array.TimestampBuilder](c, "session_start")
+	if c.err != nil {
+		return nil
+	}
+	page, ok := pages.ValueBuilder().(*array.StringBuilder)
+	if !ok {
+		c.err = fmt.Errorf("pages_visited element builder is %T, want string", pages.ValueBuilder())
+		return nil
+	}
+	return func(r *SessionRow) {
+		sessionID.Append(r.SessionID)
+		uuid.Append(r.UUID)
+		startMs.Append(r.SessionStartTimeMs)
+		endMs.Append(r.SessionEndTimeMs)
+		duration.Append(r.SessionDurationSeconds)
+		events.Append(r.EventCount)
+		pages.Append(true)
+		for _, p := range r.PagesVisited {
+			page.Append(p)
+		}
+		truncated.Append(r.PagesTruncated)
+		entry.Append(r.EntryPage)
+		exit.Append(r.ExitPage)
+		reason.Append(r.EndReason)
+		start.Append(msToMicros(r.SessionStartTimeMs))
+	}
+}
+
+func bindLate(c *columns) rowAppender[LateRow] {
+	raw := column[*array.StringBuilder](c, "raw")
+	topic := column[*array.StringBuilder](c, "topic")
+	partition := column[*array.Int32Builder](c, "partition")
+	offset := column[*array.Int64Builder](c, "offset")
+	kafkaMs := column[*array.Int64Builder](c, "kafka_timestamp_ms")
+	watermark := column[*array.Int64Builder](c, "watermark_ms")
+	reason := column[*array.StringBuilder](c, "reason")
+	eventID := column[*array.StringBuilder](c, "event_id")
+	uuid := column[*array.StringBuilder](c, "uuid")
+	eventMs := column[*array.Int64Builder](c, "event_timestamp_ms")
+	kafkaTs := column[*array.TimestampBuilder](c, "kafka_timestamp")
+	if c.err != nil {
+		return nil
+	}
+	return func(r *LateRow) {
+		raw.Append(validUTF8(r.Raw))
+		topic.Append(r.Topic)
+		partition.Append(r.Partition)
+		offset.Append(r.Offset)
+		kafkaMs.Append(r.KafkaTimestampMs)
+		appendOptionalInt64(watermark, r.WatermarkMs)
+		reason.Append(LateReason)
+		eventID.Append(r.EventID)
+		uuid.Append(r.UUID)
+		eventMs.Append(r.EventTimestampMs)
+		kafkaTs.Append(msToMicros(r.KafkaTimestampMs))
+	}
+}
+
+func bindRejected(c *columns) rowAppender[RejectedRow] {
+	raw := column[*array.StringBuilder](c, "raw")
+	reason := column[*array.StringBuilder](c, "reason")
+	topic := column[*array.StringBuilder](c, "topic")
+	partition := column[*array.Int32Builder](c, "partition")
+	offset := column[*array.Int64Builder](c, "offset")
+	kafkaMs := column[*array.Int64Builder](c, "kafka_timestamp_ms")
+	watermark := column[*array.Int64Builder](c, "watermark_ms")
+	kafkaTs := column[*array.TimestampBuilder](c, "kafka_timestamp")
+	if c.err != nil {
+		return nil
+	}
+	return func(r *RejectedRow) {
+		raw.Append(validUTF8(r.Raw))
+		reason.Append(r.Reason)
+		topic.Append(r.Topic)
+		partition.Append(r.Partition)
+		offset.Append(r.Offset)
+		kafkaMs.Append(r.KafkaTimestampMs)
+		appendOptionalInt64(watermark, r.WatermarkMs)
+		kafkaTs.Append(msToMicros(r.KafkaTimestampMs))
+	}
+}
+
+// recordBatches turns rows into Arrow records of at most batchRows rows,
+// built lazily so only one batch is in memory at a time. The consumer
+// (iceberg-go's WriteRecords) releases each record.
+func recordBatches[R any](schema *arrow.Schema, rows []R, bind func(*columns) rowAppender[R]) iter.Seq2[arrow.RecordBatch, error] {
+	return func(yield func(arrow.RecordBatch, error) bool) {
+		rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		defer rb.Release()
+		c := &columns{rb: rb, schema: schema}
+		appendRow := bind(c)
+		if c.err != nil {
+			yield(nil, fmt.Errorf("build arrow record: %w", c.err))
+			return
+		}
+		for start := 0; start < len(rows); start += batchRows {
+			end := min(start+batchRows, len(rows))
+			rb.Reserve(end - start)
+			for i := start; i < end; i++ {
+				appendRow(&rows[i])
+			}
+			if !yield(rb.NewRecordBatch(), nil) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,24 @@
+// Package iceberg stores sessionize's output in Apache Iceberg tables: the
+// sessions, the late events and the rejected events, each committed as one
+// Iceberg snapshot per pipeline commit so the streaming pipeline can write
+// exactly once.
+//
+// Exactly-once rests on three properties of this package:
+//
+//   - Commit is an optimistic compare-and-swap on the table's main branch:
+//     the caller names the snapshot it expects to be current and the commit
+//     fails with ErrConflict if anything else was committed in between. A
+//     conflicting attempt leaves no data or manifest files behind.
+//   - A commit carries caller-defined snapshot-summary properties (for
+//     example the Kafka offsets it covers), even when it adds no rows, so the
+//     table itself records how far the pipeline got.
+//   - Current and Snapshots always reload the table from the catalog, so a
+//     restarted pipeline sees what was really committed.
+//
+// The catalog is iceberg-go's SQL catalog on an embedded SQLite file inside
+// the warehouse directory, or on PostgreSQL when several machines share one
+// warehouse. Data files are Parquet (zstd) in a local warehouse directory.
+//
+// Pipeline state checkpoints live in the same warehouse (WriteFile, ReadFile,
+// DeleteFile) so a warehouse directory is the whole durable state.
+package iceberg

@@ -1,0 +1,56 @@
+package iceberg
+
+// SessionRow is one row of the sessions table. The table also has a
+// session_start timestamp column; it is derived from SessionStartTimeMs on
+// write (it only exists to partition by day) and so has no field here.
+type SessionRow struct {
+	SessionID              string
+	UUID                   string
+	SessionStartTimeMs     int64
+	SessionEndTimeMs       int64
+	SessionDurationSeconds float64
+	EventCount             int64
+	PagesVisited           []string
+	PagesTruncated         bool
+	EntryPage              string
+	ExitPage               string
+	EndReason              string
+}
+
+// LateRow is one row of the late_events table: an event that was valid but
+// arrived after its session had been closed by the watermark. Its reason
+// column is always "late" (LateReason). The derived kafka_timestamp column
+// is computed from KafkaTimestampMs on write.
+type LateRow struct {
+	// Raw is the Kafka record value. Bytes that are not valid UTF-8 are
+	// stored as U+FFFD.
+	Raw              string
+	Topic            string
+	Partition        int32
+	Offset           int64
+	KafkaTimestampMs int64
+	// WatermarkMs is nil when the partition had no watermark yet.
+	WatermarkMs      *int64
+	EventID          string
+	UUID             string
+	EventTimestampMs int64
+}
+
+// LateReason is the reason column of every late_events row.
+const LateReason = "late"
+
+// RejectedRow is one row of the rejected_events table: a record that could
+// not be used (unparsable, missing fields, bad timestamp). The derived
+// kafka_timestamp column is computed from KafkaTimestampMs on write.
+type RejectedRow struct {
+	// Raw is the Kafka record value. Bytes that are not valid UTF-8 are
+	// stored as U+FFFD.
+	Raw              string
+	Reason           string
+	Topic            string
+	Partition        int32
+	Offset           int64
+	KafkaTimestampMs int64
+	// WatermarkMs is nil when the partition had no watermark yet.
+	WatermarkMs *int64
+}

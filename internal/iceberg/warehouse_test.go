@@ -1,0 +1,182 @@
+package iceberg
+
+import (
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Opening twice creates nothing new and keeps the tables as they were.
+func TestOpenIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	cfg := Config{Warehouse: t.TempDir()}
+	w1 := openWarehouse(t, cfg)
+	s, err := w1.Commit(ctx, Commit{Table: TableRejected, Rejected: sampleRejected(3), ExpectParentSnapshotID: NoSnapshot})
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	metadataBefore := listFiles(t, filepath.Join(cfg.Warehouse, "sessionize.db"))
+
+	w2 := openWarehouse(t, cfg)
+	if got := mustCurrentID(t, w2, TableRejected); got != s.ID {
+		t.Fatalf("second Open sees snapshot %d, want %d", got, s.ID)
+	}
+	if after := listFiles(t, filepath.Join(cfg.Warehouse, "sessionize.db")); strings.Join(after, ",") != strings.Join(metadataBefore, ",") {
+		t.Fatalf("second Open wrote files:\nbefore %v\nafter  %v", metadataBefore, after)
+	}
+	for _, name := range TableNames() {
+		tbl, err := w2.load(ctx, name)
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		props := tbl.Properties()
+		if props[table.ParquetCompressionKey] != "zstd" || props[table.CommitNumRetriesKey] != "0" {
+			t.Fatalf("table %s properties = %v", name, props)
+		}
+	}
+}
+
+// Field IDs are the on-disk contract: a table created by iceberg-go must
+// carry exactly the IDs declared in schema.go (iceberg-go renumbers on
+// create, so a reordered declaration would silently change them), and the
+// partition specs must be day(...) on the derived timestamp columns.
+func TestSchemaFieldIDsStable(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	w := openWarehouse(t, Config{Warehouse: t.TempDir(), UUIDBuckets: 4})
+	for _, name := range TableNames() {
+		tbl, err := w.load(ctx, name)
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		want := w.tables[name].def.schema
+		wantByID, _ := iceberg.IndexByID(want)
+		gotByID, _ := iceberg.IndexByID(tbl.Schema())
+		if len(wantByID) != len(gotByID) {
+			t.Fatalf("%s: table has %d fields, declared %d", name, len(gotByID), len(wantByID))
+		}
+		for id, f := range wantByID {
+			g := gotByID[id]
+			if g.Name != f.Name || !g.Type.Equals(f.Type) || g.Required != f.Required {
+				t.Fatalf("%s: field %d is %s %s, declared %s %s", name, id, g.Name, g.Type, f.Name, f.Type)
+			}
+		}
+	}
+	specs := map[string]string{
+		TableSessions: "[\n\t1000: session_start_day: day(13)\n\t1001: uuid_bucket: bucket[4](2)\n]",
+		TableLate:     "[\n\t1000: kafka_day: day(11)\n]",
+		TableRejected: "[\n\t1000: kafka_day: day(8)\n]",
+	}
+	for name, want := range specs {
+		tbl, _ := w.load(ctx, name)
+		if got := tbl.Spec().String(); got != want {
+			t.Errorf("%s partition spec = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// testConcurrentOpen: two Opens racing on a fresh warehouse both succeed
+// and end up with the same tables.
+func testConcurrentOpen(t *testing.T, cfg Config) {
+	ctx := testCtx(t)
+	const n = 3
+	ws := make([]*Warehouse, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { ws[i], errs[i] = Open(ctx, cfg, testLogger(t)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		t.Cleanup(func() { _ = ws[i].Close() })
+	}
+	for _, name := range TableNames() {
+		t0, err := ws[0].load(ctx, name)
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		t1, err := ws[1].load(ctx, name)
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		if t0.Metadata().TableUUID() != t1.Metadata().TableUUID() {
+			t.Fatalf("%s: the two Opens see different tables", name)
+		}
+	}
+	s, err := ws[0].Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(5, "x"), ExpectParentSnapshotID: NoSnapshot})
+	if err != nil {
+		t.Fatalf("commit after concurrent open: %v", err)
+	}
+	if got := mustCurrentID(t, ws[1], TableSessions); got != s.ID {
+		t.Fatalf("other warehouse sees %d, want %d", got, s.ID)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	bad := []Config{
+		{},
+		{Warehouse: "/tmp/has space"},
+		{Warehouse: "/tmp/x", CatalogURI: "mysql://x"},
+		{Warehouse: "/tmp/x", Namespace: "a.b"},
+		{Warehouse: "/tmp/x", UUIDBuckets: -1},
+	}
+	for _, cfg := range bad {
+		if _, err := cfg.normalized(); err == nil {
+			t.Errorf("config %+v accepted", cfg)
+		}
+	}
+	if got := redactURI("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
+		t.Errorf("redactURI leaks the password: %s", got)
+	}
+}
+
+// assertNoOrphanFiles fails if the table directory holds a data file,
+// manifest or manifest list that no snapshot references.
+func assertNoOrphanFiles(t *testing.T, w *Warehouse, name string) {
+	t.Helper()
+	ctx := testCtx(t)
+	tbl, err := w.load(ctx, name)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	fsys, err := tbl.FS(ctx)
+	if err != nil {
+		t.Fatalf("fs: %v", err)
+	}
+	referenced := map[string]bool{}
+	for _, snap := range tbl.Metadata().Snapshots() {
+		referenced[localPath(snap.ManifestList)] = true
+		manifests, err := snap.Manifests(fsys)
+		if err != nil {
+			t.Fatalf("manifests of %d: %v", snap.SnapshotID, err)
+		}
+		for _, m := range manifests {
+			referenced[localPath(m.FilePath())] = true
+		}
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatalf("plan files: %v", err)
+	}
+	for _, task := range tasks {
+		referenced[localPath(task.File.FilePath())] = true
+	}
+	dir := tableDir(w, name)
+	for _, f := range listFiles(t, dir) {
+		if strings.HasSuffix(f, ".metadata.json") {
+			continue
+		}
+		if !referenced[filepath.Join(dir, f)] {
+			t.Errorf("orphan file in %s: %s", name, f)
+		}
+	}
+}
