@@ -1,0 +1,95 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/gen"
+)
+
+// benchLines returns n generated clickstream lines (about 300 bytes each)
+// and their uuids.
+func benchLines(b *testing.B, n int) (lines, keys [][]byte) {
+	cfg := gen.DefaultConfig()
+	cfg.Events = int64(n)
+	g, err := gen.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		rec, ok := g.Next()
+		if !ok {
+			return lines, keys
+		}
+		lines = append(lines, append([]byte(nil), rec.Line...))
+		keys = append(keys, append([]byte(nil), rec.UUID...))
+	}
+}
+
+// BenchmarkProduceConsume sends b.N clickstream records through a Producer
+// to an in-process broker, then reads them back through a Source, and
+// reports both rates. SESSIONIZE_BENCH_KAFKA_SERVERS points it at another
+// broker instead, such as "sessionize broker" in another process.
+func BenchmarkProduceConsume(b *testing.B) {
+	lines, keys := benchLines(b, min(b.N, 200_000))
+	servers := SplitServers(os.Getenv("SESSIONIZE_BENCH_KAFKA_SERVERS"))
+	if len(servers) == 0 {
+		servers = startBroker(b, BrokerConfig{}).Addrs()
+	}
+	topic := fmt.Sprintf("bench-%d-%d", b.N, time.Now().UnixNano())
+	ctx := context.Background()
+	if _, err := CreateTopic(ctx, servers, topic, 6); err != nil {
+		b.Fatal(err)
+	}
+	p, err := NewProducer(ctx, ProducerConfig{Servers: servers, Topic: topic}, testLogger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var bytes int64
+	b.ResetTimer()
+
+	began := time.Now()
+	for i := 0; i < b.N; i++ {
+		j := i % len(lines)
+		if err := p.Send(ctx, keys[j], lines[j]); err != nil {
+			b.Fatal(err)
+		}
+		bytes += int64(len(lines[j]))
+	}
+	if err := p.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	produced := time.Since(began)
+
+	s, err := NewSource(ctx, SourceConfig{Servers: servers, Topic: topic, Group: "bench"}, newRecorder(nil), testLogger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	began = time.Now()
+	var got int
+	var firstAt time.Time
+	for got < b.N {
+		bt, err := s.Poll(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got == 0 && bt.Len() > 0 {
+			firstAt = time.Now()
+		}
+		got += bt.Len()
+	}
+	consumed := time.Since(began)
+	b.StopTimer()
+
+	b.SetBytes(bytes / int64(b.N))
+	b.ReportMetric(float64(b.N)/produced.Seconds(), "produce-rec/s")
+	b.ReportMetric(float64(b.N)/consumed.Seconds(), "consume-rec/s")
+	if !firstAt.IsZero() {
+		b.ReportMetric(float64(firstAt.Sub(began).Milliseconds()), "join-ms")
+	}
+}
