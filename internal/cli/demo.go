@@ -1,140 +1,178 @@
 package cli
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessionize/sessionize/internal/batch"
-	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/pipeline"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
-// newDemoCmd runs the whole job on built-in defaults: generate a realistic
-// clickstream, sessionize it, and show what came out.
+// newDemoCmd runs the whole streaming job on embedded defaults: a Kafka
+// broker in process, the generator producing into it, the pipeline writing
+// Iceberg tables, and a read-back of what was written.
 func newDemoCmd(e *env) *cobra.Command {
 	var (
-		dir    string
-		events int64
-		users  int
-		seed   uint64
-		show   int
+		dir        string
+		events     int64
+		users      int
+		seed       uint64
+		partitions int
+		show       int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Generate a sample clickstream, sessionize it and show the result",
-		Long: `Run sessionize end to end with nothing to set up: generate a realistic travel-site
-clickstream (with duplicates, malformed records and out-of-order arrival), sessionize
-it in batch mode, then print the account of every record and a few sessions.
+		Short: "Run the streaming job end to end on embedded defaults and show what it wrote",
+		Long: `Run sessionize end to end with nothing to set up:
 
-Everything is written to --dir: events.jsonl (input), sessions.jsonl, rejected.jsonl
-and summary.json.`,
+  1. start a Kafka-protocol broker in this process (franz-go's kfake),
+  2. produce a realistic travel-site clickstream into it: a simulated day of
+     users with duplicates, malformed records and out-of-order arrival,
+  3. run the streaming pipeline (what 'sessionize run' does) with --drain until
+     the topic is consumed, committing to Iceberg tables in --dir/warehouse,
+  4. read the tables back through iceberg-go and print counts, the account of
+     every record, and a few sessions.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return fmt.Errorf("create demo directory: %w", err)
+			ctx := cmd.Context()
+			out := e.stdout
+			started := time.Now()
+			warehouse, err := filepath.Abs(filepath.Join(dir, "warehouse"))
+			if err != nil {
+				return err
 			}
-			in := filepath.Join(dir, "events.jsonl")
-			cfg := gen.DefaultConfig()
-			cfg.Seed, cfg.Events, cfg.NumUsers = seed, events, users
-			g, err := gen.New(cfg)
+			if err := os.RemoveAll(warehouse); err != nil {
+				return fmt.Errorf("clear the demo warehouse: %w", err)
+			}
+
+			broker, err := kafka.StartBroker(ctx, kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: partitions}, e.logger)
+			if err != nil {
+				return err
+			}
+			defer broker.Close()
+			fmt.Fprintf(out, "broker     kfake (Kafka protocol) in process at %s\n", broker.Servers())
+
+			gcfg := gen.DefaultConfig()
+			gcfg.Seed, gcfg.Events, gcfg.NumUsers = seed, events, users
+			g, err := gen.New(gcfg)
 			if err != nil {
 				return usagef("%v", err)
 			}
-			f, err := os.Create(in)
+			pr, err := kafka.NewProducer(ctx, kafka.ProducerConfig{Servers: broker.Addrs(), CreateTopic: true, Partitions: int32(partitions)}, e.logger)
 			if err != nil {
-				return fmt.Errorf("create %s: %w", in, err)
+				return err
 			}
-			_, err = gen.Write(cmd.Context(), g, f, nil)
-			if cerr := f.Close(); err == nil {
-				err = cerr
+			for {
+				r, ok := g.Next()
+				if !ok {
+					break
+				}
+				if err := pr.Send(ctx, r.UUID, r.Line); err != nil {
+					pr.Close()
+					return err
+				}
 			}
+			err = pr.Flush(ctx)
+			pr.Close()
 			if err != nil {
-				return fmt.Errorf("generate %s: %w", in, err)
+				return err
 			}
-			st := g.Stats()
-			fmt.Fprintf(e.stdout, "generated %d events of %d users into %s (%d duplicates, %d malformed, %d out of order)\n\n",
-				st.Events, st.Users, in, st.Duplicates, st.Malformed, st.OutOfOrder)
+			st, c := g.Stats(), g.Config()
+			fmt.Fprintf(out, "produced   %d events of %d users, %s to %s of event time (%d duplicates, %d malformed, %d out of order) into topic %q, %d partitions\n",
+				st.Events, st.Users, c.Start.UTC().Format("2006-01-02 15:04"), time.UnixMilli(st.LastMs).UTC().Format("15:04"),
+				st.Duplicates, st.Malformed, st.OutOfOrder, kafka.DefaultTopic, partitions)
 
-			bcfg := batch.Config{
-				Inputs:         []string{in},
-				Output:         filepath.Join(dir, "sessions.jsonl"),
-				Rejected:       filepath.Join(dir, "rejected.jsonl"),
-				SummaryJSON:    filepath.Join(dir, "summary.json"),
-				Rules:          session.DefaultRules(),
-				MaxRecordBytes: event.DefaultMaxRecordBytes,
-				Workers:        runtime.GOMAXPROCS(0),
-				Logger:         e.logger,
+			fmt.Fprintf(out, "pipeline   sessionize run --drain --stop-when-idle 1s --commit-interval 1s (one log line per commit):\n")
+			pcfg := pipeline.Config{
+				Kafka:           kafka.SourceConfig{Servers: broker.Addrs()},
+				Warehouse:       iceberg.Config{Warehouse: warehouse},
+				Rules:           session.DefaultRules(),
+				AllowedLateness: pipeline.DefaultAllowedLateness,
+				CommitInterval:  time.Second,
+				StopWhenIdle:    time.Second,
+				Drain:           true,
+				Logger:          e.logger,
 			}
-			sum, err := batch.Run(cmd.Context(), bcfg)
+			if err := pipeline.Run(ctx, pcfg); err != nil {
+				return err
+			}
+
+			wh, err := iceberg.Open(ctx, pcfg.Warehouse, e.logger)
 			if err != nil {
 				return err
 			}
-			sum.WriteText(e.stdout)
-			fmt.Fprintf(e.stdout, "\nfirst %d sessions of %s:\n", show, bcfg.Output)
-			if err := printSessions(e.stdout, bcfg.Output, show); err != nil {
+			defer wh.Close()
+			acct, err := pipeline.Audit(ctx, wh)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, `
-outputs in %s:
-  sessions.jsonl   one session per line
-  rejected.jsonl   every rejected record with its reason and file:line
-  summary.json     the account above, as JSON
-next: sessionize batch --input %s --output sessions.parquet   (see sessionize batch --help)
-`, dir, in)
+			fmt.Fprintf(out, "\ntables     read back through iceberg-go from %s\n", warehouse)
+			fmt.Fprintf(out, "  sessions         %9d rows\n  late_events      %9d rows\n  rejected_events  %9d rows\n", acct.Sessions, acct.Late, acct.Rejected)
+			fmt.Fprintf(out, "nothing lost: produced %d; %s\n", st.Events, acct)
+			if acct.Records != st.Events || !acct.Holds() {
+				return fmt.Errorf("the account does not add up: produced %d, %s", st.Events, acct)
+			}
+			rows, err := wh.ReadSessions(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\na few sessions:\n")
+			printSessionRows(out, rows, show)
+			fmt.Fprintf(out, `
+done in %s. The warehouse is a plain Iceberg warehouse with a SQLite catalog:
+  catalog   %s
+  tables    %s/{sessions,late_events,rejected_events}
+Read it with any Iceberg engine, e.g. Spark or PyIceberg with a SQL catalog
+(uri sqlite:///%s, warehouse file://%s), or DuckDB's iceberg extension on a
+table's latest metadata/*.metadata.json.
+Next: sessionize broker, sessionize produce --kafka-servers, sessionize run (see --help).
+`, time.Since(started).Round(100*time.Millisecond), filepath.Join(warehouse, "catalog.db"),
+				filepath.Join(warehouse, "sessionize.db"), filepath.Join(warehouse, "catalog.db"), warehouse)
 			return nil
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&dir, "dir", "sessionize-demo", "directory for the demo's input and outputs")
-	fs.Int64Var(&events, "events", 300_000, "events to generate")
-	fs.IntVar(&users, "num-users", 5_000, "users in the generated stream")
+	fs.StringVar(&dir, "dir", "sessionize-demo", "directory for the demo's warehouse (replaced on every run)")
+	fs.Int64Var(&events, "events", 300_000, "events to produce")
+	fs.IntVar(&users, "num-users", 15_000, "users in the generated stream (about 20 events each per simulated day)")
 	fs.Uint64Var(&seed, "seed", 7, "generator seed")
+	fs.IntVar(&partitions, "partitions", 6, "partitions of the demo topic")
 	fs.IntVar(&show, "show", 5, "sessions to print")
 	return cmd
 }
 
-// printSessions prints the first n sessions of a JSON lines file, one
-// short line each.
-func printSessions(w io.Writer, path string, n int) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for i := 0; i < n && sc.Scan(); i++ {
-		var s struct {
-			ID       string   `json:"session_id"`
-			UUID     string   `json:"uuid"`
-			Start    int64    `json:"session_start_time_ms"`
-			Duration float64  `json:"session_duration_seconds"`
-			Events   int64    `json:"event_count"`
-			Pages    []string `json:"pages_visited"`
-			End      string   `json:"end_reason"`
+// printSessionRows prints n sessions spread from the busiest to the
+// quietest, one short paragraph each.
+func printSessionRows(w io.Writer, rows []iceberg.SessionRow, n int) {
+	rows = slices.Clone(rows)
+	slices.SortFunc(rows, func(a, b iceberg.SessionRow) int {
+		if a.EventCount != b.EventCount {
+			return int(b.EventCount - a.EventCount)
 		}
-		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		pages := s.Pages
+		return strings.Compare(a.SessionID, b.SessionID)
+	})
+	for i := 0; i < n && len(rows) > 0; i++ {
+		// Quantiles, skewed to the busy end where sessions say more.
+		q := float64(i) / float64(n)
+		s := rows[int(q*q*float64(len(rows)-1))]
+		pages := s.PagesVisited
 		more := ""
 		if len(pages) > 8 {
-			pages, more = pages[:8], fmt.Sprintf(" ... (%d more)", len(s.Pages)-8)
+			pages, more = pages[:8], fmt.Sprintf(" ... (%d more)", len(s.PagesVisited)-8)
 		}
 		fmt.Fprintf(w, "  %s  user %s  %s  %s  %d events  ended by %s\n    %s%s\n",
-			s.ID[:8], s.UUID, time.UnixMilli(s.Start).UTC().Format("2006-01-02 15:04:05"),
-			time.Duration(s.Duration*float64(time.Second)).Round(time.Second), s.Events, s.End,
+			s.SessionID[:8], s.UUID, time.UnixMilli(s.SessionStartTimeMs).UTC().Format("2006-01-02 15:04:05"),
+			time.Duration(s.SessionDurationSeconds*float64(time.Second)).Round(time.Second), s.EventCount, s.EndReason,
 			strings.Join(pages, " > "), more)
 	}
-	return sc.Err()
 }

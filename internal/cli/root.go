@@ -95,6 +95,7 @@ SESSIONIZE_INACTIVITY_TIMEOUT, and so on. A flag on the command line wins.`,
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDemoCmd(e), newBatchCmd(e), newProduceCmd(e))
+	root.AddCommand(newBrokerCmd(e), newRunCmd(e))
 	return root
 }
 

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/pipeline"
+)
+
+// warehouseFlags say where the Iceberg tables live; shared by run, batch
+// --output-table and demo.
+type warehouseFlags struct {
+	warehouse, catalogURI, namespace string
+	uuidBuckets                      int
+}
+
+func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
+	fs := cmd.Flags()
+	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "directory of the Iceberg warehouse (table data, metadata, checkpoints)")
+	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
+	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
+	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	var (
+		rf       ruleFlags
+		wf       warehouseFlags
+		cfg      pipeline.Config
+		servers  []string
+		maxBytes int64
+	)
+	cmd := &cobra.Command{
+		Use:   "run --kafka-servers HOST:PORT --topic TOPIC --warehouse DIR",
+		Short: "Sessionize a Kafka topic into Iceberg tables, continuously and exactly once",
+		Long: `Consume a Kafka topic as a member of a consumer group and write sessions to Iceberg.
+
+Each Kafka partition has its own event-time watermark: the highest event time seen
+in it minus --allowed-lateness. An event below the watermark is late: it goes to the
+late_events table, never into a session. A session is written once the watermark
+passes its last event + inactivity timeout (or its start + max duration), so it
+equals what batch mode computes over the same events without the late ones.
+Records that cannot be used go to rejected_events with their reason; an event more
+than --max-future-skew ahead of its Kafka timestamp is rejected as future_timestamp,
+so one bad clock cannot make every honest event late.
+
+Exactly once: every --commit-interval the open state is checkpointed into the
+warehouse and the rows are committed to Iceberg with the Kafka offsets they cover
+in the snapshot summaries. On start and on every partition assignment the job
+restores the state and seeks to those offsets; a crash at any point and a restart
+give the same tables as a run without the crash (docs/commit-protocol.md). Run
+more instances with the same --group to share the partitions.
+
+SIGTERM or SIGINT commits what has been processed and exits 0; open sessions
+continue after a restart. --drain closes them instead, as batch does at the end of
+its input.`,
+		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
+  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rules, err := rf.rules()
+			if err != nil {
+				return err
+			}
+			if len(servers) == 0 {
+				return usagef("no Kafka servers: give --kafka-servers host:port (sessionize broker starts a local one)")
+			}
+			cfg.Kafka.Servers = servers
+			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
+			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
+			cfg.Rules = rules
+			cfg.MaxRecordBytes = int(maxBytes)
+			cfg.Logger = e.logger
+			return pipeline.Run(cmd.Context(), cfg)
+		},
+	}
+	rf.register(cmd)
+	wf.register(cmd, "warehouse")
+	fs := cmd.Flags()
+	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
+	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
+	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions")
+	fs.BoolVar(&cfg.Kafka.WaitForTopic, "wait-for-topic", false, "wait for a missing topic to appear instead of failing")
+	fs.DurationVar(&cfg.AllowedLateness, "allowed-lateness", pipeline.DefaultAllowedLateness, "how far behind the highest event time seen an event may be and still count")
+	fs.DurationVar(&cfg.MaxFutureSkew, "max-future-skew", pipeline.DefaultMaxFutureSkew, "reject events this far ahead of their Kafka timestamp as future_timestamp")
+	fs.DurationVar(&cfg.CommitInterval, "commit-interval", pipeline.DefaultCommitInterval, "commit to Iceberg at least this often")
+	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
+	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once every assigned partition has been read to its end for this long (0: never)")
+	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session (as batch does at the end of its input) instead of keeping it for the next run")
+	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
+	return cmd
+}

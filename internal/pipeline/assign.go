@@ -1,0 +1,110 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// noOffset marks a partition a table has no entry for.
+const noOffset int64 = -1
+
+// OnAssigned restores each new partition from the tables: its state from
+// the checkpoint the sessions table points to, where to start reading, and
+// how far the late and rejected tables already got (see
+// docs/commit-protocol.md).
+func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64, error) {
+	prog := map[string]progress{}
+	for _, t := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+		pr, err := p.loadProgress(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		prog[t] = pr
+	}
+	sess := prog[iceberg.TableSessions]
+	checkpoints := map[string]map[int32]partitionCheckpoint{}
+	start := make(map[int32]int64, len(ids))
+	lateness := p.cfg.AllowedLateness.Milliseconds()
+	for _, id := range ids {
+		stream := session.NewStream(p.cfg.Rules, lateness)
+		next, rejected := int64(0), int64(0)
+		start[id] = kafka.OffsetEarliest
+		if uri, ok := sess.checkpoints[id]; ok {
+			if checkpoints[uri] == nil {
+				data, err := p.wh.ReadFile(ctx, uri)
+				if err != nil {
+					return nil, fmt.Errorf("read checkpoint of partition %d: %w", id, err)
+				}
+				if checkpoints[uri], err = decodeCheckpoint(data); err != nil {
+					return nil, fmt.Errorf("checkpoint %s: %w", uri, err)
+				}
+			}
+			c, ok := checkpoints[uri][id]
+			if !ok {
+				return nil, fmt.Errorf("checkpoint %s has no state for partition %d", uri, id)
+			}
+			var err error
+			if stream, err = c.restore(p.cfg.Rules, lateness); err != nil {
+				return nil, err
+			}
+			next, rejected = c.next, c.rejected
+			start[id] = c.next
+		}
+		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
+		part.rejectedCount = rejected
+		p.parts[id] = part
+		for t, pr := range prog {
+			p.expected[t][id] = offsetOr(pr, id, noOffset)
+		}
+	}
+	return start, nil
+}
+
+func offsetOr(pr progress, id int32, def int64) int64 {
+	if o, ok := pr.offsets[id]; ok {
+		return o
+	}
+	return def
+}
+
+func (p *Pipeline) loadProgress(ctx context.Context, table string) (progress, error) {
+	snap, ok, err := p.wh.Current(ctx, table)
+	if err != nil {
+		return progress{}, err
+	}
+	pr := progress{topic: p.cfg.Kafka.Topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
+	if !ok {
+		return pr, nil
+	}
+	base, err := parseProgress(snap.Summary)
+	if err != nil {
+		return pr, fmt.Errorf("table %s snapshot %d: %w", table, snap.ID, err)
+	}
+	if base.topic != "" && base.topic != p.cfg.Kafka.Topic {
+		return pr, fmt.Errorf("table %s holds output of topic %q, not %q: use another --warehouse or --namespace", table, base.topic, p.cfg.Kafka.Topic)
+	}
+	base.topic = p.cfg.Kafka.Topic
+	return base, nil
+}
+
+// OnRevoked commits before partitions move (unless they were lost or we
+// are fenced, when another member may own them already) and drops them.
+func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
+	if !lost && !p.fenced && p.dirty {
+		if err := p.commit(ctx); err != nil {
+			p.cfg.Logger.Warn("commit before giving up partitions failed; their new owner replays from the last commit",
+				"partitions", ids, "error", err)
+		}
+	}
+	for _, id := range ids {
+		delete(p.parts, id)
+		for _, m := range p.expected {
+			delete(m, id)
+		}
+	}
+	p.cfg.Logger.Info("partitions revoked", "partitions", ids, "lost", lost)
+}

@@ -1,0 +1,218 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// commit writes everything processed since the last commit, in the order
+// docs/commit-protocol.md explains: checkpoint, late, rejected, sessions.
+func (p *Pipeline) commit(ctx context.Context) error {
+	if !p.dirty || len(p.parts) == 0 {
+		return nil
+	}
+	started := time.Now()
+	p.seq++
+	ids := p.owned()
+
+	var entries []partitionCheckpoint
+	ours := progress{topic: p.cfg.Kafka.Topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
+	var sessions []iceberg.SessionRow
+	var late []iceberg.LateRow
+	var rejected []iceberg.RejectedRow
+	var open int64
+	for _, id := range ids {
+		part := p.parts[id]
+		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
+		ours.offsets[id] = part.next
+		c := part.counters()
+		ours.counters[id] = c
+		open += c.Open
+		s, l, r := part.takeOutput()
+		sessions = appendSessionRows(sessions, s)
+		late = appendLateRows(late, l, p.cfg.Kafka.Topic)
+		rejected = appendRejectedRows(rejected, r, p.cfg.Kafka.Topic)
+	}
+	data, err := encodeCheckpoint(entries)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	uri, err := retryOp(ctx, p, "write checkpoint", func() (string, error) {
+		return p.wh.WriteFile(ctx, fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq), data)
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		ours.checkpoints[id] = uri
+	}
+	offsetsOnly := progress{topic: ours.topic, offsets: ours.offsets}
+	if len(late) > 0 {
+		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableLate, Late: late}, offsetsOnly); err != nil {
+			return err
+		}
+	}
+	if len(rejected) > 0 {
+		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableRejected, Rejected: rejected}, offsetsOnly); err != nil {
+			return err
+		}
+	}
+	if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableSessions, Sessions: sessions}, ours); err != nil {
+		return err
+	}
+	if err := p.src.CommitOffsets(ctx, ours.offsets); err != nil {
+		p.cfg.Logger.Debug("copying offsets to Kafka for lag monitoring failed", "error", err)
+	}
+	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: len(late),
+		Rejected: len(rejected), OpenEvents: open, StateBytes: len(data), Duration: time.Since(started)}
+	if lags, err := p.src.Lag(ctx); err == nil {
+		for _, l := range lags {
+			info.Lag += l.Lag
+		}
+	}
+	p.cfg.Logger.Info("commit", "seq", info.Seq, "records", info.Records, "sessions", info.Sessions, "late", info.Late,
+		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes,
+		"commit_ms", info.Duration.Milliseconds(), "lag", info.Lag)
+	p.sinceCommit, p.dirty, p.lastCommit = 0, false, time.Now()
+	if p.cfg.OnCommit != nil {
+		p.cfg.OnCommit(info)
+	}
+	return nil
+}
+
+// commitTable appends c on top of the table's current snapshot, with our
+// partitions' progress merged into the summary. It retries conflicts with
+// writers of other partitions and transient failures, and returns
+// errFenced if a writer moved one of our partitions.
+func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progress) error {
+	_, err := retryOp(ctx, p, "commit "+c.Table, func() (struct{}, error) {
+		base, parent, err := p.current(ctx, c.Table)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if done, err := p.checkFence(c.Table, base, ours); err != nil || done {
+			return struct{}{}, err
+		}
+		c.Properties = base.merged(ours).properties(p.cfg.Kafka.Group, p.writer)
+		c.ExpectParentSnapshotID = parent
+		// On ErrConflict the next attempt reloads and merges again. On
+		// ErrCommitUnknown it finds out: only we move our partitions'
+		// offsets, so if they show ours the commit landed.
+		_, err = p.wh.Commit(ctx, c)
+		return struct{}{}, err
+	})
+	if err != nil {
+		return err
+	}
+	for id, off := range ours.offsets {
+		p.expected[c.Table][id] = off
+	}
+	return nil
+}
+
+// checkFence compares the table's offsets for our partitions with what we
+// expect. All equal: go ahead. All already at ours: an earlier attempt
+// whose outcome was unknown did land (done). Anything else: fenced.
+func (p *Pipeline) checkFence(table string, base progress, ours progress) (done bool, err error) {
+	landed := true
+	for id, want := range p.expected[table] {
+		got, ok := base.offsets[id]
+		if !ok {
+			got = noOffset
+		}
+		if got != ours.offsets[id] {
+			landed = false
+		}
+		if got != want && got != ours.offsets[id] {
+			p.fenced = true
+			return false, backoff.Permanent(fmt.Errorf("%w: %s partition %d is at offset %d, we expected %d", errFenced, table, id, got, want))
+		}
+	}
+	if landed && len(p.expected[table]) > 0 && !sameOffsets(p.expected[table], ours.offsets) {
+		return true, nil
+	}
+	return false, nil
+}
+
+func sameOffsets(a, b map[int32]int64) bool {
+	for id, v := range a {
+		if b[id] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Pipeline) current(ctx context.Context, table string) (progress, int64, error) {
+	snap, ok, err := p.wh.Current(ctx, table)
+	if err != nil {
+		return progress{}, 0, err
+	}
+	if !ok {
+		return progress{offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}, iceberg.NoSnapshot, nil
+	}
+	base, err := parseProgress(snap.Summary)
+	if err != nil {
+		return progress{}, 0, backoff.Permanent(fmt.Errorf("table %s snapshot %d: %w", table, snap.ID, err))
+	}
+	return base, snap.ID, nil
+}
+
+// retryOp runs op with exponential backoff for up to two minutes: catalogs
+// and object stores fail transiently, and every step of a commit is safe to
+// repeat.
+func retryOp[T any](ctx context.Context, p *Pipeline, what string, op func() (T, error)) (T, error) {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 50 * time.Millisecond
+	b.MaxInterval = 5 * time.Second
+	return backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(2*time.Minute),
+		backoff.WithNotify(func(err error, d time.Duration) {
+			if !errors.Is(err, iceberg.ErrConflict) {
+				p.cfg.Logger.Warn("retrying", "step", what, "in", d, "error", err)
+			}
+		}))
+}
+
+func appendSessionRows(rows []iceberg.SessionRow, ss []session.Session) []iceberg.SessionRow {
+	for i := range ss {
+		s := &ss[i]
+		rows = append(rows, iceberg.SessionRow{
+			SessionID: s.ID(), UUID: s.UUID, SessionStartTimeMs: s.StartMs, SessionEndTimeMs: s.EndMs,
+			SessionDurationSeconds: s.DurationSeconds(), EventCount: s.EventCount, PagesVisited: s.Pages,
+			PagesTruncated: s.PagesTruncated, EntryPage: s.EntryPage, ExitPage: s.ExitPage, EndReason: s.EndReason.String(),
+		})
+	}
+	return rows
+}
+
+func watermarkPtr(w int64) *int64 {
+	if w == math.MinInt64 {
+		return nil
+	}
+	return &w
+}
+
+func appendLateRows(rows []iceberg.LateRow, ls []LateRow, topic string) []iceberg.LateRow {
+	for _, l := range ls {
+		rows = append(rows, iceberg.LateRow{Raw: string(l.Raw), Topic: topic, Partition: l.Partition, Offset: l.Offset,
+			KafkaTimestampMs: l.KafkaTsMs, WatermarkMs: watermarkPtr(l.WatermarkMs), EventID: l.EventID, UUID: l.UUID,
+			EventTimestampMs: l.EventTimeMs})
+	}
+	return rows
+}
+
+func appendRejectedRows(rows []iceberg.RejectedRow, rs []RejectedRow, topic string) []iceberg.RejectedRow {
+	for _, r := range rs {
+		rows = append(rows, iceberg.RejectedRow{Raw: string(r.Raw), Reason: r.Reason, Topic: topic, Partition: r.Partition,
+			Offset: r.Offset, KafkaTimestampMs: r.KafkaTsMs, WatermarkMs: watermarkPtr(r.WatermarkMs)})
+	}
+	return rows
+}

@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// Defaults of sessionize run.
+const (
+	DefaultAllowedLateness  = 10 * time.Minute
+	DefaultMaxFutureSkew    = time.Hour
+	DefaultCommitInterval   = 10 * time.Second
+	DefaultCommitMaxRecords = 500_000
+)
+
+// Config is one streaming job.
+type Config struct {
+	Kafka     kafka.SourceConfig
+	Warehouse iceberg.Config
+
+	Rules           session.Rules
+	AllowedLateness time.Duration
+	MaxFutureSkew   time.Duration
+	MaxRecordBytes  int
+
+	CommitInterval   time.Duration
+	CommitMaxRecords int
+
+	// StopWhenIdle, if positive, stops the job once every assigned
+	// partition has been read to its end for this long.
+	StopWhenIdle time.Duration
+	// Drain closes every open session at stop, as batch does at the end
+	// of its input.
+	Drain bool
+
+	Logger *slog.Logger
+	// OnCommit, if set, is told about every successful commit.
+	OnCommit func(CommitInfo)
+}
+
+// CommitInfo describes one commit, for logs, metrics and tests.
+type CommitInfo struct {
+	Seq        int64
+	Partitions int
+	Records    int64 // records processed since the previous commit
+	Sessions   int
+	Late       int
+	Rejected   int
+	OpenEvents int64
+	StateBytes int
+	Duration   time.Duration
+	Lag        int64
+}
+
+func (c *Config) validate() error {
+	if len(c.Kafka.Servers) == 0 {
+		return errors.New("no Kafka servers: give --kafka-servers host:port[,host:port]")
+	}
+	if c.Warehouse.Warehouse == "" {
+		return errors.New("no warehouse: give --warehouse DIR")
+	}
+	if err := c.Rules.Validate(); err != nil {
+		return err
+	}
+	if c.AllowedLateness < 0 {
+		return errors.New("allowed lateness must not be negative")
+	}
+	if c.MaxFutureSkew <= 0 {
+		c.MaxFutureSkew = DefaultMaxFutureSkew
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.CommitMaxRecords <= 0 {
+		c.CommitMaxRecords = DefaultCommitMaxRecords
+	}
+	if c.Kafka.Group == "" {
+		c.Kafka.Group = kafka.DefaultGroup
+	}
+	if c.Kafka.Topic == "" {
+		c.Kafka.Topic = kafka.DefaultTopic
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}

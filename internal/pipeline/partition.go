@@ -1,0 +1,144 @@
+// Package pipeline is the streaming job: Kafka records in, through the
+// parser and one session engine per partition, to Iceberg tables, committed
+// exactly once (see docs/commit-protocol.md).
+package pipeline
+
+import (
+	"time"
+
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// Record is one Kafka record as the pipeline needs it.
+type Record struct {
+	Partition   int32
+	Offset      int64
+	TimestampMs int64 // Kafka record timestamp
+	Value       []byte
+}
+
+// ReasonFutureTimestamp rejects events whose time is too far ahead of their
+// Kafka timestamp: one bad clock must not push the watermark forward and
+// make every honest event late.
+const ReasonFutureTimestamp = "future_timestamp"
+
+// LateRow is a late event for the late_events table.
+type LateRow struct {
+	Partition     int32
+	Offset        int64
+	KafkaTsMs     int64
+	WatermarkMs   int64
+	UUID, EventID string
+	EventTimeMs   int64
+	Raw           []byte
+}
+
+// RejectedRow is a rejected record for the rejected_events table.
+type RejectedRow struct {
+	Partition   int32
+	Offset      int64
+	KafkaTsMs   int64
+	WatermarkMs int64 // math.MinInt64 before the partition's first event
+	Reason      string
+	Raw         []byte
+}
+
+// Counters are a partition's cumulative outcome counts; they travel in
+// checkpoints and snapshot summaries so the nothing-lost account can be
+// made from the tables alone.
+type Counters struct {
+	Records    int64 `json:"records"`
+	Rejected   int64 `json:"rejected"`
+	Late       int64 `json:"late"`
+	Duplicates int64 `json:"duplicates"`
+	InSessions int64 `json:"in_sessions"`
+	Open       int64 `json:"open"` // accepted events not yet in a committed session
+}
+
+// partition is the pipeline's state for one Kafka partition: the engine,
+// the next offset to read, and the rows produced since the last commit.
+type partition struct {
+	id     int32
+	stream *session.Stream
+	next   int64 // next offset to process
+	// Rows of records below these offsets are already in their tables
+	// (committed before a crash); replay must not write them again.
+	lateDone, rejectedDone int64
+
+	rejectedCount int64
+	sessions      []session.Session
+	pages         []string // backing for sessions' Pages
+	late          []LateRow
+	rejected      []RejectedRow
+	maxFutureMs   int64
+}
+
+func newPartition(id int32, stream *session.Stream, next, lateDone, rejectedDone int64, maxFuture time.Duration) *partition {
+	return &partition{id: id, stream: stream, next: next, lateDone: lateDone, rejectedDone: rejectedDone, maxFutureMs: maxFuture.Milliseconds()}
+}
+
+// process takes one record: reject, late, duplicate or into the engine.
+func (p *partition) process(ps *event.Parser, r *Record) {
+	if r.Offset < p.next {
+		return // a redelivery below what we have processed
+	}
+	p.next = r.Offset + 1
+	var f event.Fields
+	reason := ps.Parse(r.Value, &f)
+	var why string
+	switch {
+	case reason != event.OK:
+		why = reason.String()
+	case f.TimestampMs > r.TimestampMs+p.maxFutureMs:
+		why = ReasonFutureTimestamp
+	}
+	if why != "" {
+		p.rejectedCount++
+		if r.Offset >= p.rejectedDone {
+			p.rejected = append(p.rejected, RejectedRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs,
+				WatermarkMs: p.stream.Watermark(), Reason: why, Raw: append([]byte(nil), r.Value...)})
+		}
+		return
+	}
+	wm := p.stream.Watermark()
+	ev := session.Event{TimeMs: f.TimestampMs, Seq: uint64(r.Offset), ID: string(f.EventID), Page: string(f.PageName)}
+	if p.stream.Add(string(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
+		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
+			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})
+	}
+}
+
+// advance closes the sessions the watermark has passed.
+func (p *partition) advance() { p.stream.Advance(p.collect) }
+
+// drain closes every open session as of endMs.
+func (p *partition) drain(endMs int64) { p.stream.Drain(endMs, p.collect) }
+
+func (p *partition) collect(s *session.Session) {
+	start := len(p.pages)
+	p.pages = append(p.pages, s.Pages...)
+	c := *s
+	c.Pages = p.pages[start:len(p.pages):len(p.pages)]
+	p.sessions = append(p.sessions, c)
+}
+
+// counters is the partition's account so far.
+func (p *partition) counters() Counters {
+	st := p.stream.Stats()
+	return Counters{
+		Records:    st.Accepted + st.Duplicates + st.Late + p.rejectedCount,
+		Rejected:   p.rejectedCount,
+		Late:       st.Late,
+		Duplicates: st.Duplicates,
+		InSessions: st.SessionEvents,
+		Open:       st.Accepted - st.SessionEvents,
+	}
+}
+
+// takeOutput hands over the rows since the last call.
+func (p *partition) takeOutput() ([]session.Session, []LateRow, []RejectedRow) {
+	s, l, r := p.sessions, p.late, p.rejected
+	p.sessions, p.pages, p.late, p.rejected = nil, nil, nil, nil
+	return s, l, r
+}

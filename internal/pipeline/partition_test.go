@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"fmt"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+func rec(off int64, ts int64, uuid, id string) Record {
+	return Record{Offset: off, TimestampMs: 1_800_000_000_000, Value: []byte(fmt.Sprintf(
+		`{"event_id": %q, "page_name": "home", "event_timestamp": "%d", "uuid": %q}`, id, ts, uuid))}
+}
+
+func TestPartitionOutcomes(t *testing.T) {
+	const t0 = 1_700_000_000_000
+	p := newPartition(0, session.NewStream(session.DefaultRules(), 600_000), 0, 0, 0, time.Hour)
+	ps := event.NewParser(0)
+	records := []Record{
+		rec(0, t0, "u", "a"),
+		rec(1, t0+3_600_000, "v", "b"), // watermark t0+50m
+		rec(2, t0, "u", "late"),        // late
+		rec(3, t0+3_600_000, "v", "b"), // duplicate
+		{Offset: 4, TimestampMs: 1_800_000_000_000, Value: []byte("not json")},
+		rec(5, 1_800_000_000_000+2*3_600_000, "w", "future"), // 2h ahead of its Kafka timestamp
+		rec(2, t0, "u", "replayed below next"),               // ignored: offset already processed
+	}
+	for i := range records {
+		p.process(ps, &records[i])
+	}
+	p.advance()
+	sessions, late, rejected := p.takeOutput()
+	if len(sessions) != 1 || sessions[0].UUID != "u" {
+		t.Fatalf("sessions %+v", sessions)
+	}
+	if len(late) != 1 || late[0].EventID != "late" || late[0].WatermarkMs != t0+3_600_000-600_000 {
+		t.Fatalf("late %+v", late)
+	}
+	if len(rejected) != 2 || rejected[0].Reason != "invalid_json" || rejected[1].Reason != ReasonFutureTimestamp {
+		t.Fatalf("rejected %+v", rejected)
+	}
+	c := p.counters()
+	want := Counters{Records: 6, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 1, Open: 1}
+	if c != want {
+		t.Fatalf("counters %+v, want %+v", c, want)
+	}
+	if c.Records != c.Rejected+c.Late+c.Duplicates+c.InSessions+c.Open {
+		t.Fatal("counters do not add up")
+	}
+}
+
+// TestReplaySkipsCommittedRows: after a crash between the late/rejected
+// commits and the sessions commit, replay must not write those rows again.
+func TestReplaySkipsCommittedRows(t *testing.T) {
+	const t0 = 1_700_000_000_000
+	p := newPartition(0, session.NewStream(session.DefaultRules(), 600_000), 0, 3, 2, time.Hour)
+	ps := event.NewParser(0)
+	for _, r := range []Record{rec(0, t0+3_600_000, "v", "b"), rec(1, t0, "u", "late1"), {Offset: 2, Value: []byte("{")}, rec(3, t0, "u", "late2")} {
+		p.process(ps, &r)
+	}
+	_, late, rejected := p.takeOutput()
+	if len(late) != 1 || late[0].EventID != "late2" || len(rejected) != 1 {
+		t.Fatalf("late %+v rejected %+v", late, rejected)
+	}
+	if c := p.counters(); c.Late != 2 || c.Rejected != 1 {
+		t.Fatalf("suppressed rows must still be counted: %+v", c)
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	s := session.NewStream(session.DefaultRules(), 600_000)
+	s.Add("u", session.Event{TimeMs: 1, ID: "a", Page: "p"})
+	parts := []partitionCheckpoint{{partition: 3, next: 10, rejected: 2, state: s.AppendState(nil)}, {partition: 1, next: 5, state: session.NewStream(session.DefaultRules(), 600_000).AppendState(nil)}}
+	data, err := encodeCheckpoint(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[3].next != 10 || got[3].rejected != 2 || got[1].next != 5 {
+		t.Fatalf("%+v", got)
+	}
+	st, err := got[3].restore(session.DefaultRules(), 600_000)
+	if err != nil || st.OpenSessions() != 1 {
+		t.Fatalf("restore: %v", err)
+	}
+	if _, err := decodeCheckpoint([]byte("garbage")); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}
+
+func TestProgressMerge(t *testing.T) {
+	base := progress{topic: "t", offsets: map[int32]int64{0: 5, 1: 7}, checkpoints: map[int32]string{0: "a", 1: "b"}, counters: map[int32]Counters{}}
+	ours := progress{topic: "t", offsets: map[int32]int64{1: 9}, checkpoints: map[int32]string{1: "c"}, counters: map[int32]Counters{1: {Records: 9}}}
+	props := base.merged(ours).properties("g", "w1")
+	back, err := parseProgress(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(back.offsets, map[int32]int64{0: 5, 1: 9}) || back.checkpoints[0] != "a" || back.checkpoints[1] != "c" || back.counters[1].Records != 9 {
+		t.Fatalf("%+v", back)
+	}
+	if base.offsets[1] != 7 {
+		t.Fatal("merge modified its base")
+	}
+}

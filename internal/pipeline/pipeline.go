@@ -1,0 +1,168 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+)
+
+// errFenced means another member committed one of our partitions: we
+// must drop our state and rejoin the group, never write.
+var errFenced = errors.New("fenced: another instance has taken over a partition of ours")
+
+// Pipeline runs the streaming job for the partitions this instance owns.
+// Its state is touched only by the goroutine running Run: the source calls
+// OnAssigned and OnRevoked from inside Poll and Close, never concurrently
+// with the processing of a batch.
+type Pipeline struct {
+	cfg    Config
+	wh     *iceberg.Warehouse
+	src    *kafka.Source
+	parser *event.Parser
+	writer string // this process, in snapshot summaries and checkpoint names
+
+	parts map[int32]*partition
+	// expected holds, per table and owned partition, the offset the
+	// table's summary must still show when we commit: the value we loaded
+	// or last wrote. Anything else means another writer took over.
+	expected map[string]map[int32]int64
+	fenced   bool
+
+	seq         int64 // commits made
+	sinceCommit int64 // records processed since the last commit
+	dirty       bool
+	lastCommit  time.Time
+}
+
+// Run consumes until ctx is cancelled (then it commits what it has and
+// returns nil), until StopWhenIdle finds nothing more to read, or until an
+// error it cannot retry.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	wh, err := iceberg.Open(ctx, cfg.Warehouse, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	var id [6]byte
+	rand.Read(id[:])
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	for {
+		p.reset()
+		src, err := kafka.NewSource(ctx, cfg.Kafka, p, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		p.src = src
+		err = p.consume(ctx)
+		src.Close() // revokes everything: OnRevoked commits unless fenced
+		if errors.Is(err, errFenced) {
+			cfg.Logger.Warn("fenced: dropping state and rejoining the group", "writer", p.writer)
+			continue
+		}
+		return err
+	}
+}
+
+func (p *Pipeline) reset() {
+	p.parts = map[int32]*partition{}
+	p.expected = map[string]map[int32]int64{
+		iceberg.TableSessions: {}, iceberg.TableLate: {}, iceberg.TableRejected: {},
+	}
+	p.fenced = false
+	p.sinceCommit, p.dirty = 0, false
+	p.lastCommit = time.Now()
+}
+
+// consume is the poll-process-commit loop.
+func (p *Pipeline) consume(ctx context.Context) error {
+	var idleSince, lastIdleCheck time.Time
+	for {
+		b, err := p.src.Poll(ctx)
+		if p.fenced {
+			return errFenced
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return p.stop()
+			}
+			return err
+		}
+		for _, pb := range b.Partitions {
+			part := p.parts[pb.Partition]
+			if part == nil {
+				continue
+			}
+			for i := range pb.Records {
+				r := &pb.Records[i]
+				part.process(p.parser, &Record{Partition: r.Partition, Offset: r.Offset, TimestampMs: r.TimestampMs, Value: r.Value})
+			}
+			part.next = max(part.next, pb.Next)
+			part.advance()
+			p.sinceCommit += int64(len(pb.Records))
+			p.dirty = true
+		}
+		if p.sinceCommit >= int64(p.cfg.CommitMaxRecords) || (p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
+			if err := p.commit(ctx); err != nil {
+				if ctx.Err() != nil {
+					return p.stop()
+				}
+				return err
+			}
+		}
+		if p.cfg.StopWhenIdle > 0 && time.Since(lastIdleCheck) >= 100*time.Millisecond {
+			lastIdleCheck = time.Now()
+			atEnd, err := p.src.AtEnd(ctx)
+			switch {
+			case err != nil || !atEnd || b.Len() > 0:
+				idleSince = time.Time{}
+			case idleSince.IsZero():
+				idleSince = time.Now()
+			case time.Since(idleSince) >= p.cfg.StopWhenIdle:
+				p.cfg.Logger.Info("all partitions read to their end; stopping", "idle", p.cfg.StopWhenIdle)
+				return p.stop()
+			}
+		}
+	}
+}
+
+// stop commits what has been processed (after closing every session, with
+// Drain) on a context of its own: the caller's may be cancelled already.
+func (p *Pipeline) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if p.cfg.Drain {
+		endMs := int64(math.MinInt64)
+		for _, part := range p.parts {
+			endMs = max(endMs, part.stream.MaxSeenMs())
+		}
+		for _, id := range p.owned() {
+			p.parts[id].drain(endMs)
+		}
+		p.dirty = true
+	}
+	if err := p.commit(ctx); err != nil && !errors.Is(err, errFenced) {
+		return fmt.Errorf("final commit: %w", err)
+	}
+	return nil
+}
+
+func (p *Pipeline) owned() []int32 {
+	ids := make([]int32, 0, len(p.parts))
+	for id := range p.parts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/gen"
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startBroker starts an in-memory kfake broker with topic "clickstream".
+func startBroker(t *testing.T, partitions int32) *kafka.Broker {
+	t.Helper()
+	b, err := kafka.StartBroker(t.Context(), kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: int(partitions)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", partitions); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// produceLines sends lines keyed by uuid, the way sessionize produce does.
+func produceLines(t *testing.T, b *kafka.Broker, lines [][]byte, keys [][]byte) {
+	t.Helper()
+	pr, err := kafka.NewProducer(t.Context(), kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	for i := range lines {
+		if err := pr.Send(t.Context(), keys[i], lines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pr.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// generated returns n generated records (lines and uuid keys).
+func generated(t *testing.T, n int64, users int, seed uint64) (lines, keys [][]byte) {
+	t.Helper()
+	cfg := gen.DefaultConfig()
+	cfg.Events, cfg.NumUsers, cfg.Seed = n, users, seed
+	g, err := gen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, ok := g.Next()
+		if !ok {
+			return lines, keys
+		}
+		lines = append(lines, bytes.Clone(r.Line))
+		keys = append(keys, bytes.Clone(r.UUID))
+	}
+}
+
+func runConfig(t *testing.T, b *kafka.Broker, warehouse string) Config {
+	return Config{
+		Kafka:            kafka.SourceConfig{Servers: b.Addrs(), Topic: "clickstream", MaxWait: 200 * time.Millisecond, MaxPollRecords: 1000},
+		Warehouse:        iceberg.Config{Warehouse: warehouse},
+		Rules:            session.DefaultRules(),
+		AllowedLateness:  time.Hour,
+		CommitInterval:   300 * time.Millisecond,
+		CommitMaxRecords: 5000,
+		StopWhenIdle:     time.Second,
+		Drain:            true,
+		Logger:           testLogger(t),
+	}
+}
+
+// batchLines sessionizes lines with batch mode and returns its JSON lines.
+func batchLines(t *testing.T, lines [][]byte) []string {
+	t.Helper()
+	return batchLinesWith(t, lines, session.DefaultRules())
+}
+
+func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(in, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.DeleteFunc(bytes.Split(b, []byte("\n")), func(l []byte) bool { return len(l) == 0 })
+	s := make([]string, len(got))
+	for i := range got {
+		s[i] = string(got[i])
+	}
+	slices.Sort(s)
+	return s
+}
+
+func openWarehouse(t *testing.T, warehouse string) *iceberg.Warehouse {
+	t.Helper()
+	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	return wh
+}
+
+// tableLines reads the sessions table back as batch's JSON lines.
+func tableLines(t *testing.T, warehouse string) ([]string, []iceberg.SessionRow) {
+	t.Helper()
+	wh := openWarehouse(t, warehouse)
+	rows, err := wh.ReadSessions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		s := session.Session{UUID: r.UUID, StartMs: r.SessionStartTimeMs, EndMs: r.SessionEndTimeMs, EventCount: r.EventCount,
+			Pages: r.PagesVisited, PagesTruncated: r.PagesTruncated, EntryPage: r.EntryPage, ExitPage: r.ExitPage}
+		for _, er := range []session.EndReason{session.EndOfInput, session.Inactivity, session.MaxDuration} {
+			if er.String() == r.EndReason {
+				s.EndReason = er
+			}
+		}
+		if r.SessionID != s.ID() {
+			t.Fatalf("session_id %s is not the id of %s@%d", r.SessionID, r.UUID, r.SessionStartTimeMs)
+		}
+		out[i] = string(batch.AppendSessionJSON(nil, &s))
+	}
+	slices.Sort(out)
+	return out, rows
+}
+
+// TestStreamEqualsBatch: the whole generated stream through a real broker
+// and the pipeline into Iceberg gives exactly batch's sessions (ids and end
+// reasons included), and the tables alone account for every record.
+func TestStreamEqualsBatch(t *testing.T) {
+	b := startBroker(t, 3)
+	lines, keys := generated(t, 20_000, 300, 3)
+	produceLines(t, b, lines, keys)
+	wh := t.TempDir()
+	var commits int
+	cfg := runConfig(t, b, wh)
+	cfg.OnCommit = func(CommitInfo) { commits++ }
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := tableLines(t, wh)
+	want := batchLines(t, lines)
+	if !slices.Equal(got, want) {
+		t.Fatalf("stream gave %d sessions, batch %d; first difference: %s", len(got), len(want), firstDiff(got, want))
+	}
+	a, err := Audit(t.Context(), openWarehouse(t, wh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Late != 0 || a.Open != 0 {
+		t.Fatalf("late %d (lateness 1h should leave none), open %d after drain", a.Late, a.Open)
+	}
+	if a.Records != int64(len(lines)) || !a.Holds() {
+		t.Fatalf("produced %d; %s", len(lines), a)
+	}
+	if commits < 3 {
+		t.Fatalf("only %d commits: the test should cross several", commits)
+	}
+}
+
+func firstDiff(a, b []string) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("\n got  %s\n want %s", a[i], b[i])
+		}
+	}
+	return "(one is a prefix of the other)"
+}
