@@ -20,6 +20,8 @@ type Config struct {
 	// Output is the sessions file; its extension picks the format
 	// (.parquet, otherwise JSON lines). "-" is standard output.
 	Output string
+	// Table, if set, also appends the sessions to an Iceberg table.
+	Table *TableOutput
 	// Rejected, if set, receives every rejected record with its reason.
 	Rejected string
 	// SummaryJSON, if set, receives the run summary as JSON.
@@ -49,8 +51,13 @@ func (c *Config) validate() error {
 	if len(c.Inputs) == 0 {
 		return errors.New("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
 	}
-	if c.Output == "" {
-		return errors.New("no output: give --output FILE (.jsonl or .parquet, - for stdout)")
+	if c.Output == "" && c.Table == nil {
+		return errors.New("no output: give --output FILE (.jsonl or .parquet, - for stdout) or --output-table sessions")
+	}
+	if c.Table != nil {
+		if err := c.Table.validate(); err != nil {
+			return err
+		}
 	}
 	if err := c.Rules.Validate(); err != nil {
 		return err

@@ -161,16 +161,25 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", time.Since(start))
 
 	// Fold partitions into sessions.
-	sw, err := newOutputWriter(cfg.Output, outs.sessions)
-	if err != nil {
-		return nil, err
+	var sw multiWriter
+	if outs.sessions != nil {
+		w, err := newOutputWriter(cfg.Output, outs.sessions)
+		if err != nil {
+			return nil, err
+		}
+		sw = append(sw, w)
+	}
+	var table *tableWriter
+	if cfg.Table != nil {
+		table = &tableWriter{}
+		sw = append(sw, table)
 	}
 	var carried [][]carriedUser
 	folded := 0
 	err = foldAll(ctx, &cfg, store, endMs, func(r *partResult) error {
 		for i := range r.sessions {
 			if err := sw.Write(&r.sessions[i]); err != nil {
-				return fmt.Errorf("write sessions to %s: %w", cfg.Output, err)
+				return fmt.Errorf("write sessions: %w", err)
 			}
 		}
 		sum.Sessions += r.res.Sessions
@@ -191,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	if err := sw.Close(); err != nil {
-		return nil, fmt.Errorf("write sessions to %s: %w", cfg.Output, err)
+		return nil, fmt.Errorf("write sessions: %w", err)
 	}
 	if outs.carry != nil {
 		h := stateHeader{InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
@@ -209,6 +218,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	if !sum.InvariantHolds {
 		return sum, ErrInvariant
+	}
+	if table != nil {
+		if err := table.commit(ctx, cfg.Table, sum.Inputs, cfg.Logger); err != nil {
+			return nil, err
+		}
 	}
 	if err := outs.commit(); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -46,6 +47,8 @@ func (r *ruleFlags) rules() (session.Rules, error) {
 func newBatchCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		wf       warehouseFlags
+		table    string
 		cfg      batch.Config
 		maxBytes int64
 		quiet    bool
@@ -67,6 +70,8 @@ record: records = events in sessions + duplicates + rejected (+ carried). If tha
 ever fails to add up the run exits non-zero.
 
 Outputs are written under temporary names and appear only when the run succeeds.
+--output-table sessions appends the sessions to the Iceberg table the streaming job
+writes (same schema and session ids) in one snapshot, also only on success.
 
 Hourly runs: --carry-open STATE keeps the sessions still open at the end of the
 input (the user was active within the inactivity timeout of the input's last
@@ -77,6 +82,7 @@ Memory: events are hashed by user into partitions; past --memory-limit they spil
 to --temp-dir and are sessionized one partition at a time.`,
 		Example: `  sessionize batch --input events.jsonl --output sessions.parquet --rejected rejected.jsonl
   sessionize batch --input 'logs/2026-11-25/*.jsonl.gz' --output sessions.jsonl --summary-json summary.json
+  sessionize batch --input events.jsonl --output-table sessions --warehouse ./warehouse
   sessionize batch --input hour-10.jsonl --output s10.jsonl --carry-open open.state
   sessionize batch --input hour-11.jsonl --output s11.jsonl --resume open.state --carry-open open2.state`,
 		Args: cobra.NoArgs,
@@ -88,8 +94,12 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if len(cfg.Inputs) == 0 {
 				return usagef("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
 			}
-			if cfg.Output == "" {
-				return usagef("no output: give --output FILE (.jsonl or .parquet, - for stdout)")
+			if cfg.Output == "" && table == "" {
+				return usagef("no output: give --output FILE (.jsonl or .parquet, - for stdout) or --output-table sessions")
+			}
+			if table != "" {
+				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse,
+					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}}
 			}
 			if maxBytes > 1<<31 {
 				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")
@@ -112,7 +122,9 @@ to --temp-dir and are sessionized one partition at a time.`,
 		},
 	}
 	rf.register(cmd)
+	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
+	fs.StringVar(&table, "output-table", "", "also append the sessions to this Iceberg table (sessions) in --warehouse")
 	fs.StringArrayVarP(&cfg.Inputs, "input", "i", nil, "input file or glob; repeatable; - reads JSON lines from stdin")
 	fs.StringVarP(&cfg.Output, "output", "o", "", "sessions file: .parquet for Parquet (zstd), else JSON lines; - for stdout")
 	fs.StringVar(&cfg.Rejected, "rejected", "", "write every rejected record (raw, reason, file:line) to this JSON lines file")

@@ -1,5 +1,7 @@
 package iceberg
 
+import "github.com/sessionize/sessionize/internal/session"
+
 // SessionRow is one row of the sessions table. The table also has a
 // session_start timestamp column; it is derived from SessionStartTimeMs on
 // write (it only exists to partition by day) and so has no field here.
@@ -53,4 +55,14 @@ type RejectedRow struct {
 	KafkaTimestampMs int64
 	// WatermarkMs is nil when the partition had no watermark yet.
 	WatermarkMs *int64
+}
+
+// NewSessionRow converts an engine session into a table row. The row shares
+// s.Pages; copy it if the engine reuses the slice.
+func NewSessionRow(s *session.Session) SessionRow {
+	return SessionRow{
+		SessionID: s.ID(), UUID: s.UUID, SessionStartTimeMs: s.StartMs, SessionEndTimeMs: s.EndMs,
+		SessionDurationSeconds: s.DurationSeconds(), EventCount: s.EventCount, PagesVisited: s.Pages,
+		PagesTruncated: s.PagesTruncated, EntryPage: s.EntryPage, ExitPage: s.ExitPage, EndReason: s.EndReason.String(),
+	}
 }

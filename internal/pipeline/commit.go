@@ -183,12 +183,7 @@ func retryOp[T any](ctx context.Context, p *Pipeline, what string, op func() (T,
 
 func appendSessionRows(rows []iceberg.SessionRow, ss []session.Session) []iceberg.SessionRow {
 	for i := range ss {
-		s := &ss[i]
-		rows = append(rows, iceberg.SessionRow{
-			SessionID: s.ID(), UUID: s.UUID, SessionStartTimeMs: s.StartMs, SessionEndTimeMs: s.EndMs,
-			SessionDurationSeconds: s.DurationSeconds(), EventCount: s.EventCount, PagesVisited: s.Pages,
-			PagesTruncated: s.PagesTruncated, EntryPage: s.EntryPage, ExitPage: s.ExitPage, EndReason: s.EndReason.String(),
-		})
+		rows = append(rows, iceberg.NewSessionRow(&ss[i]))
 	}
 	return rows
 }

@@ -200,3 +200,24 @@ func firstDiff(a, b []string) string {
 	}
 	return "(one is a prefix of the other)"
 }
+
+// TestBatchToTableEqualsStream: batch --output-table writes the same rows
+// (same session ids) to the sessions table as the streaming job.
+func TestBatchToTableEqualsStream(t *testing.T) {
+	lines, _ := generated(t, 5_000, 100, 9)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(in, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wh := filepath.Join(dir, "warehouse")
+	_, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Rules: session.DefaultRules(), Workers: 2,
+		Table: &batch.TableOutput{Table: iceberg.TableSessions, Warehouse: iceberg.Config{Warehouse: wh}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := tableLines(t, wh)
+	if want := batchLines(t, lines); !slices.Equal(got, want) {
+		t.Fatalf("table has %d sessions, batch file %d: %s", len(got), len(want), firstDiff(got, want))
+	}
+}
