@@ -97,6 +97,9 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if cfg.Output == "" && table == "" {
 				return usagef("no output: give --output FILE (.jsonl or .parquet, - for stdout) or --output-table sessions")
 			}
+			if table != "" && table != iceberg.TableSessions {
+				return usagef("invalid argument %q for \"--output-table\" flag: batch writes the %q table (use --namespace to keep runs apart)", table, iceberg.TableSessions)
+			}
 			if table != "" {
 				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse,
 					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}}
