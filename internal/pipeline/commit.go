@@ -29,6 +29,7 @@ func (p *Pipeline) commit(ctx context.Context) error {
 	var late []iceberg.LateRow
 	var rejected []iceberg.RejectedRow
 	var open int64
+	var closedAt []int64
 	for _, id := range ids {
 		part := p.parts[id]
 		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
@@ -36,7 +37,8 @@ func (p *Pipeline) commit(ctx context.Context) error {
 		c := part.counters()
 		ours.counters[id] = c
 		open += c.Open
-		s, l, r := part.takeOutput()
+		s, at, l, r := part.takeOutput()
+		closedAt = append(closedAt, at...)
 		sessions = appendSessionRows(sessions, s)
 		late = appendLateRows(late, l, p.cfg.Kafka.Topic)
 		rejected = appendRejectedRows(rejected, r, p.cfg.Kafka.Topic)
@@ -71,8 +73,12 @@ func (p *Pipeline) commit(ctx context.Context) error {
 	if err := p.src.CommitOffsets(ctx, ours.offsets); err != nil {
 		p.cfg.Logger.Debug("copying offsets to Kafka for lag monitoring failed", "error", err)
 	}
+	visible := time.Now().UnixMilli()
 	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: len(late),
 		Rejected: len(rejected), OpenEvents: open, StateBytes: len(data), Duration: time.Since(started)}
+	for _, at := range closedAt {
+		info.CloseToVisible = append(info.CloseToVisible, time.Duration(visible-at)*time.Millisecond)
+	}
 	if lags, err := p.src.Lag(ctx); err == nil {
 		for _, l := range lags {
 			info.Lag += l.Lag

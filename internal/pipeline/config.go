@@ -41,6 +41,10 @@ type Config struct {
 	Logger *slog.Logger
 	// OnCommit, if set, is told about every successful commit.
 	OnCommit func(CommitInfo)
+
+	// attemptTimeout bounds one attempt of a commit step (0:
+	// defaultAttemptTimeout); tests shorten it.
+	attemptTimeout time.Duration
 }
 
 // CommitInfo describes one commit, for logs, metrics and tests.
@@ -55,6 +59,10 @@ type CommitInfo struct {
 	StateBytes int
 	Duration   time.Duration
 	Lag        int64
+	// CloseToVisible is, per committed session, the time from the Kafka
+	// timestamp of the newest record read when it closed to the commit
+	// that made it readable.
+	CloseToVisible []time.Duration
 }
 
 func (c *Config) validate() error {

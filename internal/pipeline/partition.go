@@ -68,6 +68,11 @@ type partition struct {
 
 	rejectedCount int64
 	sessions      []session.Session
+	// closedAtMs[i] is the Kafka timestamp of the newest record read when
+	// sessions[i] closed: when it became final, for the close-to-visible
+	// latency.
+	closedAtMs    []int64
+	lastKafkaTsMs int64
 	pages         []string // backing for sessions' Pages
 	late          []LateRow
 	rejected      []RejectedRow
@@ -84,6 +89,7 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 		return // a redelivery below what we have processed
 	}
 	p.next = r.Offset + 1
+	p.lastKafkaTsMs = max(p.lastKafkaTsMs, r.TimestampMs)
 	var f event.Fields
 	reason := ps.Parse(r.Value, &f)
 	var why string
@@ -121,6 +127,7 @@ func (p *partition) collect(s *session.Session) {
 	c := *s
 	c.Pages = p.pages[start:len(p.pages):len(p.pages)]
 	p.sessions = append(p.sessions, c)
+	p.closedAtMs = append(p.closedAtMs, p.lastKafkaTsMs)
 }
 
 // counters is the partition's account so far.
@@ -137,8 +144,8 @@ func (p *partition) counters() Counters {
 }
 
 // takeOutput hands over the rows since the last call.
-func (p *partition) takeOutput() ([]session.Session, []LateRow, []RejectedRow) {
-	s, l, r := p.sessions, p.late, p.rejected
-	p.sessions, p.pages, p.late, p.rejected = nil, nil, nil, nil
-	return s, l, r
+func (p *partition) takeOutput() ([]session.Session, []int64, []LateRow, []RejectedRow) {
+	s, c, l, r := p.sessions, p.closedAtMs, p.late, p.rejected
+	p.sessions, p.closedAtMs, p.pages, p.late, p.rejected = nil, nil, nil, nil, nil
+	return s, c, l, r
 }

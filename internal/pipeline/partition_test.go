@@ -32,7 +32,7 @@ func TestPartitionOutcomes(t *testing.T) {
 		p.process(ps, &records[i])
 	}
 	p.advance()
-	sessions, late, rejected := p.takeOutput()
+	sessions, _, late, rejected := p.takeOutput()
 	if len(sessions) != 1 || sessions[0].UUID != "u" {
 		t.Fatalf("sessions %+v", sessions)
 	}
@@ -61,7 +61,7 @@ func TestReplaySkipsCommittedRows(t *testing.T) {
 	for _, r := range []Record{rec(0, t0+3_600_000, "v", "b"), rec(1, t0, "u", "late1"), {Offset: 2, Value: []byte("{")}, rec(3, t0, "u", "late2")} {
 		p.process(ps, &r)
 	}
-	_, late, rejected := p.takeOutput()
+	_, _, late, rejected := p.takeOutput()
 	if len(late) != 1 || late[0].EventID != "late2" || len(rejected) != 1 {
 		t.Fatalf("late %+v rejected %+v", late, rejected)
 	}
