@@ -56,11 +56,13 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 		}
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
 		part.rejectedCount = rejected
+		part.reported = part.counters() // metrics count from here on
 		p.parts[id] = part
 		for t, pr := range prog {
 			p.expected[t][id] = offsetOr(pr, id, noOffset)
 		}
 	}
+	p.cfg.Metrics.SetAssigned(p.owned())
 	return start, nil
 }
 
@@ -106,5 +108,6 @@ func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
 			delete(m, id)
 		}
 	}
+	p.cfg.Metrics.SetAssigned(p.owned())
 	p.cfg.Logger.Info("partitions revoked", "partitions", ids, "lost", lost)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -34,6 +35,7 @@ func (p *Pipeline) commit(ctx context.Context) error {
 		part := p.parts[id]
 		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
 		ours.offsets[id] = part.next
+		part.observe(p.cfg.Metrics) // sessions a drain just closed, too
 		c := part.counters()
 		ours.counters[id] = c
 		open += c.Open
@@ -53,6 +55,8 @@ func (p *Pipeline) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Everything so far was the checkpoint: state, compression, file.
+	p.cfg.Metrics.Checkpoint(len(data), time.Since(started))
 	for _, id := range ids {
 		ours.checkpoints[id] = uri
 	}
@@ -87,6 +91,18 @@ func (p *Pipeline) commit(ctx context.Context) error {
 	p.cfg.Logger.Info("commit", "seq", info.Seq, "records", info.Records, "sessions", info.Sessions, "late", info.Late,
 		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes,
 		"commit_ms", info.Duration.Milliseconds(), "lag", info.Lag)
+	if m := p.cfg.Metrics; m != nil {
+		byReason := map[string]int64{}
+		for i := range sessions {
+			byReason[sessions[i].EndReason]++
+		}
+		for r, n := range byReason {
+			m.AddSessions(r, n)
+		}
+		m.Committed(metrics.Commit{Time: time.Now(), Records: info.Records, Sessions: info.Sessions, Late: info.Late,
+			Rejected: info.Rejected, DurationMs: info.Duration.Milliseconds(), Lag: info.Lag, StateBytes: info.StateBytes})
+		p.reportOpen()
+	}
 	p.sinceCommit, p.dirty, p.lastCommit = 0, false, time.Now()
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(info)
@@ -181,9 +197,12 @@ func retryOp[T any](ctx context.Context, p *Pipeline, what string, op func() (T,
 	b.MaxInterval = 5 * time.Second
 	return backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(2*time.Minute),
 		backoff.WithNotify(func(err error, d time.Duration) {
-			if !errors.Is(err, iceberg.ErrConflict) {
-				p.cfg.Logger.Warn("retrying", "step", what, "in", d, "error", err)
+			if errors.Is(err, iceberg.ErrConflict) {
+				p.cfg.Metrics.CommitConflict()
+				return
 			}
+			p.cfg.Metrics.CommitFailure()
+			p.cfg.Logger.Warn("retrying", "step", what, "in", d, "error", err)
 		}))
 }
 

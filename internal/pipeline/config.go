@@ -7,6 +7,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Drain bool
 
 	Logger *slog.Logger
+	// Metrics, if set, receives the job's metrics and status.
+	Metrics *metrics.Pipeline
 	// OnCommit, if set, is told about every successful commit.
 	OnCommit func(CommitInfo)
 

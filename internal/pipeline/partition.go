@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -67,6 +68,8 @@ type partition struct {
 	lateDone, rejectedDone int64
 
 	rejectedCount int64
+	rejectedBy    map[string]int64 // since the process started, for metrics
+	reported      Counters         // counters last handed to metrics
 	sessions      []session.Session
 	// closedAtMs[i] is the Kafka timestamp of the newest record read when
 	// sessions[i] closed: when it became final, for the close-to-visible
@@ -101,6 +104,10 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 	}
 	if why != "" {
 		p.rejectedCount++
+		if p.rejectedBy == nil {
+			p.rejectedBy = map[string]int64{}
+		}
+		p.rejectedBy[why]++
 		if r.Offset >= p.rejectedDone {
 			p.rejected = append(p.rejected, RejectedRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs,
 				WatermarkMs: p.stream.Watermark(), Reason: why, Raw: append([]byte(nil), r.Value...)})
@@ -128,6 +135,23 @@ func (p *partition) collect(s *session.Session) {
 	c.Pages = p.pages[start:len(p.pages):len(p.pages)]
 	p.sessions = append(p.sessions, c)
 	p.closedAtMs = append(p.closedAtMs, p.lastKafkaTsMs)
+}
+
+// observe hands the outcomes since the last call to m.
+func (p *partition) observe(m *metrics.Pipeline) {
+	if m == nil {
+		return
+	}
+	c := p.counters()
+	m.AddRecords("consumed", "", c.Records-p.reported.Records)
+	m.AddRecords("duplicate", "", c.Duplicates-p.reported.Duplicates)
+	m.AddRecords("late", "", c.Late-p.reported.Late)
+	m.AddRecords("in_session", "", c.InSessions-p.reported.InSessions)
+	for reason, n := range p.rejectedBy {
+		m.AddRecords("rejected", reason, n)
+	}
+	clear(p.rejectedBy)
+	p.reported = c
 }
 
 // counters is the partition's account so far.

@@ -110,8 +110,13 @@ func (p *Pipeline) consume(ctx context.Context) error {
 			}
 			part.next = max(part.next, pb.Next)
 			part.advance()
+			part.observe(p.cfg.Metrics)
+			p.cfg.Metrics.SetPartition(pb.Partition, max(0, pb.LastStableOffset-part.next), part.stream.Watermark())
 			p.sinceCommit += int64(len(pb.Records))
 			p.dirty = true
+		}
+		if len(b.Partitions) > 0 {
+			p.reportOpen()
 		}
 		if p.sinceCommit >= int64(p.cfg.CommitMaxRecords) || (p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
 			if err := p.commit(ctx); err != nil {
@@ -156,6 +161,16 @@ func (p *Pipeline) stop() error {
 		return fmt.Errorf("final commit: %w", err)
 	}
 	return nil
+}
+
+// reportOpen updates the open-state gauges.
+func (p *Pipeline) reportOpen() {
+	var sessions, events int64
+	for _, part := range p.parts {
+		sessions += int64(part.stream.OpenSessions())
+		events += part.counters().Open
+	}
+	p.cfg.Metrics.SetOpen(sessions, events)
 }
 
 func (p *Pipeline) owned() []int32 {
