@@ -1,0 +1,375 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/pipeline"
+)
+
+// FromWarehouse reports on the sessions table of an Iceberg warehouse, with
+// the late/rejected/duplicate rates from the pipeline's account.
+func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger, opts Options) (*Report, error) {
+	catalog := "postgres"
+	if cfg.CatalogURI == "" {
+		catalog = "sqlite"
+		// Open would create an empty warehouse; a report should not.
+		db := filepath.Join(cfg.Warehouse, "catalog.db")
+		if _, err := os.Stat(db); err != nil {
+			return nil, fmt.Errorf("no warehouse at %s (%s: %w); give the --warehouse of sessionize run or demo", cfg.Warehouse, db, errors.Unwrap(err))
+		}
+	}
+	wh, err := iceberg.Open(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer wh.Close()
+	rows, err := wh.ReadSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acc := NewAccumulator(opts)
+	var s Session
+	for i := range rows {
+		r := &rows[i]
+		s = Session{
+			SessionID: r.SessionID, UUID: r.UUID, SessionStartTimeMs: r.SessionStartTimeMs, SessionEndTimeMs: r.SessionEndTimeMs,
+			SessionDurationSeconds: r.SessionDurationSeconds, EventCount: r.EventCount, PagesVisited: r.PagesVisited,
+			PagesTruncated: r.PagesTruncated, EntryPage: r.EntryPage, ExitPage: r.ExitPage, EndReason: r.EndReason,
+		}
+		acc.Add(&s)
+	}
+	rows = nil
+	rep := acc.Report()
+	ns := cfg.Namespace
+	if ns == "" {
+		ns = "sessionize"
+	}
+	loc, _ := filepath.Abs(cfg.Warehouse)
+	rep.Source = Source{Kind: "warehouse", Location: loc, Namespace: &ns, Catalog: &catalog}
+
+	acct, err := pipeline.Audit(ctx, wh)
+	if err != nil {
+		return nil, fmt.Errorf("account of the warehouse: %w", err)
+	}
+	rejected, err := wh.ReadRejected(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byReason := map[string]int64{}
+	for i := range rejected {
+		byReason[rejected[i].Reason]++
+	}
+	rep.Quality = warehouseQuality(acct, byReason)
+	return rep, nil
+}
+
+func warehouseQuality(a pipeline.Account, byReason map[string]int64) Quality {
+	q := Quality{Basis: ptr("warehouse account"), RejectedByReason: byReason}
+	if a.Records == 0 {
+		q.Note = "not available: the sessions table has no pipeline counters (no records consumed by sessionize run)"
+		return q
+	}
+	q.Available = true
+	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(a.Late), ptr(a.Rejected)
+	q.DuplicateRate = ptr(ratio(a.Duplicates, a.Records))
+	q.LateRate = ptr(ratio(a.Late, a.Records))
+	q.RejectedRate = ptr(ratio(a.Rejected, a.Records))
+	q.AccountHolds = ptr(a.Holds())
+	q.Note = "over every record the streaming job consumed; --from/--to do not apply"
+	if !a.Holds() {
+		q.Note += "; the account does not add up (" + a.String() + "), e.g. when batch --output-table appended sessions"
+	}
+	return q
+}
+
+// FromFile reports on a sessions file written by sessionize batch: JSON
+// lines (plain or gzip) or Parquet, told apart by content; "-" reads JSON
+// lines from stdin. summaryPath, if not "", is that run's --summary-json
+// file and gives the rates.
+func FromFile(ctx context.Context, path string, stdin io.Reader, summaryPath string, opts Options) (*Report, error) {
+	acc := NewAccumulator(opts)
+	format, read, err := readSessionsFile(ctx, path, stdin, acc.Add)
+	if err != nil {
+		return nil, err
+	}
+	rep := acc.Report()
+	loc := path
+	if path != "-" {
+		loc, _ = filepath.Abs(path)
+	}
+	rep.Source = Source{Kind: "file", Location: loc, Format: &format}
+	if summaryPath != "" {
+		rep.Source.Summary = &summaryPath
+		sum, err := readSummary(summaryPath)
+		if err != nil {
+			return nil, err
+		}
+		rep.Quality = summaryQuality(sum, read)
+	}
+	return rep, nil
+}
+
+func readSummary(path string) (*batch.Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read --summary: %w", err)
+	}
+	var sum batch.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return nil, fmt.Errorf("read --summary %s: not a batch --summary-json file: %w", path, err)
+	}
+	if sum.RecordsRead == 0 && sum.Sessions == 0 && sum.Inputs == nil {
+		return nil, fmt.Errorf("read --summary %s: not a batch --summary-json file (no records_read, sessions or inputs)", path)
+	}
+	return &sum, nil
+}
+
+func summaryQuality(s *batch.Summary, sessionsInFile int64) Quality {
+	q := Quality{Basis: ptr("batch summary"), RejectedByReason: s.RejectedByReason}
+	if q.RejectedByReason == nil {
+		q.RejectedByReason = map[string]int64{}
+	}
+	if s.RecordsRead == 0 {
+		q.Note = "not available: the summary reads no records"
+		return q
+	}
+	q.Available = true
+	q.Records, q.Duplicates, q.Rejected = ptr(s.RecordsRead), ptr(s.Duplicates), ptr(s.Rejected)
+	q.DuplicateRate = ptr(ratio(s.Duplicates, s.RecordsRead))
+	q.RejectedRate = ptr(ratio(s.Rejected, s.RecordsRead))
+	q.AccountHolds = ptr(s.InvariantHolds)
+	q.Note = "over every record the batch run read; --from/--to do not apply; late: none in batch (it orders every event, however late it arrives)"
+	if s.Sessions != sessionsInFile {
+		q.Note += fmt.Sprintf("; WARNING: the summary counts %d sessions but the file has %d: is it the summary of this file's run?", s.Sessions, sessionsInFile)
+	}
+	return q
+}
+
+// readSessionsFile calls add for every session of the file and returns the
+// format name and the number of sessions read.
+func readSessionsFile(ctx context.Context, path string, stdin io.Reader, add func(*Session)) (string, int64, error) {
+	var r io.Reader
+	if path == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", 0, err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+			return "", 0, fmt.Errorf("%s: not a regular file", path)
+		}
+		r = f
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.Equal(magic, []byte("PAR1")):
+		if path == "-" {
+			return "", 0, errors.New("stdin: Parquet needs a file, not a pipe")
+		}
+		n, err := readSessionsParquet(ctx, path, add)
+		return "parquet", n, err
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", 0, fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		n, err := readSessionsJSONL(ctx, path, bufio.NewReaderSize(zr, 1<<20), add)
+		return "jsonl.gz", n, err
+	default:
+		n, err := readSessionsJSONL(ctx, path, br, add)
+		return "jsonl", n, err
+	}
+}
+
+// jsonSession has pointers for the required fields so a missing one is
+// told apart from a zero.
+type jsonSession struct {
+	SessionID              *string  `json:"session_id"`
+	UUID                   *string  `json:"uuid"`
+	SessionStartTimeMs     *int64   `json:"session_start_time_ms"`
+	SessionEndTimeMs       int64    `json:"session_end_time_ms"`
+	SessionDurationSeconds float64  `json:"session_duration_seconds"`
+	EventCount             *int64   `json:"event_count"`
+	PagesVisited           []string `json:"pages_visited"`
+	PagesTruncated         bool     `json:"pages_truncated"`
+	EntryPage              string   `json:"entry_page"`
+	ExitPage               string   `json:"exit_page"`
+	EndReason              string   `json:"end_reason"`
+}
+
+func readSessionsJSONL(ctx context.Context, path string, r *bufio.Reader, add func(*Session)) (int64, error) {
+	var (
+		line, n int64
+		s       Session
+	)
+	for {
+		b, err := r.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return n, fmt.Errorf("%s: after line %d: %w", path, line, err)
+		}
+		if len(b) > 0 {
+			line++
+			if line%4096 == 0 && ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			if b = bytes.TrimSpace(b); len(b) > 0 {
+				var js jsonSession
+				if jerr := json.Unmarshal(b, &js); jerr != nil {
+					return n, fmt.Errorf("%s:%d: not a JSON session: %w", path, line, jerr)
+				}
+				if missing := js.missing(); missing != "" {
+					return n, fmt.Errorf("%s:%d: not a session: no %s (report reads the sessions that sessionize batch writes, not events)", path, line, missing)
+				}
+				s = Session{
+					SessionID: *js.SessionID, UUID: *js.UUID, SessionStartTimeMs: *js.SessionStartTimeMs,
+					SessionEndTimeMs: js.SessionEndTimeMs, SessionDurationSeconds: js.SessionDurationSeconds,
+					EventCount: *js.EventCount, PagesVisited: js.PagesVisited, PagesTruncated: js.PagesTruncated,
+					EntryPage: js.EntryPage, ExitPage: js.ExitPage, EndReason: js.EndReason,
+				}
+				add(&s)
+				n++
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+	}
+}
+
+func (js *jsonSession) missing() string {
+	switch {
+	case js.SessionID == nil:
+		return "session_id"
+	case js.UUID == nil:
+		return "uuid"
+	case js.SessionStartTimeMs == nil:
+		return "session_start_time_ms"
+	case js.EventCount == nil:
+		return "event_count"
+	}
+	return ""
+}
+
+// stringColumn is satisfied by Arrow's string and large string arrays.
+type stringColumn interface {
+	arrow.Array
+	Value(int) string
+}
+
+func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (int64, error) {
+	props := parquet.NewReaderProperties(memory.DefaultAllocator)
+	props.BufferedStreamEnabled = true
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
+	if err != nil {
+		return 0, fmt.Errorf("read parquet %s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return 0, fmt.Errorf("read parquet %s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("read parquet %s: %w", path, err)
+	}
+	defer rr.Release()
+	var n int64
+	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, err := parquetBatch(rr.RecordBatch(), add)
+		n += m
+		if err != nil {
+			return n, fmt.Errorf("read parquet %s: %w", path, err)
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return n, fmt.Errorf("read parquet %s: %w", path, err)
+	}
+	return n, nil
+}
+
+type columnFinder struct {
+	rec arrow.RecordBatch
+	err error
+}
+
+func column[T arrow.Array](c *columnFinder, name string) T {
+	var zero T
+	if c.err != nil {
+		return zero
+	}
+	idx := c.rec.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		c.err = fmt.Errorf("no column %q: not a sessions file written by sessionize batch", name)
+		return zero
+	}
+	a, ok := c.rec.Column(idx[0]).(T)
+	if !ok {
+		c.err = fmt.Errorf("column %q is %s, not what sessionize batch writes", name, c.rec.Column(idx[0]).DataType())
+	}
+	return a
+}
+
+func parquetBatch(rec arrow.RecordBatch, add func(*Session)) (int64, error) {
+	c := &columnFinder{rec: rec}
+	id := column[stringColumn](c, "session_id")
+	uuid := column[stringColumn](c, "uuid")
+	start := column[*array.Int64](c, "session_start_time_ms")
+	end := column[*array.Int64](c, "session_end_time_ms")
+	dur := column[*array.Float64](c, "session_duration_seconds")
+	count := column[*array.Int64](c, "event_count")
+	pages := column[array.ListLike](c, "pages_visited")
+	trunc := column[*array.Boolean](c, "pages_truncated")
+	entry := column[stringColumn](c, "entry_page")
+	exit := column[stringColumn](c, "exit_page")
+	reason := column[stringColumn](c, "end_reason")
+	if c.err != nil {
+		return 0, c.err
+	}
+	pageValues, ok := pages.ListValues().(stringColumn)
+	if !ok {
+		return 0, fmt.Errorf("pages_visited elements are %s, not strings", pages.ListValues().DataType())
+	}
+	var visited []string
+	var s Session
+	n := int(rec.NumRows())
+	for i := range n {
+		lo, hi := pages.ValueOffsets(i)
+		visited = visited[:0]
+		for j := lo; j < hi; j++ {
+			visited = append(visited, pageValues.Value(int(j)))
+		}
+		s = Session{
+			SessionID: id.Value(i), UUID: uuid.Value(i), SessionStartTimeMs: start.Value(i), SessionEndTimeMs: end.Value(i),
+			SessionDurationSeconds: dur.Value(i), EventCount: count.Value(i), PagesVisited: visited,
+			PagesTruncated: trunc.Value(i), EntryPage: entry.Value(i), ExitPage: exit.Value(i), EndReason: reason.Value(i),
+		}
+		add(&s)
+	}
+	return int64(n), nil
+}
