@@ -233,8 +233,19 @@ func (m *Pipeline) Committed(c Commit) {
 	m.mu.Unlock()
 }
 
-// Ready reports whether the job owns partitions and committed within
-// three commit intervals.
+// UpToDate records that a commit was due and there was nothing to commit:
+// an idle job is as healthy as one that just committed.
+func (m *Pipeline) UpToDate() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.lastOK = time.Now()
+	m.mu.Unlock()
+}
+
+// Ready reports whether the job owns partitions and committed (or had
+// nothing to commit) within three commit intervals.
 func (m *Pipeline) Ready() (bool, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

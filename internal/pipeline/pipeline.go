@@ -118,6 +118,10 @@ func (p *Pipeline) consume(ctx context.Context) error {
 		if len(b.Partitions) > 0 {
 			p.reportOpen()
 		}
+		if !p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval {
+			p.cfg.Metrics.UpToDate()
+			p.lastCommit = time.Now()
+		}
 		if p.sinceCommit >= int64(p.cfg.CommitMaxRecords) || (p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
 			if err := p.commit(ctx); err != nil {
 				if ctx.Err() != nil {
