@@ -54,6 +54,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ExitOK
 	}
 	fmt.Fprintf(stderr, "sessionize: %v\n", err)
+	// Commands with their own exit codes (check --fail-on: 3) say so.
+	var ce interface{ ExitCode() int }
+	if errors.As(err, &ce) {
+		return ce.ExitCode()
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "Run 'sessionize --help' or 'sessionize <command> --help' for usage.")
@@ -95,7 +100,8 @@ SESSIONIZE_INACTIVITY_TIMEOUT, and so on. A flag on the command line wins.`,
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDemoCmd(e), newBatchCmd(e), newProduceCmd(e))
-	root.AddCommand(newBrokerCmd(e), newRunCmd(e))
+	root.AddCommand(newBrokerCmd(e), newRunCmd(e), newCheckCmd(e))
+	root.AddCommand(newReportCmd(e))
 	return root
 }
 

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/pipeline"
 )
 
@@ -30,6 +33,7 @@ func newRunCmd(e *env) *cobra.Command {
 		cfg      pipeline.Config
 		servers  []string
 		maxBytes int64
+		httpAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "run --kafka-servers HOST:PORT --topic TOPIC --warehouse DIR",
@@ -72,6 +76,14 @@ its input.`,
 			cfg.Rules = rules
 			cfg.MaxRecordBytes = int(maxBytes)
 			cfg.Logger = e.logger
+			if httpAddr != "" {
+				cfg.Metrics = metrics.New(cfg.CommitInterval)
+				addr, err := metrics.Serve(cmd.Context(), httpAddr, cfg.Metrics.Handler(), e.logger)
+				if err != nil {
+					return err
+				}
+				e.logger.Info("serving metrics and status", "status", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics")
+			}
 			return pipeline.Run(cmd.Context(), cfg)
 		},
 	}
@@ -82,6 +94,8 @@ its input.`,
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
 	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions")
 	fs.BoolVar(&cfg.Kafka.WaitForTopic, "wait-for-topic", false, "wait for a missing topic to appear instead of failing")
+	fs.DurationVar(&cfg.Kafka.SessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer-group session timeout: an instance not heard from for this long (crashed, stalled) loses its partitions; must be within the broker's group.min/max.session.timeout.ms")
+	fs.DurationVar(&cfg.Kafka.RebalanceTimeout, "rebalance-timeout", 60*time.Second, "how long a consumer-group rebalance waits for the members; a commit before giving up partitions must fit in it")
 	fs.DurationVar(&cfg.AllowedLateness, "allowed-lateness", pipeline.DefaultAllowedLateness, "how far behind the highest event time seen an event may be and still count")
 	fs.DurationVar(&cfg.MaxFutureSkew, "max-future-skew", pipeline.DefaultMaxFutureSkew, "reject events this far ahead of their Kafka timestamp as future_timestamp")
 	fs.DurationVar(&cfg.CommitInterval, "commit-interval", pipeline.DefaultCommitInterval, "commit to Iceberg at least this often")
@@ -89,5 +103,6 @@ its input.`,
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once every assigned partition has been read to its end for this long (0: never)")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session (as batch does at the end of its input) instead of keeping it for the next run")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
+	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
 	return cmd
 }
