@@ -149,7 +149,10 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 		w.beforeCatalogCommit()
 	}
 
-	committed, err := tx.Commit(ctx)
+	committed, err := w.cfg.Faults.catalogCommit(ctx, c.Table, tx)
+	if errors.Is(err, errAnswerLost) {
+		return Snapshot{}, fmt.Errorf("%w: commit %s to %s: %w", ErrCommitUnknown, attempt, c.Table, err)
+	}
 	if err == nil {
 		snap := committed.CurrentSnapshot()
 		if snap == nil {

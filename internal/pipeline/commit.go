@@ -16,7 +16,10 @@ import (
 
 // commit writes everything processed since the last commit, in the order
 // docs/commit-protocol.md explains: checkpoint, late, rejected, sessions.
-func (p *Pipeline) commit(ctx context.Context) error {
+func (p *Pipeline) commit(ctx context.Context) (err error) {
+	if p.fenced {
+		return errFenced
+	}
 	if !p.dirty || len(p.parts) == 0 {
 		return nil
 	}
@@ -45,11 +48,20 @@ func (p *Pipeline) commit(ctx context.Context) error {
 		late = appendLateRows(late, l, p.cfg.Kafka.Topic)
 		rejected = appendRejectedRows(rejected, r, p.cfg.Kafka.Topic)
 	}
+	// The output is out of the partitions now. If this commit fails, no
+	// later one may go ahead without it: it would move the offsets past
+	// rows never written. Drop the state as when fenced; it is reloaded
+	// from the tables (a restart or a rejoin replays from the last commit).
+	defer func() {
+		if err != nil {
+			p.fenced = true
+		}
+	}()
 	data, err := encodeCheckpoint(entries)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	uri, err := retryOp(ctx, p, "write checkpoint", func() (string, error) {
+	uri, err := retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
 		return p.wh.WriteFile(ctx, fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq), data)
 	})
 	if err != nil {
@@ -115,7 +127,7 @@ func (p *Pipeline) commit(ctx context.Context) error {
 // writers of other partitions and transient failures, and returns
 // errFenced if a writer moved one of our partitions.
 func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progress) error {
-	_, err := retryOp(ctx, p, "commit "+c.Table, func() (struct{}, error) {
+	_, err := retryOp(ctx, p, "commit "+c.Table, func(ctx context.Context) (struct{}, error) {
 		base, parent, err := p.current(ctx, c.Table)
 		if err != nil {
 			return struct{}{}, err
@@ -142,9 +154,11 @@ func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progr
 
 // checkFence compares the table's offsets for our partitions with what we
 // expect. All equal: go ahead. All already at ours: an earlier attempt
-// whose outcome was unknown did land (done). Anything else: fenced.
+// whose outcome was unknown did land (done); when the commit does not move
+// the offsets (a drain at stop), the sessions table tells by naming this
+// commit's checkpoint file. Anything else: fenced.
 func (p *Pipeline) checkFence(table string, base progress, ours progress) (done bool, err error) {
-	landed := true
+	landed, untouched := true, true
 	for id, want := range p.expected[table] {
 		got, ok := base.offsets[id]
 		if !ok {
@@ -153,15 +167,41 @@ func (p *Pipeline) checkFence(table string, base progress, ours progress) (done 
 		if got != ours.offsets[id] {
 			landed = false
 		}
+		if got != want {
+			untouched = false
+		}
 		if got != want && got != ours.offsets[id] {
 			p.fenced = true
 			return false, backoff.Permanent(fmt.Errorf("%w: %s partition %d is at offset %d, we expected %d", errFenced, table, id, got, want))
 		}
 	}
-	if landed && len(p.expected[table]) > 0 && !sameOffsets(p.expected[table], ours.offsets) {
+	if !landed && !untouched {
+		// Some of our partitions are at this commit's offsets, others
+		// still at the previous ones: no commit of ours did that (one
+		// moves all our partitions at once), another writer did.
+		p.fenced = true
+		return false, backoff.Permanent(fmt.Errorf("%w: %s has partitions of ours both at this commit's offsets and at the previous ones", errFenced, table))
+	}
+	if landed && len(p.expected[table]) > 0 &&
+		(!sameOffsets(p.expected[table], ours.offsets) || sameCheckpoints(base.checkpoints, ours.checkpoints)) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// sameCheckpoints reports whether base names our checkpoint file for each
+// of our partitions. A commit writes a checkpoint file of its own, so then
+// that commit has landed.
+func sameCheckpoints(base, ours map[int32]string) bool {
+	if len(ours) == 0 {
+		return false
+	}
+	for id, uri := range ours {
+		if base[id] != uri {
+			return false
+		}
+	}
+	return true
 }
 
 func sameOffsets(a, b map[int32]int64) bool {
@@ -188,14 +228,29 @@ func (p *Pipeline) current(ctx context.Context, table string) (progress, int64, 
 	return base, snap.ID, nil
 }
 
+// defaultAttemptTimeout bounds one attempt of a commit step: a catalog or
+// object store that hangs must fail the attempt, to be retried, not hang
+// the job (the job's context has no deadline). It covers writing the data
+// files of a commit of up to --commit-max-records records.
+const defaultAttemptTimeout = time.Minute
+
 // retryOp runs op with exponential backoff for up to two minutes: catalogs
 // and object stores fail transiently, and every step of a commit is safe to
-// repeat.
-func retryOp[T any](ctx context.Context, p *Pipeline, what string, op func() (T, error)) (T, error) {
+// repeat. Each attempt gets a context of its own with the attempt timeout.
+func retryOp[T any](ctx context.Context, p *Pipeline, what string, op func(context.Context) (T, error)) (T, error) {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = 50 * time.Millisecond
 	b.MaxInterval = 5 * time.Second
-	return backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(2*time.Minute),
+	timeout := p.cfg.attemptTimeout
+	if timeout <= 0 {
+		timeout = defaultAttemptTimeout
+	}
+	attempt := func() (T, error) {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return op(actx)
+	}
+	return backoff.Retry(ctx, attempt, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(2*time.Minute),
 		backoff.WithNotify(func(err error, d time.Duration) {
 			if errors.Is(err, iceberg.ErrConflict) {
 				p.cfg.Metrics.CommitConflict()
