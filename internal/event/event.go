@@ -1,5 +1,7 @@
 package event
 
+import "unicode/utf8"
+
 // Fields are the parts of a record the sessionizer needs. The byte slices
 // alias memory owned by whoever produced them (the Parser's buffers, a CSV
 // row) and are valid only until the next call on that producer: copy what
@@ -41,6 +43,10 @@ func Validate(f *Fields, tsOK bool) Reason {
 		return MissingEventID
 	case !tsOK:
 		return BadTimestamp
+	case !utf8.Valid(f.UUID) || !utf8.Valid(f.EventID) || !utf8.Valid(f.PageName):
+		// These become string columns; Parquet and Iceberg readers
+		// require UTF-8, and silently rewriting a uuid would merge users.
+		return InvalidUTF8
 	}
 	return OK
 }

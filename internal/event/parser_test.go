@@ -37,6 +37,9 @@ func TestParse(t *testing.T) {
 		{"overflowing timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"99999999999999999999"}`, BadTimestamp, 0, ""},
 		{"empty string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":""}`, BadTimestamp, 0, ""},
 		{"blank line", `   `, EmptyRecord, 0, ""},
+		{"invalid utf-8 in uuid", "{\"uuid\":\"u\xff\",\"event_id\":\"a\",\"event_timestamp\":\"1\"}", InvalidUTF8, 0, ""},
+		{"invalid utf-8 in page", "{\"uuid\":\"u\",\"event_id\":\"a\",\"event_timestamp\":\"1\",\"page_name\":\"caf\xe9\"}", InvalidUTF8, 0, ""},
+		{"invalid utf-8 elsewhere is kept", "{\"uuid\":\"u\",\"event_id\":\"a\",\"event_timestamp\":\"1\",\"x\":\"\xff\"}", OK, 1, ""},
 		{"too long", `{"uuid":"u","event_id":"c","event_timestamp":"1","page_name":"` + strings.Repeat("x", 200) + `"}`, LineTooLong, 0, ""},
 	}
 	p := NewParser(128)
@@ -69,7 +72,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fl Fields
 		r := p.Parse(in, &fl)
-		if r == LineTooLong || r == EmptyRecord {
+		if r == LineTooLong || r == EmptyRecord || r == InvalidUTF8 {
 			return
 		}
 		var m map[string]any

@@ -17,6 +17,7 @@ const (
 	LineTooLong
 	EmptyRecord
 	InvalidCSV
+	InvalidUTF8
 	numReasons
 )
 
@@ -33,6 +34,7 @@ var reasonNames = [numReasons]string{
 	LineTooLong:    "line_too_long",
 	EmptyRecord:    "empty_record",
 	InvalidCSV:     "invalid_csv",
+	InvalidUTF8:    "invalid_utf8",
 }
 
 func (r Reason) String() string {
