@@ -72,14 +72,24 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	for _, id := range ids {
 		ours.checkpoints[id] = uri
 	}
-	offsetsOnly := progress{topic: ours.topic, offsets: ours.offsets}
+	// The late and rejected tables can be ahead of where we read (their
+	// previous owner committed them and died before its sessions
+	// snapshot): the rows below their offsets are there, so never move
+	// those offsets back, or whoever restores next writes them again.
+	lateProg := progress{topic: ours.topic, offsets: map[int32]int64{}}
+	rejectedProg := progress{topic: ours.topic, offsets: map[int32]int64{}}
+	for _, id := range ids {
+		part := p.parts[id]
+		lateProg.offsets[id] = max(part.next, part.lateDone)
+		rejectedProg.offsets[id] = max(part.next, part.rejectedDone)
+	}
 	if len(late) > 0 {
-		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableLate, Late: late}, offsetsOnly); err != nil {
+		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableLate, Late: late}, lateProg); err != nil {
 			return err
 		}
 	}
 	if len(rejected) > 0 {
-		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableRejected, Rejected: rejected}, offsetsOnly); err != nil {
+		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableRejected, Rejected: rejected}, rejectedProg); err != nil {
 			return err
 		}
 	}

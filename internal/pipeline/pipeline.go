@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg Config) error {
 		err = p.consume(ctx)
 		src.Close() // revokes everything: OnRevoked commits unless fenced
 		if errors.Is(err, errFenced) {
-			cfg.Logger.Warn("fenced: dropping state and rejoining the group", "writer", p.writer)
+			cfg.Logger.Warn("fenced: dropping state and rejoining the group to reload from the tables", "writer", p.writer, "reason", err)
 			continue
 		}
 		return err

@@ -1,0 +1,455 @@
+//go:build unix
+
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+)
+
+// TestFencedInstanceWritesNothing: instance A (the real binary) is stopped
+// with SIGSTOP in the middle of a commit (its checkpoint is written, its
+// sessions snapshot is not, and it holds no catalog lock). Its session
+// times out and instance B, same group, takes over its partitions,
+// restores from the tables, processes and commits past A on every table.
+// Then A is continued: it finishes the commit it was in, which must fail
+// the fence and write nothing, and A must say so in its log. B and a final
+// drain run finish the topic; the tables must equal a crash-free run and
+// batch mode, hold nothing twice, and no table's offsets may ever have
+// moved backwards.
+func TestFencedInstanceWritesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fencing test: builds cmd/sessionize and runs three instances (about 25 s); skipped with -short")
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0xfe9ce))
+	bin := procBuildBinary(t)
+	b := startBroker(t, 3)
+	procAllowShortSessions(t, b)
+	in := procMakeInput(t, 40_000, 400, 9)
+	n := len(in.recs)
+	c1, c2, c3 := n*40/100, n*65/100, n*85/100
+	if err := procProduce(t.Context(), b, in.recs[:c1]); err != nil {
+		t.Fatal(err)
+	}
+	wh := t.TempDir()
+	const group = "fence"
+	ps := newProcGroup(t, bin)
+
+	a := ps.start("A", ps.runArgs(b, wh, group)...)
+	a.waitLog("first commit", 30*time.Second, func(log string) bool { return strings.Contains(log, "msg=commit ") })
+	// A trickle keeps A committing every 100 ms while we aim the stop;
+	// once A is stopped the rest of the slice goes at once.
+	var trickled atomic.Int64 // records[:trickled] are produced
+	trickled.Store(int64(c1))
+	stopTrickle, trickle := make(chan struct{}), make(chan error, 1)
+	go func() {
+		var err error
+		for int(trickled.Load()) < c2 && err == nil {
+			select {
+			case <-stopTrickle:
+				trickle <- nil
+				return
+			case <-time.After(25 * time.Millisecond):
+			}
+			from := int(trickled.Load())
+			end := min(from+(c2-c1)/300+1, c2)
+			err = procProduce(t.Context(), b, in.recs[from:end])
+			trickled.Store(int64(end))
+		}
+		trickle <- err
+	}()
+
+	// Stop A just after a commit has begun, until a stop lands between
+	// its checkpoint and its sessions snapshot, outside a catalog
+	// transaction (a stopped process holding SQLite's write lock would
+	// stall B, which is not what this test is about).
+	var ckpt string
+	var stopped procTableState
+	var state map[string]procTableState
+	for attempt := 1; ; attempt++ {
+		if attempt > 40 {
+			t.Fatal("could not stop A in the middle of a commit in 40 attempts")
+		}
+		if int(trickled.Load()) >= c2 {
+			t.Fatal("the trickle of records ended before A could be stopped in the middle of a commit")
+		}
+		before, _ := procCheckpointFiles(wh, group)
+		if !waitNewCheckpoint(wh, group, before, 3*time.Second) {
+			t.Fatalf("A began no commit within 3s (attempt %d)", attempt)
+		}
+		// At once, or a little later: after its late or rejected
+		// snapshot, say.
+		time.Sleep(time.Duration(rng.IntN(15)) * time.Millisecond)
+		a.signal(syscall.SIGSTOP)
+		a.waitStopped()
+		if procCatalogLocked(t, wh) {
+			t.Logf("attempt %d: A stopped inside a catalog transaction; continuing it", attempt)
+			a.signal(syscall.SIGCONT)
+			continue
+		}
+		after, _ := procCheckpointFiles(wh, group)
+		newest := slices.MaxFunc(newNames(before, after), func(x, y string) int { return int(procCheckpointSeq(x) - procCheckpointSeq(y)) })
+		state = procReadState(t, wh)
+		if procReferenced(state[iceberg.TableSessions], newest) {
+			t.Logf("attempt %d: A stopped after its commit had finished; continuing it", attempt)
+			a.signal(syscall.SIGCONT)
+			continue
+		}
+		ckpt, stopped = newest, state[iceberg.TableSessions]
+		t.Logf("attempt %d: A stopped mid-commit: checkpoint %s written, sessions still at %v", attempt, ckpt, stopped.offsets)
+		break
+	}
+	stoppedAt := time.Now()
+	aWriter := ckpt[:strings.LastIndexByte(ckpt, '-')]
+	data, err := os.ReadFile(filepath.Join(wh, "sessionize", "checkpoints", group, ckpt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := map[int32]int64{} // where A's interrupted commit would move every table
+	for p, e := range entries {
+		target[p] = e.next
+	}
+	if len(target) != 3 {
+		t.Fatalf("A owned partitions %v when stopped; want all 3", slices.Sorted(maps.Keys(target)))
+	}
+	aLog := len(a.log())
+	step := "after its checkpoint (step 1)"
+	for _, tbl := range []string{iceberg.TableLate, iceberg.TableRejected} {
+		if maps.Equal(state[tbl].offsets, target) {
+			step = "after its " + tbl + " snapshot"
+		}
+	}
+	t.Logf("A (writer %s) is frozen %s in a commit to offsets %v; tables at %v", aWriter, step, target, offsetsOf(state))
+
+	bInst := ps.start("B", ps.runArgs(b, wh, group, "--stop-when-idle", "3s")...)
+	bInst.waitLog("all partitions assigned", 30*time.Second, func(log string) bool {
+		return logHasLine(log, `msg="partitions assigned"`, `partitions="[0 1 2]"`)
+	})
+	t.Logf("B owns every partition %s after A was stopped", time.Since(stoppedAt).Round(time.Millisecond))
+	close(stopTrickle)
+	if err := <-trickle; err != nil {
+		t.Fatal(err)
+	}
+	if err := procProduce(t.Context(), b, in.recs[trickled.Load():c3]); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until B has committed every table past both what A last
+	// committed and what A is about to commit: then whatever table A's
+	// commit goes on with, it finds one of its partitions moved.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := procReadState(t, wh)
+		moved := true
+		for tbl, s := range st {
+			for p := range target {
+				o, ok := s.offsets[p]
+				if !ok || o == state[tbl].offsets[p] || o == target[p] {
+					moved = false
+				}
+			}
+		}
+		if moved {
+			t.Logf("B moved every table past A: %v", offsetsOf(st))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B did not commit every table past A within 30s: %v (A was at %v, committing %v)", offsetsOf(st), offsetsOf(state), target)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	a.signal(syscall.SIGCONT)
+	continued := time.Now()
+	a.waitLog("fenced", 20*time.Second, func(log string) bool { return strings.Contains(log[aLog:], `msg="fenced`) })
+	a.kill() // before it rejoins: from here on it would be an ordinary member
+	t.Logf("A fenced %s after it was continued", time.Since(continued).Round(time.Millisecond))
+	afterCont := a.log()[aLog:]
+	t.Logf("A, continued:\n%s", afterCont)
+	if strings.Contains(afterCont, "msg=commit ") {
+		t.Errorf("A completed a commit after it was continued")
+	}
+	// The interrupted commit failed the fence (it is the only thing that
+	// sets it while A is outside Poll), A dropped its state and went to
+	// rejoin.
+	if !logHasLine(afterCont, `msg="fenced`, "writer="+aWriter) {
+		t.Errorf(`A's log has no "fenced" line naming writer %s`, aWriter)
+	}
+	reassigned := strings.Contains(afterCont, `msg="partitions assigned"`)
+
+	if err := procProduce(t.Context(), b, in.recs[c3:]); err != nil {
+		t.Fatal(err)
+	}
+	bInst.wait(60 * time.Second)
+	t.Logf("B finished %s after it started", time.Since(bInst.started).Round(time.Millisecond))
+	procWaitGroupEmpty(t, b, group, 15*time.Second)
+	final := ps.start("final", ps.runArgs(b, wh, group, "--drain", "--stop-when-idle", "2s")...)
+	final.wait(60 * time.Second)
+	t.Logf("final drain run: %s", time.Since(final.started).Round(time.Millisecond))
+
+	// Once B has written a table, A's writer never appears in it again.
+	// (That no offset ever moved back is checked with the rest below.)
+	whr := openWarehouse(t, wh)
+	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+		snaps, err := whr.Snapshots(t.Context(), tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		othersWrote := false
+		for _, s := range slices.Backward(snaps) { // oldest first
+			if w := s.Summary[propWriter]; w != aWriter {
+				othersWrote = true
+			} else if othersWrote && !reassigned {
+				t.Errorf("%s snapshot %d was written by A (%s) after B had taken over", tbl, s.ID, aWriter)
+			}
+		}
+	}
+	if reassigned {
+		t.Log("A rejoined and was given partitions before it was killed; its later snapshots are an ordinary member's")
+	}
+
+	ref := procReferenceRun(t, b)
+	procAssertExactlyOnce(t, wh, ref, in)
+}
+
+func offsetsOf(st map[string]procTableState) string {
+	var parts []string
+	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+		parts = append(parts, fmt.Sprintf("%s=%v", tbl, st[tbl].offsets))
+	}
+	return strings.Join(parts, " ")
+}
+
+// TestCheckFenceMixedOffsets: a table on which some of our partitions are
+// still at the offsets we expect and others are already at the offsets of
+// the commit we are making was not moved by one commit of ours (a commit
+// moves all our partitions at once): another writer got there. Going ahead
+// would write the rows of those partitions a second time.
+func TestCheckFenceMixedOffsets(t *testing.T) {
+	p := &Pipeline{expected: map[string]map[int32]int64{iceberg.TableSessions: {0: 100, 1: 200}}}
+	ours := progress{offsets: map[int32]int64{0: 150, 1: 260}}
+	for _, tc := range []struct {
+		name       string
+		table      map[int32]int64
+		done, fenc bool
+	}{
+		{"untouched", map[int32]int64{0: 100, 1: 200}, false, false},
+		{"our earlier attempt landed", map[int32]int64{0: 150, 1: 260}, true, false},
+		{"another writer moved one", map[int32]int64{0: 120, 1: 200}, false, true},
+		{"another writer at our offsets on one, the other untouched", map[int32]int64{0: 150, 1: 200}, false, true},
+		{"another writer at our offsets on one, the other untouched (2)", map[int32]int64{0: 100, 1: 260}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p.fenced = false
+			done, err := p.checkFence(iceberg.TableSessions, progress{offsets: tc.table}, ours)
+			if done != tc.done || errors.Is(err, errFenced) != tc.fenc || (err != nil && !tc.fenc) {
+				t.Fatalf("table at %v, expected %v, committing %v: done %v, err %v; want done %v, fenced %v",
+					tc.table, p.expected[iceberg.TableSessions], ours.offsets, done, err, tc.done, tc.fenc)
+			}
+		})
+	}
+	// A partition without progress since the last commit counts as both.
+	p.expected[iceberg.TableSessions] = map[int32]int64{0: 100, 1: 200}
+	ours = progress{offsets: map[int32]int64{0: 100, 1: 260}}
+	if done, err := p.checkFence(iceberg.TableSessions, progress{offsets: map[int32]int64{0: 100, 1: 260}}, ours); !done || err != nil {
+		t.Fatalf("landed with one partition unchanged: done %v, err %v", done, err)
+	}
+	if done, err := p.checkFence(iceberg.TableSessions, progress{offsets: map[int32]int64{0: 100, 1: 200}}, ours); done || err != nil {
+		t.Fatalf("untouched with one partition unchanged: done %v, err %v", done, err)
+	}
+}
+
+// TestFenceStaleCommitAfterPartialTakeover drives two pipelines in process
+// through the real commit path: A owns partitions 0 and 1 and has
+// processed both further than it committed when it stalls; B takes over
+// partition 0 only, replays it from A's checkpoint to exactly where A got,
+// and commits. A's commit then finds partition 0 at its own target offset
+// and partition 1 where it left it. It must be fenced: going ahead would
+// write partition 0's sessions a second time.
+func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
+	b := startBroker(t, 2)
+	wh := t.TempDir()
+	const t0 = int64(1_767_225_600_000) // 2026-01-01
+	newPipeline := func(group string) *Pipeline {
+		cfg := runConfig(t, b, wh)
+		cfg.Kafka.Group, cfg.AllowedLateness = group, 0 // a session closes at the next event
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		p := &Pipeline{cfg: cfg, wh: openWarehouse(t, wh), parser: event.NewParser(0), writer: group}
+		p.reset()
+		// A source that is never polled: its assignment callbacks never
+		// run; the test calls OnAssigned itself.
+		src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.src = src
+		t.Cleanup(func() { p.fenced = true; src.Close() })
+		return p
+	}
+	// Offset k of partition q: user u<q>, 31 minutes after offset k-1, so
+	// every record closes the session before it.
+	feed := func(p *Pipeline, q int32, from, to int64) {
+		for k := from; k < to; k++ {
+			ts := t0 + k*31*60_000
+			p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts,
+				Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)})
+		}
+		p.parts[q].advance()
+		p.dirty = true
+	}
+
+	a := newPipeline("a")
+	if _, err := a.OnAssigned(t.Context(), []int32{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	feed(a, 0, 0, 10)
+	feed(a, 1, 0, 10)
+	if err := a.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	feed(a, 0, 10, 20) // A stalls here, before committing these
+	feed(a, 1, 10, 20)
+
+	bp := newPipeline("b")
+	if _, err := bp.OnAssigned(t.Context(), []int32{0}); err != nil {
+		t.Fatal(err)
+	}
+	feed(bp, 0, 10, 20)
+	if err := bp.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	err := a.commit(t.Context())
+	rows, rerr := openWarehouse(t, wh).ReadSessions(t.Context())
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.SessionID] {
+			t.Errorf("session %s@%d is in the table twice", r.UUID, r.SessionStartTimeMs)
+		}
+		seen[r.SessionID] = true
+	}
+	if !errors.Is(err, errFenced) {
+		t.Fatalf("A's stale commit returned %v, want it fenced", err)
+	}
+}
+
+// TestFenceTakeoverKeepsLateRejectedOffsets: A commits its rejected rows,
+// then fails before its sessions snapshot (as if it crashed there), so
+// rejected_events is ahead of sessions. B takes over and commits rejected
+// rows of partition 1 before it has read anything of partition 0. That
+// commit must not move partition 0's rejected offset back to where B reads
+// from: the rows up to A's offset are in the table, and a later owner
+// restoring from B's commit would write them again.
+func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
+	b := startBroker(t, 2)
+	wh := t.TempDir()
+	const t0 = int64(1_767_225_600_000) // 2026-01-01
+	newPipeline := func(group string, faults *iceberg.FaultInjector) *Pipeline {
+		cfg := runConfig(t, b, wh)
+		cfg.Kafka.Group, cfg.Warehouse.Faults = group, faults
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		w, err := iceberg.Open(t.Context(), cfg.Warehouse, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+		p := &Pipeline{cfg: cfg, wh: w, parser: event.NewParser(0), writer: group}
+		p.reset()
+		src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil) // never polled
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.src = src
+		t.Cleanup(func() { p.fenced = true; src.Close() })
+		if _, err := p.OnAssigned(t.Context(), []int32{0, 1}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Offsets [from, to) of partition q: events of user u<q>, or malformed
+	// records from offset bad on.
+	feed := func(p *Pipeline, q int32, from, to, bad int64) {
+		for k := from; k < to; k++ {
+			ts := t0 + k*60_000
+			v := fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)
+			if k >= bad {
+				v = fmt.Appendf(nil, `{"broken": %d`, k)
+			}
+			p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts, Value: v})
+		}
+		p.parts[q].advance()
+		p.dirty = true
+	}
+
+	failSessions := &iceberg.FaultInjector{BeforeCommit: func(_ context.Context, table string) error {
+		if table == iceberg.TableSessions {
+			return errors.New("injected: the process dies before its sessions snapshot")
+		}
+		return nil
+	}}
+	a := newPipeline("a", nil)
+	feed(a, 0, 0, 10, 100)
+	feed(a, 1, 0, 10, 100)
+	if err := a.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	a = newPipeline("a2", failSessions) // A again, on a warehouse that fails sessions commits
+	feed(a, 0, 10, 20, 10)              // rejected rows at partition 0 offsets 10..19
+	feed(a, 1, 10, 20, 100)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	err := a.commit(ctx)
+	cancel()
+	if err == nil {
+		t.Fatal("A's commit with a failing sessions snapshot succeeded")
+	}
+
+	t.Logf("after A: %s", offsetsOf(procReadState(t, wh)))
+	bp := newPipeline("b", nil) // restores partition 0 at 10, its rejected rows done up to 20
+	feed(bp, 1, 10, 25, 20)     // rejected rows of partition 1 only
+	if err := bp.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Logf("after B: %s", offsetsOf(procReadState(t, wh)))
+	c := newPipeline("c", nil) // B is gone; C restores from B's commit
+	feed(c, 0, 10, 20, 10)
+	feed(c, 1, 25, 25, 100)
+	if err := c.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := procRejectedKeys(t, openWarehouse(t, wh))
+	if d := procDupKeys(keys); len(d) > 0 {
+		t.Fatalf("rejected_events holds %d records twice (e.g. partition %d offset %d): B's commit moved partition 0's rejected offset back",
+			len(d), d[0].partition, d[0].offset)
+	}
+	if len(keys) != 15 {
+		t.Fatalf("rejected_events holds %d rows, want 15", len(keys))
+	}
+}
