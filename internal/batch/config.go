@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/session"
@@ -66,7 +67,7 @@ func (c *Config) validate() error {
 		c.MaxRecordBytes = event.DefaultMaxRecordBytes
 	}
 	if c.Workers <= 0 {
-		c.Workers = 1
+		c.Workers = runtime.GOMAXPROCS(0)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

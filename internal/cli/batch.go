@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,6 +108,9 @@ to --temp-dir and are sessionized one partition at a time.`,
 			}
 			cfg.Rules = rules
 			cfg.MaxRecordBytes = int(maxBytes)
+			if cfg.MemoryLimit == 0 {
+				cfg.MemoryLimit = defaultMemoryLimit()
+			}
 			cfg.Stdin, cfg.Stdout = e.stdin, e.stdout
 			cfg.Logger = e.logger
 			if f, ok := e.stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
@@ -135,9 +137,9 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.StringVar(&cfg.CarryOpen, "carry-open", "", "write sessions still open at the end of the input to this state file instead of the output")
 	fs.StringVar(&cfg.Resume, "resume", "", "continue the open sessions saved by an earlier run's --carry-open")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
-	fs.Var(newByteSize(&cfg.MemoryLimit, defaultMemoryLimit()), "memory-limit", "memory budget; past it partitions spill to --temp-dir (default: a quarter of RAM)")
-	fs.StringVar(&cfg.TempDir, "temp-dir", os.TempDir(), "directory for spill files")
-	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "parallel parse and sessionize workers")
+	fs.Var(newByteSize(&cfg.MemoryLimit, 0), "memory-limit", "memory budget; past it partitions spill to --temp-dir (0: a quarter of RAM, or of the cgroup limit)")
+	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "parallel parse and sessionize workers (0: one per core)")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "print no summary or progress")
 	return cmd
 }

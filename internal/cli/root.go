@@ -68,7 +68,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 func newRoot(e *env) *cobra.Command {
-	var logLevel string
+	var logLevel, logFormat string
 	root := &cobra.Command{
 		Use:   "sessionize",
 		Short: "Turn clickstream events into user sessions, exactly and fast",
@@ -93,15 +93,25 @@ SESSIONIZE_INACTIVITY_TIMEOUT, and so on. A flag on the command line wins.`,
 			if err != nil {
 				return err
 			}
-			e.logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+			opts := &slog.HandlerOptions{Level: lvl}
+			switch logFormat {
+			case "text":
+				e.logger = slog.New(slog.NewTextHandler(e.stderr, opts))
+			case "json":
+				e.logger = slog.New(slog.NewJSONHandler(e.stderr, opts))
+			default:
+				return usagef("invalid argument %q for \"--log-format\" flag: use text or json", logFormat)
+			}
 			return nil
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text (key=value) or json (one object per line)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDemoCmd(e), newBatchCmd(e), newProduceCmd(e))
 	root.AddCommand(newBrokerCmd(e), newRunCmd(e), newCheckCmd(e))
 	root.AddCommand(newReportCmd(e))
+	root.AddCommand(newTableCmd(e))
 	return root
 }
 

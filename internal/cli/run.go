@@ -103,6 +103,7 @@ its input.`,
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once every assigned partition has been read to its end for this long (0: never)")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session (as batch does at the end of its input) instead of keeping it for the next run")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
+	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
 	return cmd
 }

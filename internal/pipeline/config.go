@@ -38,6 +38,9 @@ type Config struct {
 	// Drain closes every open session at stop, as batch does at the end
 	// of its input.
 	Drain bool
+	// MaintainEvery, if positive, runs table maintenance (compaction,
+	// snapshot expiry, orphan and checkpoint cleanup) this often.
+	MaintainEvery time.Duration
 
 	Logger *slog.Logger
 	// Metrics, if set, receives the job's metrics and status.

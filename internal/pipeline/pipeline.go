@@ -58,6 +58,12 @@ func Run(ctx context.Context, cfg Config) error {
 	var id [6]byte
 	rand.Read(id[:])
 	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	if cfg.MaintainEvery > 0 {
+		mctx, stopMaintenance := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { maintainLoop(mctx, cfg); close(done) }()
+		defer func() { stopMaintenance(); <-done }()
+	}
 	for {
 		p.reset()
 		src, err := kafka.NewSource(ctx, cfg.Kafka, p, cfg.Logger)

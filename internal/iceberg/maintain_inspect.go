@@ -1,0 +1,98 @@
+package iceberg
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// TableDescription is what `sessionize table describe` shows.
+type TableDescription struct {
+	Name             string
+	Location         string
+	MetadataLocation string
+	FormatVersion    int
+	Schema           string
+	PartitionSpec    string
+	Properties       map[string]string
+	// CurrentSnapshotID is NoSnapshot for a table without snapshots.
+	CurrentSnapshotID int64
+	// Snapshots holds every snapshot in the metadata (not only main's
+	// unbroken ancestry), newest first.
+	Snapshots []Snapshot
+	// Current summarizes the current snapshot's data files.
+	Current TableStats
+}
+
+// Describe loads a table and describes its schema, partitioning,
+// properties, snapshots and current data files.
+func (w *Warehouse) Describe(ctx context.Context, tableName string) (TableDescription, error) {
+	tbl, err := w.load(ctx, tableName)
+	if err != nil {
+		return TableDescription{}, err
+	}
+	meta := tbl.Metadata()
+	d := TableDescription{
+		Name:              tableName,
+		Location:          localPath(tbl.Location()),
+		MetadataLocation:  localPath(tbl.MetadataLocation()),
+		FormatVersion:     meta.Version(),
+		Schema:            tbl.Schema().String(),
+		PartitionSpec:     tbl.Spec().String(),
+		Properties:        maps.Clone(map[string]string(tbl.Properties())),
+		CurrentSnapshotID: headID(tbl),
+	}
+	for _, s := range meta.Snapshots() {
+		d.Snapshots = append(d.Snapshots, snapshotFrom(&s))
+	}
+	slices.SortFunc(d.Snapshots, func(a, b Snapshot) int {
+		return cmp.Or(cmp.Compare(b.SequenceNumber, a.SequenceNumber), cmp.Compare(b.TimestampMs, a.TimestampMs))
+	})
+	if d.Current, err = tableStats(ctx, tbl); err != nil {
+		return d, fmt.Errorf("iceberg: describe %s: %w", tableName, err)
+	}
+	return d, nil
+}
+
+// ReadUserSessions returns one user's sessions from the sessions table's
+// current snapshot, ordered by start time (then session id). The scan is
+// filtered on uuid by iceberg-go: files whose uuid bounds (or bucket
+// partition) exclude the user are not read, and the remaining rows are
+// filtered while decoding.
+func (w *Warehouse) ReadUserSessions(ctx context.Context, uuid string) ([]SessionRow, error) {
+	tbl, err := w.load(ctx, TableSessions)
+	if err != nil {
+		return nil, err
+	}
+	if tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	filter := iceberg.EqualTo(iceberg.Reference("uuid"), uuid)
+	_, batches, err := tbl.Scan(table.WithRowFilter(filter)).ToArrowRecords(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: scan %s for uuid %q: %w", TableSessions, uuid, err)
+	}
+	var out []SessionRow
+	for rec, err := range batches {
+		if err != nil {
+			return nil, fmt.Errorf("iceberg: scan %s: %w", TableSessions, err)
+		}
+		out, err = sessionsFromRecord(rec, out)
+		rec.Release()
+		if err != nil {
+			return nil, fmt.Errorf("iceberg: scan %s: %w", TableSessions, err)
+		}
+	}
+	// The filter is exact, but a row of another user would be a bug worth
+	// not showing.
+	out = slices.DeleteFunc(out, func(r SessionRow) bool { return r.UUID != uuid })
+	slices.SortFunc(out, func(a, b SessionRow) int {
+		return cmp.Or(cmp.Compare(a.SessionStartTimeMs, b.SessionStartTimeMs), cmp.Compare(a.SessionID, b.SessionID))
+	})
+	return out, nil
+}
