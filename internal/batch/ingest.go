@@ -6,12 +6,13 @@ import (
 	"sync"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/input"
 )
 
 // ingest reads every input, parses records on cfg.Workers goroutines and
 // hands the results to collect in input order, so sequence numbers, the
 // rejected file and partition contents do not depend on scheduling.
-func ingest(ctx context.Context, cfg *Config, inputs []inputFile, parts int, firstSeq uint64, collect func(*parsed) error) error {
+func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, firstSeq uint64, collect func(*parsed) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -93,15 +94,12 @@ func ingest(ctx context.Context, cfg *Config, inputs []inputFile, parts int, fir
 // readAll walks the inputs in order. JSON lines go out as chunks for the
 // parse workers; CSV and Parquet rows are already split into fields by
 // their decoders, so they are validated here and go out parsed.
-func readAll(ctx context.Context, cfg *Config, inputs []inputFile, parts int, seq uint64,
+func readAll(ctx context.Context, cfg *Config, inputs []input.File, parts int, seq uint64,
 	splitter *lineSplitter, chunk func(*jsonlChunk) error, done func(*parsed) error) error {
 	for _, in := range inputs {
-		name := in.path
-		if name == "-" {
-			name = "stdin"
-		}
-		switch in.format {
-		case formatJSONL:
+		name := in.Name()
+		switch in.Format {
+		case input.JSONL:
 			r, closeFn, err := openStream(in, cfg.Stdin)
 			if err != nil {
 				return err
@@ -112,7 +110,7 @@ func readAll(ctx context.Context, cfg *Config, inputs []inputFile, parts int, se
 				return err
 			}
 			seq += n
-		case formatCSV, formatParquet:
+		case input.CSV, input.Parquet:
 			n, err := readStructured(ctx, cfg, in, name, parts, seq, done)
 			if err != nil {
 				return err
@@ -129,7 +127,7 @@ func readAll(ctx context.Context, cfg *Config, inputs []inputFile, parts int, se
 // together.
 const structuredBatch = 64 << 10
 
-func readStructured(ctx context.Context, cfg *Config, in inputFile, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
+func readStructured(ctx context.Context, cfg *Config, in input.File, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
 	first := seq
 	p := newPartitioner(parts)
 	visit := func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
@@ -150,8 +148,8 @@ func readStructured(ctx context.Context, cfg *Config, in inputFile, name string,
 		return nil
 	}
 	var err error
-	if in.format == formatParquet {
-		err = readParquet(ctx, in.path, visit)
+	if in.Format == input.Parquet {
+		err = readParquet(ctx, in.Path, visit)
 	} else {
 		r, closeFn, oerr := openStream(in, cfg.Stdin)
 		if oerr != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/fileout"
+	"github.com/sessionize/sessionize/internal/input"
 )
 
 // minGCLimit: below this a memory limit only steers spilling; handing it
@@ -75,7 +76,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	inputs, err := resolveInputs(cfg.Inputs)
+	inputs, err := input.Resolve(cfg.Inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 	sum := &Summary{Partitions: parts}
 	for _, in := range inputs {
-		sum.Inputs = append(sum.Inputs, in.path)
+		sum.Inputs = append(sum.Inputs, in.Path)
 	}
 	endMs := int64(math.MinInt64)
 	var seq uint64
@@ -255,10 +256,10 @@ func (g *gzipSessionWriter) Close() error {
 	return g.zw.Close()
 }
 
-func totalSize(inputs []inputFile) int64 {
+func totalSize(inputs []input.File) int64 {
 	var n int64
 	for _, in := range inputs {
-		n += in.size
+		n += in.Size
 	}
 	return n
 }
@@ -275,12 +276,12 @@ func storeBudget(limit int64) int64 {
 // partitionsFor picks enough partitions that folding a few at once stays
 // well inside the memory limit: folding needs a few times a partition's
 // encoded size, and encoded events are a fraction of their JSON.
-func partitionsFor(inputs []inputFile, limit int64) int {
+func partitionsFor(inputs []input.File, limit int64) int {
 	p := 64
 	total := totalSize(inputs)
 	for _, in := range inputs {
-		if strings.HasSuffix(strings.ToLower(in.path), ".gz") {
-			total += 7 * in.size // typical gzip ratio of JSON lines
+		if strings.HasSuffix(strings.ToLower(in.Path), ".gz") {
+			total += 7 * in.Size // typical gzip ratio of JSON lines
 		}
 	}
 	if limit <= 0 {

@@ -8,65 +8,27 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/input"
 )
 
 // ErrUnsupportedFormat is wrapped by the error for an input check cannot
 // read (CSV, Parquet): it is about how check was called.
 var ErrUnsupportedFormat = errors.New("unsupported input format")
 
-// inputFile is one resolved input: a path, or "-" for stdin.
-type inputFile struct {
-	path string
-	size int64 // on disk; 0 when unknown
-}
-
-// resolveInputs expands globs and checks every input is a readable regular
-// file before any work starts (the same rules and messages as batch).
-func resolveInputs(patterns []string) ([]inputFile, error) {
-	var files []inputFile
-	for _, p := range patterns {
-		if p == "-" {
-			files = append(files, inputFile{path: "-"})
-			continue
-		}
-		matches := []string{p}
-		if strings.ContainsAny(p, "*?[") {
-			m, err := filepath.Glob(p)
-			if err != nil {
-				return nil, fmt.Errorf("input %q: bad glob pattern: %w", p, err)
-			}
-			if len(m) == 0 {
-				return nil, fmt.Errorf("input %q: no file matches this pattern", p)
-			}
-			matches = m
-		}
-		for _, path := range matches {
-			lp := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(path), ".gz"), ".gzip")
-			if ext := filepath.Ext(lp); ext == ".csv" || ext == ".parquet" || ext == ".pq" {
-				return nil, fmt.Errorf("input %q: %w: check reads JSON lines (gzip or not); run batch for CSV and Parquet", path, ErrUnsupportedFormat)
-			}
-			st, err := os.Stat(path)
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return nil, fmt.Errorf("input %q: no such file", path)
-				}
-				return nil, fmt.Errorf("input %q: %w", path, err)
-			}
-			if !st.Mode().IsRegular() {
-				return nil, fmt.Errorf("input %q: not a regular file", path)
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, fmt.Errorf("input %q: cannot read it: %w", path, err)
-			}
-			f.Close()
-			files = append(files, inputFile{path: path, size: st.Size()})
+// resolveInputs resolves the inputs as batch does, then refuses what
+// check cannot read.
+func resolveInputs(patterns []string) ([]input.File, error) {
+	files, err := input.Resolve(patterns)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Format != input.JSONL {
+			return nil, fmt.Errorf("input %q: %w: check reads JSON lines (gzip or not); run batch for CSV and Parquet", f.Path, ErrUnsupportedFormat)
 		}
 	}
 	return files, nil
@@ -99,7 +61,7 @@ func CheckFiles(ctx context.Context, opts Options, patterns []string, stdin io.R
 	defer a.prog.done()
 	var total, read int64
 	for _, f := range files {
-		total += f.size
+		total += f.Size
 	}
 	for _, f := range files {
 		if err := a.readFile(ctx, f, stdin, &read, total); err != nil {
@@ -109,21 +71,21 @@ func CheckFiles(ctx context.Context, opts Options, patterns []string, stdin io.R
 	a.prog.done()
 	in := make([]string, len(files))
 	for i, f := range files {
-		in[i] = f.path
+		in[i] = f.Path
 	}
 	r := a.report(SourceInfo{Kind: "files", Inputs: in})
 	return r, nil
 }
 
-func (a *analyzer) readFile(ctx context.Context, f inputFile, stdin io.Reader, read *int64, total int64) error {
+func (a *analyzer) readFile(ctx context.Context, f input.File, stdin io.Reader, read *int64, total int64) error {
 	var raw io.Reader
-	name := f.path
-	if f.path == "-" {
+	name := f.Path
+	if f.Path == "-" {
 		raw, name = stdin, "stdin"
 	} else {
-		fh, err := os.Open(f.path)
+		fh, err := os.Open(f.Path)
 		if err != nil {
-			return fmt.Errorf("open input %s: %w", f.path, err)
+			return fmt.Errorf("open input %s: %w", f.Path, err)
 		}
 		defer fh.Close()
 		raw = fh
