@@ -11,38 +11,9 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/sessionize/sessionize/internal/conformance"
 	"github.com/sessionize/sessionize/internal/session"
 )
-
-// conformanceDir finds ../shared/conformance/cases from the repository
-// root; SESSIONIZE_CONFORMANCE_DIR overrides it.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SESSIONIZE_CONFORMANCE_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "conformance", "cases")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("conformance cases not found at %s (set SESSIONIZE_CONFORMANCE_DIR): %v", dir, err)
-		}
-		t.Skipf("conformance cases not found at %s; set SESSIONIZE_CONFORMANCE_DIR to run them", dir)
-	}
-	return dir
-}
-
-type conformanceCase struct {
-	Description    string           `json:"description"`
-	InactivityMs   int64            `json:"inactivity_timeout_ms"`
-	MaxDurationMs  int64            `json:"max_session_duration_ms"`
-	AllowedLateMs  int64            `json:"allowed_lateness_ms"`
-	InputRecords   int64            `json:"input_records"`
-	Rejected       map[string]int64 `json:"rejected"`
-	Duplicates     int64            `json:"duplicates"`
-	StreamLateIDs  []string         `json:"stream_late_event_ids"`
-	dir            string
-	expectSessions []expectedSession
-}
 
 // expectedSession holds the fields the conformance cases pin down.
 type expectedSession struct {
@@ -52,37 +23,6 @@ type expectedSession struct {
 	Duration float64  `json:"session_duration_seconds"`
 	Count    int64    `json:"event_count"`
 	Pages    []string `json:"pages_visited"`
-}
-
-func loadConformanceCases(t *testing.T) []conformanceCase {
-	t.Helper()
-	root := conformanceDir(t)
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []conformanceCase
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		dir := filepath.Join(root, e.Name())
-		var c conformanceCase
-		b, err := os.ReadFile(filepath.Join(dir, "case.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &c); err != nil {
-			t.Fatalf("%s: %v", dir, err)
-		}
-		c.dir = dir
-		c.expectSessions = readJSONLines[expectedSession](t, filepath.Join(dir, "expected_sessions.jsonl"))
-		cases = append(cases, c)
-	}
-	if len(cases) == 0 {
-		t.Fatalf("no conformance cases in %s", root)
-	}
-	return cases
 }
 
 func readJSONLines[T any](t *testing.T, path string) []T {
@@ -118,20 +58,18 @@ type outputSession struct {
 	EndReason      string `json:"end_reason"`
 }
 
-func (c *conformanceCase) rules() session.Rules {
-	return session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages}
-}
-
 func TestConformanceBatch(t *testing.T) {
-	for _, c := range loadConformanceCases(t) {
-		t.Run(filepath.Base(c.dir), func(t *testing.T) {
+	for _, c := range conformance.Cases(t) {
+		expectSessions := readJSONLines[expectedSession](t, c.ExpectedSessions())
+		rules := session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages}
+		t.Run(c.Name, func(t *testing.T) {
 			out := t.TempDir()
 			run := func(name string) ([]outputSession, *Summary) {
 				cfg := Config{
-					Inputs:   []string{filepath.Join(c.dir, "input.jsonl")},
+					Inputs:   []string{c.Input()},
 					Output:   filepath.Join(out, name+".jsonl"),
 					Rejected: filepath.Join(out, name+"-rejected.jsonl"),
-					Rules:    c.rules(),
+					Rules:    rules,
 					Workers:  2,
 				}
 				sum, err := Run(context.Background(), cfg)
@@ -163,8 +101,8 @@ func TestConformanceBatch(t *testing.T) {
 					t.Errorf("session_id %s of a rerun was not produced by the first run", s.ID)
 				}
 			}
-			if !reflect.DeepEqual(core, c.expectSessions) {
-				t.Errorf("%s\nsessions:\n got %+v\nwant %+v", c.Description, core, c.expectSessions)
+			if !reflect.DeepEqual(core, expectSessions) {
+				t.Errorf("%s\nsessions:\n got %+v\nwant %+v", c.Description, core, expectSessions)
 			}
 			if sum.RecordsRead != c.InputRecords {
 				t.Errorf("records read %d, want %d", sum.RecordsRead, c.InputRecords)

@@ -2,14 +2,13 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/sessionize/sessionize/internal/conformance"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -18,34 +17,9 @@ import (
 // Iceberg: late events as listed, rejected counts by reason, and sessions
 // equal to batch's over the input without the late events.
 func TestConformanceStream(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "conformance", "cases")
-	if d := os.Getenv("SESSIONIZE_CONFORMANCE_DIR"); d != "" {
-		dir = d
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("conformance cases not found: %v", err)
-		}
-		t.Skipf("conformance cases not found at %s: %v", dir, err)
-	}
-	for _, e := range entries {
-		t.Run(e.Name(), func(t *testing.T) {
-			var c struct {
-				Inactivity int64            `json:"inactivity_timeout_ms"`
-				MaxDur     int64            `json:"max_session_duration_ms"`
-				Lateness   int64            `json:"allowed_lateness_ms"`
-				Rejected   map[string]int64 `json:"rejected"`
-				LateIDs    []string         `json:"stream_late_event_ids"`
-			}
-			b, err := os.ReadFile(filepath.Join(dir, e.Name(), "case.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &c); err != nil {
-				t.Fatal(err)
-			}
-			input, err := os.ReadFile(filepath.Join(dir, e.Name(), "input.jsonl"))
+	for _, c := range conformance.Cases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			input, err := os.ReadFile(c.Input())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,8 +28,8 @@ func TestConformanceStream(t *testing.T) {
 			produceLines(t, broker, lines, make([][]byte, len(lines)))
 			wh := t.TempDir()
 			cfg := runConfig(t, broker, wh)
-			cfg.Rules = session.Rules{InactivityMs: c.Inactivity, MaxDurationMs: c.MaxDur, MaxPages: session.DefaultMaxPages}
-			cfg.AllowedLateness = time.Duration(c.Lateness) * time.Millisecond
+			cfg.Rules = session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages}
+			cfg.AllowedLateness = time.Duration(c.AllowedLatenessMs) * time.Millisecond
 			cfg.StopWhenIdle = 300 * time.Millisecond
 			if err := Run(t.Context(), cfg); err != nil {
 				t.Fatal(err)
@@ -70,7 +44,7 @@ func TestConformanceStream(t *testing.T) {
 				lateOffsets[l.Offset] = true
 			}
 			slices.Sort(lateIDs)
-			wantLate := slices.Sorted(slices.Values(c.LateIDs))
+			wantLate := slices.Sorted(slices.Values(c.StreamLateIDs))
 			if !slices.Equal(lateIDs, wantLate) {
 				t.Fatalf("late %v, want %v", lateIDs, wantLate)
 			}

@@ -2,14 +2,13 @@ package session
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/sessionize/sessionize/internal/conformance"
 	"github.com/sessionize/sessionize/internal/event"
 )
 
@@ -129,31 +128,9 @@ func TestStreamAdvanceEmitsOnlyClosedSessions(t *testing.T) {
 // TestStreamConformance runs the shared cases' stream view: one partition,
 // arrival order = line order.
 func TestStreamConformance(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "conformance", "cases")
-	if d := os.Getenv("SESSIONIZE_CONFORMANCE_DIR"); d != "" {
-		dir = d
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("conformance cases not found: %v", err)
-		}
-		t.Skipf("conformance cases not found at %s: %v", dir, err)
-	}
-	for _, e := range entries {
-		t.Run(e.Name(), func(t *testing.T) {
-			var c struct {
-				Inactivity int64    `json:"inactivity_timeout_ms"`
-				MaxDur     int64    `json:"max_session_duration_ms"`
-				Lateness   int64    `json:"allowed_lateness_ms"`
-				LateIDs    []string `json:"stream_late_event_ids"`
-			}
-			b, err := os.ReadFile(filepath.Join(dir, e.Name(), "case.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			json.Unmarshal(b, &c)
-			f, err := os.Open(filepath.Join(dir, e.Name(), "input.jsonl"))
+	for _, c := range conformance.Cases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			f, err := os.Open(c.Input())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,16 +144,16 @@ func TestStreamConformance(t *testing.T) {
 					evs = append(evs, ev{string(fl.UUID), string(fl.EventID), fl.TimestampMs, string(fl.PageName)})
 				}
 			}
-			rules := Rules{InactivityMs: c.Inactivity, MaxDurationMs: c.MaxDur, MaxPages: DefaultMaxPages}
-			got := runStream(rules, c.Lateness, evs, 1)
+			rules := Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: DefaultMaxPages}
+			got := runStream(rules, c.AllowedLatenessMs, evs, 1)
 			var lateIDs []string
 			late := map[int]bool{}
 			for _, i := range got.late {
 				lateIDs = append(lateIDs, evs[i].id)
 				late[i] = true
 			}
-			if !slices.Equal(lateIDs, c.LateIDs) && len(lateIDs)+len(c.LateIDs) > 0 {
-				t.Fatalf("late %v, want %v", lateIDs, c.LateIDs)
+			if !slices.Equal(lateIDs, c.StreamLateIDs) && len(lateIDs)+len(c.StreamLateIDs) > 0 {
+				t.Fatalf("late %v, want %v", lateIDs, c.StreamLateIDs)
 			}
 			var onTime []ev
 			for i, x := range evs {
