@@ -14,6 +14,7 @@ import (
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/pipeline"
 	"github.com/sessionize/sessionize/internal/session"
 )
@@ -29,6 +30,7 @@ func newDemoCmd(e *env) *cobra.Command {
 		seed       uint64
 		partitions int
 		show       int
+		httpAddr   string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -89,7 +91,7 @@ func newDemoCmd(e *env) *cobra.Command {
 			}
 			st, c := g.Stats(), g.Config()
 			fmt.Fprintf(out, "produced   %d events of %d users, %s to %s of event time (%d duplicates, %d malformed, %d out of order) into topic %q, %d partitions\n",
-				st.Events, st.Users, c.Start.UTC().Format("2006-01-02 15:04"), time.UnixMilli(st.LastMs).UTC().Format("15:04"),
+				st.Events, st.Users, c.Start.UTC().Format("2006-01-02 15:04"), time.UnixMilli(st.LastMs).UTC().Format("2006-01-02 15:04"),
 				st.Duplicates, st.Malformed, st.OutOfOrder, kafka.DefaultTopic, partitions)
 
 			fmt.Fprintf(out, "pipeline   sessionize run --drain --stop-when-idle 1s --commit-interval 1s (one log line per commit):\n")
@@ -102,6 +104,14 @@ func newDemoCmd(e *env) *cobra.Command {
 				StopWhenIdle:    time.Second,
 				Drain:           true,
 				Logger:          e.logger,
+			}
+			if httpAddr != "" {
+				pcfg.Metrics = metrics.New(pcfg.CommitInterval)
+				if addr, err := metrics.Serve(ctx, httpAddr, pcfg.Metrics.Handler(), e.logger); err != nil {
+					e.logger.Warn("no status page for the demo", "error", err)
+				} else {
+					fmt.Fprintf(out, "status     http://%s/ (metrics at /metrics) while the pipeline runs\n", addr)
+				}
 			}
 			if err := pipeline.Run(ctx, pcfg); err != nil {
 				return err
@@ -148,6 +158,7 @@ Next: sessionize broker, sessionize produce --kafka-servers, sessionize run (see
 	fs.Uint64Var(&seed, "seed", 7, "generator seed")
 	fs.IntVar(&partitions, "partitions", 6, "partitions of the demo topic")
 	fs.IntVar(&show, "show", 5, "sessions to print")
+	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve the status page and metrics here while the pipeline runs (empty: off)")
 	return cmd
 }
 
