@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -72,7 +73,7 @@ func (t *tableWriter) commit(ctx context.Context, out *TableOutput, inputs []str
 		}
 		props["sessionize.batch.inputs"] = strings.Join(inputs, ",")
 		_, err = wh.Commit(ctx, iceberg.Commit{Table: iceberg.TableSessions, Sessions: t.rows, Properties: props, ExpectParentSnapshotID: parent})
-		if err == nil || attempt >= 20 || !errorsIsConflict(err) {
+		if err == nil || attempt >= 20 || !errors.Is(err, iceberg.ErrConflict) {
 			if err != nil {
 				return fmt.Errorf("commit %d sessions to %s: %w", len(t.rows), out.Warehouse.Warehouse, err)
 			}
