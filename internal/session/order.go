@@ -50,8 +50,9 @@ func (o *orderer) sortDedupe(a *arena, rs []rec) ([]rec, int) {
 		return 0
 	}
 	// Input is mostly in time order already; checking is far cheaper
-	// than sorting.
-	if !slices.IsSortedFunc(rs, cmp) {
+	// than sorting, and a plain loop that compares ids only on equal
+	// times is cheaper than the generic check.
+	if !inOrder(a, rs) {
 		slices.SortFunc(rs, cmp)
 	}
 	// Exact redeliveries (same time and id) are now adjacent; the first
@@ -123,4 +124,26 @@ func (o *orderer) dedupeByID(a *arena, rs []rec) ([]rec, int) {
 		}
 	}
 	return rs[:n], drop
+}
+
+// inOrder reports whether rs is sorted by (time, id, seq).
+func inOrder(a *arena, rs []rec) bool {
+	for i := 1; i < len(rs); i++ {
+		p, c := &rs[i-1], &rs[i]
+		if c.time > p.time {
+			continue
+		}
+		if c.time < p.time {
+			return false
+		}
+		switch bytes.Compare(a.bytes(p.id), a.bytes(c.id)) {
+		case 1:
+			return false
+		case 0:
+			if c.seq < p.seq {
+				return false
+			}
+		}
+	}
+	return true
 }
