@@ -274,7 +274,7 @@ filtered on uuid: files whose uuid range (or uuid bucket) cannot hold the user a
 			if asJSON {
 				enc := json.NewEncoder(out)
 				for _, r := range rows {
-					if err := enc.Encode(sessionJSON(r)); err != nil {
+					if err := enc.Encode(r); err != nil {
 						return err
 					}
 				}
@@ -313,24 +313,6 @@ filtered on uuid: files whose uuid range (or uuid bucket) cannot hold the user a
 	cmd.Flags().StringVar(&uuid, "uuid", "", "the user whose sessions to show")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON lines (the output columns of batch) instead of text")
 	return cmd
-}
-
-// sessionJSON has the field names of the JSON lines batch writes.
-func sessionJSON(r iceberg.SessionRow) any {
-	return struct {
-		SessionID              string   `json:"session_id"`
-		UUID                   string   `json:"uuid"`
-		SessionStartTimeMs     int64    `json:"session_start_time_ms"`
-		SessionEndTimeMs       int64    `json:"session_end_time_ms"`
-		SessionDurationSeconds float64  `json:"session_duration_seconds"`
-		EventCount             int64    `json:"event_count"`
-		PagesVisited           []string `json:"pages_visited"`
-		PagesTruncated         bool     `json:"pages_truncated"`
-		EntryPage              string   `json:"entry_page"`
-		ExitPage               string   `json:"exit_page"`
-		EndReason              string   `json:"end_reason"`
-	}{r.SessionID, r.UUID, r.SessionStartTimeMs, r.SessionEndTimeMs, r.SessionDurationSeconds, r.EventCount,
-		r.PagesVisited, r.PagesTruncated, r.EntryPage, r.ExitPage, r.EndReason}
 }
 
 // partitionAudit is one Kafka partition's line of the audit.

@@ -46,7 +46,9 @@ func optionalInt64(a *array.Int64, i int) *int64 {
 	return &v
 }
 
-func sessionsFromRecord(rec arrow.RecordBatch, out []SessionRow) ([]SessionRow, error) {
+// SessionsFromRecord appends the rows of an Arrow record with the sessions
+// columns (a table scan, or a Parquet file written by batch) to out.
+func SessionsFromRecord(rec arrow.RecordBatch, out []SessionRow) ([]SessionRow, error) {
 	c := &recordColumns{rec: rec}
 	sessionID := col[stringValues](c, "session_id")
 	uuid := col[stringValues](c, "uuid")

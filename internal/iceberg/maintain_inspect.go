@@ -82,7 +82,7 @@ func (w *Warehouse) ReadUserSessions(ctx context.Context, uuid string) ([]Sessio
 		if err != nil {
 			return nil, fmt.Errorf("iceberg: scan %s: %w", TableSessions, err)
 		}
-		out, err = sessionsFromRecord(rec, out)
+		out, err = SessionsFromRecord(rec, out)
 		rec.Release()
 		if err != nil {
 			return nil, fmt.Errorf("iceberg: scan %s: %w", TableSessions, err)

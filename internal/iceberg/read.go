@@ -14,7 +14,7 @@ import (
 
 // ReadSessions returns every row of the sessions table's current snapshot.
 func (w *Warehouse) ReadSessions(ctx context.Context) ([]SessionRow, error) {
-	return readAll(ctx, w, TableSessions, sessionsFromRecord)
+	return readAll(ctx, w, TableSessions, SessionsFromRecord)
 }
 
 // ReadLate returns every row of the late_events table's current snapshot.

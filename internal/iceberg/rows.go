@@ -2,21 +2,22 @@ package iceberg
 
 import "github.com/sessionize/sessionize/internal/session"
 
-// SessionRow is one row of the sessions table. The table also has a
+// SessionRow is one row of the sessions table; its JSON form is the line
+// batch writes. The table also has a
 // session_start timestamp column; it is derived from SessionStartTimeMs on
 // write (it only exists to partition by day) and so has no field here.
 type SessionRow struct {
-	SessionID              string
-	UUID                   string
-	SessionStartTimeMs     int64
-	SessionEndTimeMs       int64
-	SessionDurationSeconds float64
-	EventCount             int64
-	PagesVisited           []string
-	PagesTruncated         bool
-	EntryPage              string
-	ExitPage               string
-	EndReason              string
+	SessionID              string   `json:"session_id"`
+	UUID                   string   `json:"uuid"`
+	SessionStartTimeMs     int64    `json:"session_start_time_ms"`
+	SessionEndTimeMs       int64    `json:"session_end_time_ms"`
+	SessionDurationSeconds float64  `json:"session_duration_seconds"`
+	EventCount             int64    `json:"event_count"`
+	PagesVisited           []string `json:"pages_visited"`
+	PagesTruncated         bool     `json:"pages_truncated"`
+	EntryPage              string   `json:"entry_page"`
+	ExitPage               string   `json:"exit_page"`
+	EndReason              string   `json:"end_reason"`
 }
 
 // LateRow is one row of the late_events table: an event that was valid but

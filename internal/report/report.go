@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
 )
 
 // SchemaVersion is the version of the JSON shape; it changes only when a
@@ -13,19 +15,7 @@ import (
 const SchemaVersion = 1
 
 // Session is one row of the sessions table or a sessions file.
-type Session struct {
-	SessionID              string   `json:"session_id"`
-	UUID                   string   `json:"uuid"`
-	SessionStartTimeMs     int64    `json:"session_start_time_ms"`
-	SessionEndTimeMs       int64    `json:"session_end_time_ms"`
-	SessionDurationSeconds float64  `json:"session_duration_seconds"`
-	EventCount             int64    `json:"event_count"`
-	PagesVisited           []string `json:"pages_visited"`
-	PagesTruncated         bool     `json:"pages_truncated"`
-	EntryPage              string   `json:"entry_page"`
-	ExitPage               string   `json:"exit_page"`
-	EndReason              string   `json:"end_reason"`
-}
+type Session = iceberg.SessionRow
 
 // FunnelSteps are the pages of the travel funnel, in order.
 var FunnelSteps = []string{"home", "search", "results", "details", "booking", "confirmation"}

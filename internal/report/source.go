@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -47,15 +46,8 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 		return nil, err
 	}
 	acc := NewAccumulator(opts)
-	var s Session
 	for i := range rows {
-		r := &rows[i]
-		s = Session{
-			SessionID: r.SessionID, UUID: r.UUID, SessionStartTimeMs: r.SessionStartTimeMs, SessionEndTimeMs: r.SessionEndTimeMs,
-			SessionDurationSeconds: r.SessionDurationSeconds, EventCount: r.EventCount, PagesVisited: r.PagesVisited,
-			PagesTruncated: r.PagesTruncated, EntryPage: r.EntryPage, ExitPage: r.ExitPage, EndReason: r.EndReason,
-		}
-		acc.Add(&s)
+		acc.Add(&rows[i])
 	}
 	rows = nil
 	rep := acc.Report()
@@ -273,12 +265,6 @@ func (js *jsonSession) missing() string {
 	return ""
 }
 
-// stringColumn is satisfied by Arrow's string and large string arrays.
-type stringColumn interface {
-	arrow.Array
-	Value(int) string
-}
-
 func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (int64, error) {
 	props := parquet.NewReaderProperties(memory.DefaultAllocator)
 	props.BufferedStreamEnabled = true
@@ -313,63 +299,15 @@ func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (
 	return n, nil
 }
 
-type columnFinder struct {
-	rec arrow.RecordBatch
-	err error
-}
-
-func column[T arrow.Array](c *columnFinder, name string) T {
-	var zero T
-	if c.err != nil {
-		return zero
-	}
-	idx := c.rec.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		c.err = fmt.Errorf("no column %q: not a sessions file written by sessionize batch", name)
-		return zero
-	}
-	a, ok := c.rec.Column(idx[0]).(T)
-	if !ok {
-		c.err = fmt.Errorf("column %q is %s, not what sessionize batch writes", name, c.rec.Column(idx[0]).DataType())
-	}
-	return a
-}
-
+// parquetBatch hands every session of one record to add, decoded the way
+// the warehouse decodes a scan of the same columns.
 func parquetBatch(rec arrow.RecordBatch, add func(*Session)) (int64, error) {
-	c := &columnFinder{rec: rec}
-	id := column[stringColumn](c, "session_id")
-	uuid := column[stringColumn](c, "uuid")
-	start := column[*array.Int64](c, "session_start_time_ms")
-	end := column[*array.Int64](c, "session_end_time_ms")
-	dur := column[*array.Float64](c, "session_duration_seconds")
-	count := column[*array.Int64](c, "event_count")
-	pages := column[array.ListLike](c, "pages_visited")
-	trunc := column[*array.Boolean](c, "pages_truncated")
-	entry := column[stringColumn](c, "entry_page")
-	exit := column[stringColumn](c, "exit_page")
-	reason := column[stringColumn](c, "end_reason")
-	if c.err != nil {
-		return 0, c.err
+	rows, err := iceberg.SessionsFromRecord(rec, nil)
+	if err != nil {
+		return 0, fmt.Errorf("not a sessions file written by sessionize batch: %w", err)
 	}
-	pageValues, ok := pages.ListValues().(stringColumn)
-	if !ok {
-		return 0, fmt.Errorf("pages_visited elements are %s, not strings", pages.ListValues().DataType())
+	for i := range rows {
+		add(&rows[i])
 	}
-	var visited []string
-	var s Session
-	n := int(rec.NumRows())
-	for i := range n {
-		lo, hi := pages.ValueOffsets(i)
-		visited = visited[:0]
-		for j := lo; j < hi; j++ {
-			visited = append(visited, pageValues.Value(int(j)))
-		}
-		s = Session{
-			SessionID: id.Value(i), UUID: uuid.Value(i), SessionStartTimeMs: start.Value(i), SessionEndTimeMs: end.Value(i),
-			SessionDurationSeconds: dur.Value(i), EventCount: count.Value(i), PagesVisited: visited,
-			PagesTruncated: trunc.Value(i), EntryPage: entry.Value(i), ExitPage: exit.Value(i), EndReason: reason.Value(i),
-		}
-		add(&s)
-	}
-	return int64(n), nil
+	return int64(len(rows)), nil
 }
