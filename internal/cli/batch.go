@@ -69,6 +69,9 @@ record: records = events in sessions + duplicates + rejected (+ carried). If tha
 ever fails to add up the run exits non-zero.
 
 Outputs are written under temporary names and appear only when the run succeeds.
+An output that is an input (or --resume), or another output, is refused before
+anything is read (exit 2): files are compared by device and inode, so a symlink or
+hard link to an input counts as the input; /dev/null may be named more than once.
 --output-table sessions appends the sessions to the Iceberg table the streaming job
 writes (same schema and session ids) in one snapshot, also only on success.
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/sessionize/sessionize/internal/fileout"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
@@ -60,7 +62,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ce.ExitCode()
 	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	var conflict *fileout.ConflictError
+	if errors.As(err, &ue) || errors.As(err, &conflict) {
 		fmt.Fprintln(stderr, "Run 'sessionize --help' or 'sessionize <command> --help' for usage.")
 		return ExitUsage
 	}
