@@ -74,8 +74,11 @@ How many records, over what span of event time:
   --rate R --duration D     R*D records, R per second of event time
   --events N --rate R       N records, R per second
   --events N --duration D   N records spread over D
-A user makes one visit at a time, so a high --rate needs more --num-users; the
-error says how many.
+A user makes one visit at a time and pauses over 30 minutes between visits, so
+a high rate needs many users: without --num-users produce uses 50,000, or the
+fewest users that can make the rate if that is more (about 735 per event per
+second: 14.7 million for --rate 20000). A --num-users too small for the rate is
+an error that says how many would do.
 
 The output is written under a temporary name in the same directory and renamed
 when complete, so a failed or interrupted run leaves no partial file. A name
@@ -98,7 +101,7 @@ is an error; see "sessionize broker" for one to try things with.`,
   sessionize produce --events 5000000 -o events.jsonl.gz
 
   # one busy hour: 300 events per second of event time
-  sessionize produce --rate 300 --duration 1h --num-users 300000 -o hour.jsonl
+  sessionize produce --rate 300 --duration 1h -o hour.jsonl
 
   # a clean stream: no duplicates, malformed or late records
   sessionize produce --duplicate-rate 0 --malformed-rate 0 --out-of-order-rate 0 -o clean.jsonl
@@ -110,7 +113,7 @@ is an error; see "sessionize broker" for one to try things with.`,
   sessionize produce --kafka-servers 127.0.0.1:9092 --topic clickstream
 
   # a live stream: 500 events a second, for an hour
-  sessionize produce --kafka-servers 127.0.0.1:9092 --rate 500 --duration 1h --realtime --num-users 500000
+  sessionize produce --kafka-servers 127.0.0.1:9092 --rate 500 --duration 1h --realtime
 
   # send a file to Kafka
   sessionize produce --kafka-servers 127.0.0.1:9092 --input events.jsonl.gz`,
@@ -142,7 +145,7 @@ is an error; see "sessionize broker" for one to try things with.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&pf.output, "output", "o", "-", "events file, JSON lines; .gz compresses; - for stdout")
-	fs.IntVar(&pf.numUsers, "num-users", gen.DefaultNumUsers, "number of distinct users")
+	fs.IntVar(&pf.numUsers, "num-users", 0, fmt.Sprintf("number of distinct users (0: %d, or as many as --rate needs if more)", gen.DefaultNumUsers))
 	fs.Int64Var(&pf.events, "events", gen.DefaultEvents, "number of records to write, duplicates and malformed ones included")
 	fs.Float64Var(&pf.rate, "rate", 0, "records per second of event time (default: about 20 per user per day)")
 	fs.DurationVar(&pf.duration, "duration", 0, "span of event time; with --rate gives the number of records")
