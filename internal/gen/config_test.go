@@ -113,7 +113,7 @@ func TestNumUsersChosenFromTheRate(t *testing.T) {
 	}{
 		{"events only", func(c *Config) {}, true},
 		{"low rate", func(c *Config) { c.Events, c.Rate, c.Duration = 0, 50, time.Hour }, true},
-		{"README rate", func(c *Config) { c.Events, c.Rate, c.Duration = 0, 20_000, 5 * time.Minute }, false},
+		{"README rate", func(c *Config) { c.Events, c.Rate, c.Duration = 0, 20_000, 5*time.Minute }, false},
 		{"rate from events over a duration", func(c *Config) { c.Events, c.Duration = 600_000, time.Minute }, false},
 		{"events at a rate", func(c *Config) { c.Events, c.Rate = 100_000, 5000 }, false},
 	} {
