@@ -33,7 +33,6 @@ type produceFlags struct {
 	malRate   float64
 	oooRate   float64
 	sample    int
-	quiet     bool
 	kafka     kafkaProduceFlags // with --kafka-servers; see produce_kafka.go
 }
 
@@ -155,7 +154,6 @@ is an error; see "sessionize broker" for one to try things with.`,
 	fs.Float64Var(&pf.malRate, "malformed-rate", gen.DefaultMalformedRate, "share of records that are malformed")
 	fs.Float64Var(&pf.oooRate, "out-of-order-rate", gen.DefaultOutOfOrderRate, "share of records delivered late, after later events")
 	fs.IntVar(&pf.sample, "sample", 0, "print this many records, indented, to stdout and exit (--output is not used)")
-	fs.BoolVarP(&pf.quiet, "quiet", "q", false, "print no progress or summary")
 	addKafkaProduceFlags(fs, &pf.kafka)
 	return cmd
 }
@@ -258,7 +256,7 @@ func produce(ctx context.Context, e *env, g *gen.Generator, pf produceFlags) err
 
 	var progress func(gen.Stats)
 	var tty *os.File
-	if f, ok := e.stderr.(*os.File); ok && !pf.quiet && term.IsTerminal(int(f.Fd())) {
+	if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 		tty = f
 		progress = progressPrinter(tty, g.Config().Events, began)
 	}
@@ -280,7 +278,7 @@ func produce(ctx context.Context, e *env, g *gen.Generator, pf produceFlags) err
 	if err := out.commit(); err != nil {
 		return err
 	}
-	if !pf.quiet {
+	if !e.quiet {
 		fmt.Fprintln(e.stderr, summaryLine(st, n, out, time.Since(began)))
 	}
 	return nil

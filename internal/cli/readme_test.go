@@ -39,7 +39,7 @@ func flagTable() string {
 			} else {
 				def = "`" + def + "`"
 			}
-			rows = append(rows, fmt.Sprintf("| %s | `--%s` | `%s` | %s | %s |", path, f.Name, envName(f.Name), def,
+			rows = append(rows, fmt.Sprintf("| %s | `--%s` | `%s` | %s | %s |", path, f.Name, envNameFor(c, f.Name), def,
 				strings.ReplaceAll(f.Usage, "|", `\|`)))
 		}
 		c.LocalNonPersistentFlags().VisitAll(add)
