@@ -36,14 +36,25 @@ type ConflictError struct {
 func (e *ConflictError) Error() string {
 	what := "writing it would replace that input"
 	if e.Other.Output {
-		what = "one would overwrite the other"
+		what = "two outputs cannot share a file"
 	}
 	if e.Output.Path == e.Other.Path {
 		return fmt.Sprintf("%s and %s are both %s: %s; give each output its own path",
-			e.Output.Flag, e.Other.Flag, e.Output.Path, what)
+			e.Output.Flag, e.Other.Flag, e.Output.shown(), what)
 	}
 	return fmt.Sprintf("%s %s is the same file as %s %s: %s; give each output its own path",
-		e.Output.Flag, e.Output.Path, e.Other.Flag, e.Other.Path, what)
+		e.Output.Flag, e.Output.shown(), e.Other.Flag, e.Other.shown(), what)
+}
+
+// shown is the path as messages give it: "-" says which stream it is.
+func (u Use) shown() string {
+	switch {
+	case u.Path != "-":
+		return u.Path
+	case u.Output:
+		return "- (stdout)"
+	}
+	return "- (stdin)"
 }
 
 // Distinct refuses any output that is an input or another output, before

@@ -54,10 +54,10 @@ func TestDistinct(t *testing.T) {
 		{"two existing outputs", nil, []Use{in("b.jsonl"), out("--output", "a.jsonl"), out("--rejected", "link.jsonl")}, "--rejected link.jsonl is the same file as --output a.jsonl"},
 		{"two new outputs", nil, []Use{in("a.jsonl"), out("--output", "new.jsonl"), out("--rejected", "./sub/../new.jsonl")}, "--rejected ./sub/../new.jsonl is the same file as --output new.jsonl"},
 		{"two new outputs through a dir symlink", nil, []Use{out("--output", "sub/x"), out("--carry-open", "sublink/x")}, "--carry-open sublink/x"},
-		{"two stdouts", nil, []Use{in("a.jsonl"), out("--output", "-"), out("--rejected", "-")}, "--rejected and --output are both -"},
+		{"two stdouts", nil, []Use{in("a.jsonl"), out("--output", "-"), out("--rejected", "-")}, "--rejected and --output are both - (stdout)"},
 		{"/dev/null twice", nil, []Use{in("a.jsonl"), out("--output", os.DevNull), out("--rejected", os.DevNull)}, ""},
 		{"stdin from a pipe", nil, []Use{in("-"), out("--output", "a.jsonl")}, ""},
-		{"stdin is the output", stdinFile, []Use{in("-"), out("--output", "a.jsonl")}, "--output a.jsonl is the same file as --input -"},
+		{"stdin is the output", stdinFile, []Use{in("-"), out("--output", "a.jsonl")}, "--output a.jsonl is the same file as --input - (stdin)"},
 		{"stdin is another file", stdinFile, []Use{in("-"), out("--output", "b.jsonl")}, ""},
 		{"input and stdout", nil, []Use{in("a.jsonl"), out("--output", "-")}, ""},
 	}
