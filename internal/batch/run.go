@@ -70,6 +70,21 @@ func openOutputs(cfg *Config) (*outputs, error) {
 	return o, nil
 }
 
+// distinctFiles refuses an output on an input or on another output (see
+// fileout.Distinct), before anything is read.
+func distinctFiles(cfg *Config, inputs []input.File) error {
+	var uses []fileout.Use
+	for _, in := range inputs {
+		uses = append(uses, fileout.Uses("--input", false, in.Path)...)
+	}
+	uses = append(uses, fileout.Uses("--resume", false, cfg.Resume)...)
+	uses = append(uses, fileout.Uses("--output", true, cfg.Output)...)
+	uses = append(uses, fileout.Uses("--rejected", true, cfg.Rejected)...)
+	uses = append(uses, fileout.Uses("--carry-open", true, cfg.CarryOpen)...)
+	uses = append(uses, fileout.Uses("--summary-json", true, cfg.SummaryJSON)...)
+	return fileout.Distinct(cfg.Stdin, cfg.Stdout, uses...)
+}
+
 // Run sessionizes cfg.Inputs. Its outputs appear only if it succeeds.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	start := time.Now()
@@ -78,6 +93,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	inputs, err := input.Resolve(cfg.Inputs)
 	if err != nil {
+		return nil, err
+	}
+	if err := distinctFiles(&cfg, inputs); err != nil {
 		return nil, err
 	}
 	if cfg.MemoryLimit >= minGCLimit {

@@ -50,7 +50,6 @@ func newBatchCmd(e *env) *cobra.Command {
 		table    string
 		cfg      batch.Config
 		maxBytes int64
-		quiet    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "batch --input FILE... --output FILE",
@@ -69,6 +68,9 @@ record: records = events in sessions + duplicates + rejected (+ carried). If tha
 ever fails to add up the run exits non-zero.
 
 Outputs are written under temporary names and appear only when the run succeeds.
+An output that is an input (or --resume), or another output, is refused before
+anything is read (exit 2): files are compared by device and inode, so a symlink or
+hard link to an input counts as the input; /dev/null may be named more than once.
 --output-table sessions appends the sessions to the Iceberg table the streaming job
 writes (same schema and session ids) in one snapshot, also only on success.
 
@@ -113,11 +115,11 @@ to --temp-dir and are sessionized one partition at a time.`,
 			}
 			cfg.Stdin, cfg.Stdout = e.stdin, e.stdout
 			cfg.Logger = e.logger
-			if f, ok := e.stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+			if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 				cfg.Progress = f
 			}
 			sum, err := batch.Run(cmd.Context(), cfg)
-			if sum != nil && !quiet {
+			if sum != nil && !e.quiet {
 				sum.WriteText(e.stderr)
 			}
 			if errors.Is(err, batch.ErrInvariant) {
@@ -140,6 +142,5 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.Var(newByteSize(&cfg.MemoryLimit, 0), "memory-limit", "memory budget; past it partitions spill to --temp-dir (0: a quarter of RAM, or of the cgroup limit)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "parallel parse and sessionize workers (0: one per core)")
-	fs.BoolVarP(&quiet, "quiet", "q", false, "print no summary or progress")
 	return cmd
 }

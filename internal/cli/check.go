@@ -135,7 +135,7 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 			}
 			opts.MaxRecordBytes = int(maxBytes)
 			opts.FailOn = conds
-			if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 				opts.Progress = f
 			}
 
@@ -179,19 +179,4 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 	fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
 	fs.StringVar(&failOn, "fail-on", "", "exit 3 if any of these conditions holds, e.g. 'rejected>1%,late>0.1%,duplicates>2%' (counts: rejected>100)")
 	return cmd
-}
-
-// onlyFromEnv reports whether every one of the flags that is set was set
-// from its environment variable (as far as can be told: the variable is
-// set).
-func onlyFromEnv(cmd *cobra.Command, flags ...string) bool {
-	for _, name := range flags {
-		if !cmd.Flags().Changed(name) {
-			continue
-		}
-		if _, ok := osLookupEnv(envName(name)); !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,6 +30,7 @@ func newDemoCmd(e *env) *cobra.Command {
 		partitions int
 		show       int
 		httpAddr   string
+		force      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -43,7 +43,12 @@ func newDemoCmd(e *env) *cobra.Command {
   3. run the streaming pipeline (what 'sessionize run' does) with --drain until
      the topic is consumed, committing to Iceberg tables in --dir/warehouse,
   4. read the tables back through iceberg-go and print counts, the account of
-     every record, and a few sessions.`,
+     every record, and a few sessions.
+
+The demo marks the warehouse it creates (a .sessionize-demo file in it) and on
+the next run replaces only a warehouse so marked: an existing --dir/warehouse it
+did not make (such as one 'sessionize run' wrote) is left alone with an error,
+unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -53,8 +58,8 @@ func newDemoCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := os.RemoveAll(warehouse); err != nil {
-				return fmt.Errorf("clear the demo warehouse: %w", err)
+			if err := prepareDemoWarehouse(warehouse, force); err != nil {
+				return err
 			}
 
 			broker, err := kafka.StartBroker(ctx, kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: partitions}, e.logger)
@@ -152,7 +157,8 @@ Next: sessionize broker, sessionize produce --kafka-servers, sessionize run (see
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&dir, "dir", "sessionize-demo", "directory for the demo's warehouse (replaced on every run)")
+	fs.StringVar(&dir, "dir", "sessionize-demo", "directory for the demo's warehouse, DIR/warehouse (an earlier demo's is replaced; anything else there is refused without --force)")
+	fs.BoolVar(&force, "force", false, "replace DIR/warehouse even if the demo did not make it")
 	fs.Int64Var(&events, "events", 300_000, "events to produce")
 	fs.IntVar(&users, "num-users", 15_000, "users in the generated stream (about 20 events each per simulated day)")
 	fs.Uint64Var(&seed, "seed", 7, "generator seed")

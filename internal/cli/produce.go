@@ -33,7 +33,6 @@ type produceFlags struct {
 	malRate   float64
 	oooRate   float64
 	sample    int
-	quiet     bool
 	kafka     kafkaProduceFlags // with --kafka-servers; see produce_kafka.go
 }
 
@@ -74,8 +73,11 @@ How many records, over what span of event time:
   --rate R --duration D     R*D records, R per second of event time
   --events N --rate R       N records, R per second
   --events N --duration D   N records spread over D
-A user makes one visit at a time, so a high --rate needs more --num-users; the
-error says how many.
+A user makes one visit at a time and pauses over 30 minutes between visits, so
+a high rate needs many users: without --num-users produce uses 50,000, or the
+fewest users that can make the rate if that is more (about 735 per event per
+second: 14.7 million for --rate 20000). A --num-users too small for the rate is
+an error that says how many would do.
 
 The output is written under a temporary name in the same directory and renamed
 when complete, so a failed or interrupted run leaves no partial file. A name
@@ -98,7 +100,7 @@ is an error; see "sessionize broker" for one to try things with.`,
   sessionize produce --events 5000000 -o events.jsonl.gz
 
   # one busy hour: 300 events per second of event time
-  sessionize produce --rate 300 --duration 1h --num-users 300000 -o hour.jsonl
+  sessionize produce --rate 300 --duration 1h -o hour.jsonl
 
   # a clean stream: no duplicates, malformed or late records
   sessionize produce --duplicate-rate 0 --malformed-rate 0 --out-of-order-rate 0 -o clean.jsonl
@@ -110,7 +112,7 @@ is an error; see "sessionize broker" for one to try things with.`,
   sessionize produce --kafka-servers 127.0.0.1:9092 --topic clickstream
 
   # a live stream: 500 events a second, for an hour
-  sessionize produce --kafka-servers 127.0.0.1:9092 --rate 500 --duration 1h --realtime --num-users 500000
+  sessionize produce --kafka-servers 127.0.0.1:9092 --rate 500 --duration 1h --realtime
 
   # send a file to Kafka
   sessionize produce --kafka-servers 127.0.0.1:9092 --input events.jsonl.gz`,
@@ -142,7 +144,7 @@ is an error; see "sessionize broker" for one to try things with.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&pf.output, "output", "o", "-", "events file, JSON lines; .gz compresses; - for stdout")
-	fs.IntVar(&pf.numUsers, "num-users", gen.DefaultNumUsers, "number of distinct users")
+	fs.IntVar(&pf.numUsers, "num-users", 0, fmt.Sprintf("number of distinct users (0: %d, or as many as --rate needs if more)", gen.DefaultNumUsers))
 	fs.Int64Var(&pf.events, "events", gen.DefaultEvents, "number of records to write, duplicates and malformed ones included")
 	fs.Float64Var(&pf.rate, "rate", 0, "records per second of event time (default: about 20 per user per day)")
 	fs.DurationVar(&pf.duration, "duration", 0, "span of event time; with --rate gives the number of records")
@@ -152,7 +154,6 @@ is an error; see "sessionize broker" for one to try things with.`,
 	fs.Float64Var(&pf.malRate, "malformed-rate", gen.DefaultMalformedRate, "share of records that are malformed")
 	fs.Float64Var(&pf.oooRate, "out-of-order-rate", gen.DefaultOutOfOrderRate, "share of records delivered late, after later events")
 	fs.IntVar(&pf.sample, "sample", 0, "print this many records, indented, to stdout and exit (--output is not used)")
-	fs.BoolVarP(&pf.quiet, "quiet", "q", false, "print no progress or summary")
 	addKafkaProduceFlags(fs, &pf.kafka)
 	return cmd
 }
@@ -255,7 +256,7 @@ func produce(ctx context.Context, e *env, g *gen.Generator, pf produceFlags) err
 
 	var progress func(gen.Stats)
 	var tty *os.File
-	if f, ok := e.stderr.(*os.File); ok && !pf.quiet && term.IsTerminal(int(f.Fd())) {
+	if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 		tty = f
 		progress = progressPrinter(tty, g.Config().Events, began)
 	}
@@ -277,7 +278,7 @@ func produce(ctx context.Context, e *env, g *gen.Generator, pf produceFlags) err
 	if err := out.commit(); err != nil {
 		return err
 	}
-	if !pf.quiet {
+	if !e.quiet {
 		fmt.Fprintln(e.stderr, summaryLine(st, n, out, time.Since(began)))
 	}
 	return nil

@@ -45,6 +45,12 @@ func addKafkaProduceFlags(fs *pflag.FlagSet, kf *kafkaProduceFlags) {
 func (pf *produceFlags) kafkaMode(cmd *cobra.Command) (bool, error) {
 	kf := &pf.kafka
 	changed := cmd.Flags().Changed
+	if len(kf.servers) > 0 && onlyFromEnv(cmd, "kafka-servers") &&
+		((changed("output") && !onlyFromEnv(cmd, "output")) || (changed("sample") && !onlyFromEnv(cmd, "sample"))) {
+		// SESSIONIZE_KAFKA_SERVERS, set for run, does not turn a
+		// "produce -o events.jsonl" on the command line into a send.
+		kf.servers = nil
+	}
 	if len(kf.servers) == 0 {
 		if kf.input != "" {
 			return false, usagef("--input sends a file to Kafka and needs --kafka-servers (env SESSIONIZE_KAFKA_SERVERS)")
@@ -130,7 +136,7 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 			s.rate = g.Config().Rate // event-time rate: one second of events a second
 		}
 	}
-	if f, ok := e.stderr.(*os.File); ok && !pf.quiet && term.IsTerminal(int(f.Fd())) {
+	if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 		s.tty = f
 		if g != nil {
 			s.total = g.Config().Events
@@ -171,7 +177,7 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 	case ferr != nil:
 		return fmt.Errorf("produce: %w (%d of %d records sent acknowledged, %d failed)", ferr, st.Acked, st.Sent, st.Failed)
 	}
-	if !pf.quiet {
+	if !e.quiet {
 		to := fmt.Sprintf("%.1f MB to topic %q at %s in %s (%s records/s), 0 errors",
 			float64(st.Bytes)/1e6, kf.topic, servers, elapsed.Round(time.Millisecond), rateString(st.Acked, elapsed))
 		if g != nil {

@@ -80,6 +80,13 @@ no network.`,
 				return usagef("empty window: --from %s is not before --to %s", opts.From.UTC().Format(time.RFC3339), opts.To.UTC().Format(time.RFC3339))
 			}
 
+			// --html is written after the input is read: on the input it
+			// would replace the sessions with a page about them.
+			uses := append(fileout.Uses("--input", false, input), fileout.Uses("--summary", false, summary)...)
+			if err := fileout.Distinct(e.stdin, e.stdout, append(uses, fileout.Uses("--html", true, html)...)...); err != nil {
+				return err
+			}
+
 			ctx := cmd.Context()
 			var rep *report.Report
 			if warehouse != "" {

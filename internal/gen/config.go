@@ -28,7 +28,9 @@ const maxSpan = 100 * 365 * 24 * time.Hour
 // simulated day; Rate and Duration alone give Events = Rate * Duration;
 // Events with Duration spreads the events over that span.
 type Config struct {
-	Seed     uint64
+	Seed uint64
+	// NumUsers is the number of distinct users; 0 chooses DefaultNumUsers,
+	// or as many as the rate needs if that is more (see usersFor).
 	NumUsers int
 	// Events is the number of records (lines) to produce, duplicates and
 	// malformed ones included.
@@ -79,6 +81,10 @@ func cfgErr(field, format string, a ...any) error {
 
 // resolve checks c and fills in Events, Rate and Duration.
 func (c Config) resolve(x expectations) (Config, error) {
+	chooseUsers := c.NumUsers == 0
+	if chooseUsers {
+		c.NumUsers = DefaultNumUsers
+	}
 	if c.NumUsers < 1 || c.NumUsers > MaxNumUsers {
 		return c, cfgErr("NumUsers", "must be between 1 and %d, got %d", MaxNumUsers, c.NumUsers)
 	}
@@ -135,12 +141,46 @@ func (c Config) resolve(x expectations) (Config, error) {
 	if c.Duration == 0 {
 		c.Duration = time.Duration(spanSecs * float64(time.Second))
 	}
+	if chooseUsers {
+		n, ok := usersFor(c, x)
+		if !ok {
+			return c, cfgErr("Rate", "of %.4g events/s needs more than %d users (the most the generator keeps): use a lower rate",
+				c.Rate, MaxNumUsers)
+		}
+		c.NumUsers = n
+	}
 	if maxRate := maxRate(c, x); c.Rate > maxRate {
 		need := int64(math.Ceil(float64(c.NumUsers) * c.Rate / maxRate))
 		return c, cfgErr("Rate", "of %.4g events/s is more than %d users can make while pausing over 30 minutes between visits (at most %.4g events/s): use at least %d users or a lower rate",
 			c.Rate, c.NumUsers, maxRate, need)
 	}
 	return c, nil
+}
+
+// usersFor is the number of users chosen when none is given: the default,
+// or the fewest that sustain c.Rate if that is more, so that "--rate 20000"
+// works without working out a user count first. The fewest, not the ~20
+// events per user per day of the default pacing: that would be 86 million
+// users (780 MB of state) at 20,000/s, and at maxLoad the activity skew
+// survives. false if more than MaxNumUsers would be needed.
+func usersFor(c Config, x expectations) (int, bool) {
+	c.NumUsers = DefaultNumUsers
+	m := maxRate(c, x)
+	if c.Rate <= m {
+		return DefaultNumUsers, true
+	}
+	// maxRate is linear in the users but for the integer number of bots:
+	// start from the linear estimate and step up until it holds.
+	est := math.Ceil(float64(DefaultNumUsers) * c.Rate / m)
+	if est > MaxNumUsers {
+		return 0, false
+	}
+	for c.NumUsers = int(est); maxRate(c, x) < c.Rate; c.NumUsers += 1 + c.NumUsers/1_000_000 {
+		if c.NumUsers >= MaxNumUsers {
+			return 0, false
+		}
+	}
+	return c.NumUsers, true
 }
 
 // pacing is how the session-start process is tuned for a Config.

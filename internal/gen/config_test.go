@@ -14,7 +14,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		field string
 		edit  func(*Config)
 	}{
-		{"NumUsers", func(c *Config) { c.NumUsers = 0 }},
+		{"NumUsers", func(c *Config) { c.NumUsers = -1 }},
+		{"Rate", func(c *Config) { c.NumUsers, c.Events, c.Rate, c.Duration = 0, 0, 1e6, time.Second }},
 		{"NumUsers", func(c *Config) { c.NumUsers = MaxNumUsers + 1 }},
 		{"Events", func(c *Config) { c.Events = -1 }},
 		{"Events", func(c *Config) { c.Events = 0 }},
@@ -98,5 +99,48 @@ func TestRateTooHighSaysHowManyUsers(t *testing.T) {
 	lines := collect(t, c)
 	if len(lines) != 200_000 {
 		t.Fatalf("%d records", len(lines))
+	}
+}
+
+// Without a user count the generator chooses one the rate can be made by:
+// the README's "--rate 20000 --duration 5m" asked for 14,702,612 users.
+func TestNumUsersChosenFromTheRate(t *testing.T) {
+	x := modelExpectations()
+	for _, tc := range []struct {
+		name     string
+		edit     func(*Config)
+		defaults bool // DefaultNumUsers suffice
+	}{
+		{"events only", func(c *Config) {}, true},
+		{"low rate", func(c *Config) { c.Events, c.Rate, c.Duration = 0, 50, time.Hour }, true},
+		{"README rate", func(c *Config) { c.Events, c.Rate, c.Duration = 0, 20_000, 5*time.Minute }, false},
+		{"rate from events over a duration", func(c *Config) { c.Events, c.Duration = 600_000, time.Minute }, false},
+		{"events at a rate", func(c *Config) { c.Events, c.Rate = 100_000, 5000 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.NumUsers = 0
+			tc.edit(&c)
+			r, err := c.resolve(x)
+			if err != nil {
+				t.Fatalf("%+v: %v", c, err)
+			}
+			if tc.defaults {
+				if r.NumUsers != DefaultNumUsers {
+					t.Fatalf("NumUsers = %d, want the default %d", r.NumUsers, DefaultNumUsers)
+				}
+				return
+			}
+			if m := maxRate(r, x); m < r.Rate {
+				t.Fatalf("%d users sustain %g events/s, not the %g asked", r.NumUsers, m, r.Rate)
+			}
+			// The fewest: a few fewer users could not keep up (the same
+			// bound New's error names).
+			fewer := r
+			fewer.NumUsers = r.NumUsers - 1 - r.NumUsers/1_000_000
+			if _, err := fewer.resolve(x); err == nil {
+				t.Errorf("%d users would do too; chose %d", fewer.NumUsers, r.NumUsers)
+			}
+		})
 	}
 }

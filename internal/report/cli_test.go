@@ -104,12 +104,12 @@ func TestCLIReportOnSessionsFile(t *testing.T) {
 	if d1 := reportJSON(t, "--input", in, "--to", "2026-11-01"); d1["sessions"] != 4.0 {
 		t.Errorf("--to 2026-11-01: %v sessions, want 4", d1["sessions"])
 	}
-	t.Setenv("SESSIONIZE_FROM", "2026-11-02T01:00:00Z")
+	t.Setenv("SESSIONIZE_REPORT_FROM", "2026-11-02T01:00:00Z")
 	if e := reportJSON(t, "--input", in); e["sessions"] != 1.0 || e["window"].(map[string]any)["from"] != "2026-11-02T01:00:00Z" {
-		t.Errorf("SESSIONIZE_FROM: %v sessions, window %v", e["sessions"], e["window"])
+		t.Errorf("SESSIONIZE_REPORT_FROM: %v sessions, window %v", e["sessions"], e["window"])
 	}
-	t.Setenv("SESSIONIZE_FROM", "")
-	os.Unsetenv("SESSIONIZE_FROM")
+	t.Setenv("SESSIONIZE_REPORT_FROM", "")
+	os.Unsetenv("SESSIONIZE_REPORT_FROM")
 
 	// --html writes the page and still prints the table.
 	html := filepath.Join(dir, "report.html")
