@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 
@@ -64,12 +63,7 @@ func (t *tableWriter) commit(ctx context.Context, out *TableOutput, inputs []str
 		parent := iceberg.NoSnapshot
 		if ok {
 			parent = snap.ID
-			maps.Copy(props, snap.Summary)
-			for k := range props {
-				if !strings.HasPrefix(k, "sessionize.") || k == iceberg.CommitIDProperty {
-					delete(props, k)
-				}
-			}
+			props = iceberg.Carried(snap.Summary)
 		}
 		props["sessionize.batch.inputs"] = strings.Join(inputs, ",")
 		_, err = wh.Commit(ctx, iceberg.Commit{Table: iceberg.TableSessions, Sessions: t.rows, Properties: props, ExpectParentSnapshotID: parent})

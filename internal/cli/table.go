@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/pipeline"
 )
 
 func newTableCmd(e *env) *cobra.Command {
@@ -166,12 +164,22 @@ func printDescription(w io.Writer, namespace string, d iceberg.TableDescription,
 		if s.ID == d.CurrentSnapshotID {
 			current = "*"
 		}
+		writer, offsets, checkpoints := "-", "-", "-"
+		if ps, err := iceberg.ParseSummary(sum); err != nil {
+			writer = "unreadable: " + err.Error()
+		} else {
+			writer = orDash(ps.Writer)
+			if ps.BatchRun != "" {
+				writer = "batch " + ps.BatchRun
+			}
+			offsets = orDash(compactOffsets(ps.Offsets))
+			checkpoints = orDash(checkpointNames(ps.Checkpoints))
+		}
 		fmt.Fprintf(tw, "    %d%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, current,
 			time.UnixMilli(s.TimestampMs).UTC().Format("2006-01-02 15:04:05.000"), op,
 			orDash(sum["added-records"]), orDash(sum["total-records"]),
 			orDash(sum["added-data-files"]), orDash(sum["total-data-files"]),
-			orDash(sum["sessionize.writer"]), orDash(compactPartitionMap(sum["sessionize.offsets"])),
-			orDash(checkpointNames(sum["sessionize.checkpoints"])))
+			writer, offsets, checkpoints)
 	}
 	tw.Flush()
 }
@@ -183,46 +191,28 @@ func orDash(s string) string {
 	return s
 }
 
-// compactPartitionMap renders {"0":12,"1":7} as 0:12 1:7, by partition.
-func compactPartitionMap(raw string) string {
-	var m map[string]json.RawMessage
-	if raw == "" || json.Unmarshal([]byte(raw), &m) != nil {
-		return raw
-	}
-	keys := slices.SortedFunc(maps.Keys(m), comparePartitions)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+":"+string(m[k]))
+// compactOffsets renders offsets as 0:12 1:7, by partition.
+func compactOffsets(m map[int32]int64) string {
+	parts := make([]string, 0, len(m))
+	for _, p := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%d:%d", p, m[p]))
 	}
 	return strings.Join(parts, " ")
 }
 
-// checkpointNames renders the checkpoint property as file names, each with
-// the partitions whose state it holds: "w1-00000002.ckpt(0,1,2)".
-func checkpointNames(raw string) string {
-	var m map[string]string
-	if raw == "" || json.Unmarshal([]byte(raw), &m) != nil {
-		return raw
-	}
+// checkpointNames renders checkpoint files, each with the partitions whose
+// state it holds: "w1-00000002.ckpt(0,1,2)".
+func checkpointNames(m map[int32]string) string {
 	byFile := map[string][]string{}
-	for _, k := range slices.SortedFunc(maps.Keys(m), comparePartitions) {
-		f := filepath.Base(m[k])
-		byFile[f] = append(byFile[f], k)
+	for _, p := range slices.Sorted(maps.Keys(m)) {
+		f := filepath.Base(m[p])
+		byFile[f] = append(byFile[f], strconv.Itoa(int(p)))
 	}
 	parts := make([]string, 0, len(byFile))
 	for _, f := range slices.Sorted(maps.Keys(byFile)) {
 		parts = append(parts, f+"("+strings.Join(byFile[f], ",")+")")
 	}
 	return strings.Join(parts, " ")
-}
-
-func comparePartitions(a, b string) int {
-	x, errA := strconv.Atoi(a)
-	y, errB := strconv.Atoi(b)
-	if errA != nil || errB != nil {
-		return strings.Compare(a, b)
-	}
-	return cmp.Compare(x, y)
 }
 
 func humanBytes(n int64) string {
@@ -315,26 +305,6 @@ filtered on uuid: files whose uuid range (or uuid bucket) cannot hold the user a
 	return cmd
 }
 
-// partitionAudit is one Kafka partition's line of the audit.
-type partitionAudit struct {
-	Partition       int32             `json:"partition"`
-	SessionsOffset  *int64            `json:"sessions_offset"`
-	LateOffset      *int64            `json:"late_offset"`
-	RejectedOffset  *int64            `json:"rejected_offset"`
-	Counters        pipeline.Counters `json:"counters"`
-	LateRows        int64             `json:"late_rows"`
-	RejectedRows    int64             `json:"rejected_rows"`
-	Problems        []string          `json:"problems,omitempty"`
-	hasSessionsData bool
-}
-
-type auditReport struct {
-	Account    pipeline.Account `json:"account"`
-	Holds      bool             `json:"holds"`
-	Partitions []partitionAudit `json:"partitions"`
-	OK         bool             `json:"ok"`
-}
-
 func newTableAuditCmd(e *env) *cobra.Command {
 	var (
 		wf     warehouseFlags
@@ -362,7 +332,7 @@ Exits 1 if anything does not add up.`,
 				return err
 			}
 			defer wh.Close()
-			rep, err := audit(ctx, wh)
+			rep, err := wh.Audit(ctx)
 			if err != nil {
 				return err
 			}
@@ -385,123 +355,7 @@ Exits 1 if anything does not add up.`,
 	return cmd
 }
 
-func audit(ctx context.Context, wh *iceberg.Warehouse) (auditReport, error) {
-	var rep auditReport
-	acct, err := pipeline.Audit(ctx, wh)
-	if err != nil {
-		return rep, err
-	}
-	rep.Account, rep.Holds = acct, acct.Holds()
-
-	parts := map[int32]*partitionAudit{}
-	part := func(p int32) *partitionAudit {
-		if parts[p] == nil {
-			parts[p] = &partitionAudit{Partition: p}
-		}
-		return parts[p]
-	}
-	for _, table := range iceberg.TableNames() {
-		snap, ok, err := wh.Current(ctx, table)
-		if err != nil {
-			return rep, err
-		}
-		if !ok {
-			continue
-		}
-		var offsets map[string]int64
-		if err := decodeSummary(snap.Summary, "sessionize.offsets", &offsets); err != nil {
-			return rep, fmt.Errorf("table %s snapshot %d: %w", table, snap.ID, err)
-		}
-		for k, off := range offsets {
-			p, err := strconv.ParseInt(k, 10, 32)
-			if err != nil {
-				return rep, fmt.Errorf("table %s snapshot %d: partition %q: %w", table, snap.ID, k, err)
-			}
-			switch table {
-			case iceberg.TableSessions:
-				part(int32(p)).SessionsOffset = &off
-			case iceberg.TableLate:
-				part(int32(p)).LateOffset = &off
-			case iceberg.TableRejected:
-				part(int32(p)).RejectedOffset = &off
-			}
-		}
-		if table == iceberg.TableSessions {
-			var counters map[string]pipeline.Counters
-			if err := decodeSummary(snap.Summary, "sessionize.counters", &counters); err != nil {
-				return rep, fmt.Errorf("table %s snapshot %d: %w", table, snap.ID, err)
-			}
-			for k, c := range counters {
-				p, err := strconv.ParseInt(k, 10, 32)
-				if err != nil {
-					return rep, fmt.Errorf("table %s snapshot %d: partition %q: %w", table, snap.ID, k, err)
-				}
-				part(int32(p)).Counters = c
-				part(int32(p)).hasSessionsData = true
-			}
-		}
-	}
-	late, err := wh.ReadLate(ctx)
-	if err != nil {
-		return rep, err
-	}
-	for _, r := range late {
-		part(r.Partition).LateRows++
-	}
-	rejected, err := wh.ReadRejected(ctx)
-	if err != nil {
-		return rep, err
-	}
-	for _, r := range rejected {
-		part(r.Partition).RejectedRows++
-	}
-
-	rep.OK = rep.Holds
-	for _, p := range slices.Sorted(maps.Keys(parts)) {
-		pa := parts[p]
-		c := pa.Counters
-		if c.Records != c.InSessions+c.Duplicates+c.Late+c.Rejected+c.Open {
-			pa.Problems = append(pa.Problems, fmt.Sprintf("counters: records %d != in sessions %d + duplicates %d + late %d + rejected %d + open %d",
-				c.Records, c.InSessions, c.Duplicates, c.Late, c.Rejected, c.Open))
-		}
-		pa.Problems = append(pa.Problems, checkRows("late_events", pa.LateRows, c.Late, pa.LateOffset, pa.SessionsOffset)...)
-		pa.Problems = append(pa.Problems, checkRows("rejected_events", pa.RejectedRows, c.Rejected, pa.RejectedOffset, pa.SessionsOffset)...)
-		if len(pa.Problems) > 0 {
-			rep.OK = false
-		}
-		rep.Partitions = append(rep.Partitions, *pa)
-	}
-	return rep, nil
-}
-
-// checkRows compares a table's rows of one partition with the counter:
-// equal when the table's offset is the sessions table's; more rows are
-// fine when it is ahead (committed before a crash, before sessions).
-func checkRows(table string, rows, counted int64, offset, sessionsOffset *int64) []string {
-	switch {
-	case rows == counted:
-		return nil
-	case rows > counted && offset != nil && sessionsOffset != nil && *offset > *sessionsOffset:
-		return nil
-	case rows > counted:
-		return []string{fmt.Sprintf("%s has %d rows, the counters say %d", table, rows, counted)}
-	default:
-		return []string{fmt.Sprintf("%s has %d rows, fewer than the %d the counters say", table, rows, counted)}
-	}
-}
-
-func decodeSummary(summary map[string]string, key string, v any) error {
-	raw := summary[key]
-	if raw == "" {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(raw), v); err != nil {
-		return fmt.Errorf("snapshot property %s: %w", key, err)
-	}
-	return nil
-}
-
-func printAudit(w io.Writer, rep auditReport) {
+func printAudit(w io.Writer, rep iceberg.Audit) {
 	fmt.Fprintf(w, "%s\n", rep.Account)
 	fmt.Fprintf(w, "  sessions %d, late_events %d rows, rejected_events %d rows\n", rep.Account.Sessions, rep.Account.Late, rep.Account.Rejected)
 	if len(rep.Partitions) == 0 {

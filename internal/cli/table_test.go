@@ -61,7 +61,7 @@ func pipelineWarehouse(t *testing.T) string {
 	}
 	// 2+3+4 = 9 events in sessions, 1 duplicate, 1 late, 2 rejected, 2
 	// open: 15 records.
-	counters, _ := json.Marshal(map[string]pipeline.Counters{"0": {Records: 15, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
+	counters, _ := json.Marshal(map[string]iceberg.Counters{"0": {Records: 15, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
 	checkpoints, _ := json.Marshal(map[string]string{"0": ckpt})
 	var rows []iceberg.SessionRow
 	for i, n := range []int64{2, 3, 4} {
@@ -149,7 +149,7 @@ func TestTableAudit(t *testing.T) {
 			props[k] = v
 		}
 	}
-	counters, _ := json.Marshal(map[string]pipeline.Counters{"0": {Records: 16, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
+	counters, _ := json.Marshal(map[string]iceberg.Counters{"0": {Records: 16, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
 	props["sessionize.counters"] = string(counters)
 	if _, err := wh.Commit(ctx, iceberg.Commit{Table: iceberg.TableSessions, ExpectParentSnapshotID: cur.ID, Properties: props}); err != nil {
 		t.Fatal(err)
@@ -316,10 +316,11 @@ func TestMaintainAlongsidePipeline(t *testing.T) {
 	}
 	ref, _, _ := run("reference", false)
 
-	acct, err := pipeline.Audit(ctx, wh)
+	audit, err := wh.Audit(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	acct := audit.Account
 	if !acct.Holds() || acct.Records != gcfg.Events {
 		t.Fatalf("account with maintenance: %s (produced %d)", acct, gcfg.Events)
 	}

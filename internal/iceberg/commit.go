@@ -29,11 +29,6 @@ var ErrConflict = errors.New("iceberg: commit conflict")
 // doing anything else.
 var ErrCommitUnknown = errors.New("iceberg: commit outcome unknown")
 
-// CommitIDProperty is the snapshot-summary property every Commit adds: a
-// fresh UUID per attempt, so an attempt whose outcome was lost can be found
-// in the table's history.
-const CommitIDProperty = "sessionize.commit-id"
-
 // Commit is one atomic append to one table.
 type Commit struct {
 	// Table is TableSessions, TableLate or TableRejected.
