@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
 )
 
 func newTableCmd(e *env) *cobra.Command {
@@ -307,26 +309,45 @@ filtered on uuid: files whose uuid range (or uuid bucket) cannot hold the user a
 
 func newTableAuditCmd(e *env) *cobra.Command {
 	var (
-		wf     warehouseFlags
-		asJSON bool
+		wf      warehouseFlags
+		servers []string
+		topic   string
+		timeout time.Duration
+		asJSON  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Check from the tables that every consumed record is accounted for",
-		Long: `Make the nothing-lost account from the tables alone: every record the pipeline
-consumed (per the counters in the sessions table's current snapshot) is an event in a
-session, a duplicate, a late event, a rejected record, or an event of a session still
-open at the last commit.
+		Long: `Make the nothing-lost account from the tables alone: every record the writers
+consumed (per the counters in the sessions table's current snapshot: the streaming
+pipeline's per Kafka partition, and each batch --output-table run's) is an event in a
+session, a duplicate, a late event, a rejected record (in rejected_events, or, for
+batch, in the run's --rejected file), an event of a session still open at the last
+commit (or carried to a batch --carry-open file), or an event of a session a batch
+--replace-range replaced on purpose.
 
 Per Kafka partition it also shows the offsets each table has committed and checks
 the late_events and rejected_events rows against the counters: equal when the table's
-offset equals the sessions table's, at least as many when it is ahead (late and
-rejected rows commit first, see docs/commit-protocol.md).
+offset equals the sessions table's, at least as many when it is ahead (a crash
+between the late or rejected commit and the sessions commit, see
+docs/commit-protocol.md).
 
-Exits 1 if anything does not add up.`,
+The tables alone cannot tell whether a run read the whole topic. With
+--kafka-servers, every partition of the topic (--topic, default: the one the tables
+were written from) is checked against its end offset: a partition whose committed
+offset in the sessions table is below its end is reported with how many records
+it is behind, and the audit fails.
+
+Exits 1 if anything does not add up or, with --kafka-servers, if the tables do not
+hold the whole topic.`,
+		Example: `  sessionize table audit --warehouse ./warehouse
+  sessionize table audit --warehouse ./warehouse --kafka-servers 127.0.0.1:9092`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if len(servers) == 0 && cmd.Flags().Changed("topic") {
+				return usagef("--topic needs --kafka-servers: the topic's end offsets come from Kafka")
+			}
 			wh, err := openExisting(ctx, e, &wf)
 			if err != nil {
 				return err
@@ -336,6 +357,25 @@ Exits 1 if anything does not add up.`,
 			if err != nil {
 				return err
 			}
+			if len(servers) > 0 {
+				if topic == "" {
+					topic = rep.Topic
+				}
+				if topic == "" {
+					return usagef("no topic: the tables hold no streaming output to name one; give --topic")
+				}
+				if rep.Topic != "" && topic != rep.Topic {
+					return fmt.Errorf("the tables hold output of topic %q, not %q", rep.Topic, topic)
+				}
+				kctx, cancel := context.WithTimeout(ctx, timeout)
+				ends, err := kafka.TopicEnds(kctx, servers, topic)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("end offsets of topic %q: %w", topic, err)
+				}
+				rep.Topic = topic
+				rep.CheckTopicEnds(ends)
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				if err := writeJSON(out, rep); err != nil {
@@ -344,37 +384,110 @@ Exits 1 if anything does not add up.`,
 			} else {
 				printAudit(out, rep)
 			}
-			if !rep.OK {
+			switch {
+			case !rep.Holds:
+				return errors.New("the account does not add up")
+			case !rep.OK && behind(rep) > 0:
+				return fmt.Errorf("the tables do not hold the whole topic %q: %d records behind", rep.Topic, behind(rep))
+			case !rep.OK:
 				return errors.New("the account does not add up")
 			}
 			return nil
 		},
 	}
 	registerTableWarehouse(cmd, &wf)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	fs := cmd.Flags()
+	fs.StringSliceVar(&servers, "kafka-servers", nil, "also check every partition of the topic against its end offset in this Kafka cluster (host:port, comma-separated)")
+	fs.StringVar(&topic, "topic", "", "the topic to check with --kafka-servers (default: the one the tables were written from)")
+	fs.DurationVar(&timeout, "kafka-timeout", 30*time.Second, "give up on Kafka after this long")
+	fs.BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return cmd
+}
+
+// behind is how many records of the topic the tables lack.
+func behind(rep iceberg.Audit) int64 {
+	var n int64
+	for _, p := range rep.Partitions {
+		n += p.Behind
+	}
+	return n
 }
 
 func printAudit(w io.Writer, rep iceberg.Audit) {
 	fmt.Fprintf(w, "%s\n", rep.Account)
 	fmt.Fprintf(w, "  sessions %d, late_events %d rows, rejected_events %d rows\n", rep.Account.Sessions, rep.Account.Late, rep.Account.Rejected)
-	if len(rep.Partitions) == 0 {
-		fmt.Fprintf(w, "no partition has committed anything yet\n")
-		return
+	if len(rep.BatchRuns) > 0 {
+		fmt.Fprintf(w, "batch runs: %d\n", len(rep.BatchRuns))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  RUN\tCOMMITTED (UTC)\tSESSIONS START\tSESSIONS\tRECORDS\tIN SESSIONS\tDUPLICATES\tREJECTED\tCARRIED\tREPLACED\tINPUTS")
+		for _, r := range rep.BatchRuns {
+			c := r.Counters
+			replaced := "-"
+			if r.Replaced != nil {
+				replaced = fmt.Sprintf("%d sessions (%d events) in %s", r.Replaced.Sessions, r.Replaced.Events, formatRange(r.Replaced.FromMs, r.Replaced.ToMs))
+			}
+			rejected := strconv.FormatInt(c.Rejected, 10)
+			if c.Rejected > 0 {
+				rejected += " in " + cmp.Or(r.RejectedTo, "(not kept)")
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\n", r.ID,
+				time.UnixMilli(r.CommittedMs).UTC().Format("2006-01-02 15:04:05"), formatRange(r.FromMs, r.ToMs),
+				r.Sessions, c.Records, c.InSessions, c.Duplicates, rejected, c.Open, replaced, inputNames(r))
+		}
+		tw.Flush()
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "PARTITION\tOFFSET\tLATE OFFSET\tREJ. OFFSET\tRECORDS\tIN SESSIONS\tDUPLICATES\tLATE\tLATE ROWS\tREJECTED\tREJ. ROWS\tOPEN\t")
+	if len(rep.Partitions) == 0 {
+		if len(rep.BatchRuns) == 0 {
+			fmt.Fprintf(w, "no partition has committed anything yet\n")
+		}
+	} else {
+		printPartitions(w, rep)
+	}
+	switch {
+	case rep.TopicChecked && behind(rep) > 0:
+		n := 0
+		for _, p := range rep.Partitions {
+			if p.Behind > 0 {
+				n++
+			}
+		}
+		fmt.Fprintf(w, "INCOMPLETE: %d of %d partitions of topic %q are behind their end; %d records are not in the tables\n",
+			n, len(rep.Partitions), rep.Topic, behind(rep))
+	case !rep.OK:
+		fmt.Fprintln(w, "DOES NOT ADD UP")
+	case rep.TopicChecked:
+		fmt.Fprintf(w, "OK: every record is accounted for, and every partition of topic %q is committed up to its end\n", rep.Topic)
+	default:
+		fmt.Fprintln(w, "OK: every record is accounted for")
+	}
+	if !rep.TopicChecked && len(rep.Partitions) > 0 {
+		fmt.Fprintf(w, "note: completeness against the topic was not checked: a run that stopped early looks complete here; give --kafka-servers HOST:PORT to check every partition of %q against its end offset\n",
+			cmp.Or(rep.Topic, "the topic"))
+	}
+}
+
+func printPartitions(w io.Writer, rep iceberg.Audit) {
 	opt := func(p *int64) string {
 		if p == nil {
 			return "-"
 		}
 		return strconv.FormatInt(*p, 10)
 	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := "PARTITION\tOFFSET\tLATE OFFSET\tREJ. OFFSET\tRECORDS\tIN SESSIONS\tDUPLICATES\tLATE\tLATE ROWS\tREJECTED\tREJ. ROWS\tOPEN\t"
+	if rep.TopicChecked {
+		header += "END\tBEHIND\t"
+	}
+	fmt.Fprintln(tw, header)
 	for _, p := range rep.Partitions {
 		c := p.Counters
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", p.Partition,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t", p.Partition,
 			opt(p.SessionsOffset), opt(p.LateOffset), opt(p.RejectedOffset),
 			c.Records, c.InSessions, c.Duplicates, c.Late, p.LateRows, c.Rejected, p.RejectedRows, c.Open)
+		if rep.TopicChecked {
+			fmt.Fprintf(tw, "%s\t%d\t", opt(p.EndOffset), p.Behind)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, p := range rep.Partitions {
@@ -382,11 +495,21 @@ func printAudit(w io.Writer, rep iceberg.Audit) {
 			fmt.Fprintf(w, "partition %d: %s\n", p.Partition, problem)
 		}
 	}
-	if rep.OK {
-		fmt.Fprintln(w, "OK: every record is accounted for")
-	} else {
-		fmt.Fprintln(w, "DOES NOT ADD UP")
+}
+
+// formatRange renders a window of session starts.
+func formatRange(fromMs, toMs int64) string {
+	const layout = "2006-01-02 15:04:05"
+	return time.UnixMilli(fromMs).UTC().Format(layout) + " .. " + time.UnixMilli(toMs).UTC().Format(layout)
+}
+
+// inputNames lists a batch run's inputs as recorded.
+func inputNames(r iceberg.BatchRun) string {
+	s := strings.Join(r.Inputs, ", ")
+	if more := r.InputCount - len(r.Inputs); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
 	}
+	return s
 }
 
 func newTableMaintainCmd(e *env) *cobra.Command {
