@@ -45,6 +45,10 @@ type Commit struct {
 	// be at for the commit to apply (optimistic concurrency), or NoSnapshot
 	// (-1) if the table must have no snapshot yet.
 	ExpectParentSnapshotID int64
+	// Replace, for the sessions table only, also deletes the rows whose
+	// session starts in the range, in the same snapshot (an Iceberg
+	// overwrite): the range is rewritten with Sessions.
+	Replace *StartRange
 }
 
 func (c *Commit) rowCount() int { return len(c.Sessions) + len(c.Late) + len(c.Rejected) }
@@ -62,6 +66,12 @@ func (c *Commit) validate() error {
 	}
 	if kinds > 1 {
 		return fmt.Errorf("iceberg: commit to %s carries rows of several kinds", c.Table)
+	}
+	if c.Replace != nil && c.Table != TableSessions {
+		return fmt.Errorf("iceberg: commit to %s: only the sessions table has a range to replace", c.Table)
+	}
+	if c.Replace != nil && c.Replace.FromMs >= c.Replace.ToMs {
+		return fmt.Errorf("iceberg: commit: empty replace range %s", c.Replace)
 	}
 	if c.ExpectParentSnapshotID == 0 {
 		// Iceberg snapshot IDs are positive; 0 is almost certainly an
@@ -111,6 +121,9 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 	maps.Copy(props, c.Properties)
 	props[CommitIDProperty] = attempt.String()
 
+	if c.Replace != nil {
+		return w.commitReplace(ctx, tbl, ti, c, props, started)
+	}
 	files, err := w.writeDataFiles(ctx, tbl, ti, &c, attempt)
 	if err != nil {
 		w.discardAttempt(ctx, tbl, attempt, files, nil, true)
