@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/pipeline"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // clickLines returns JSON lines of events of users u0..u<users-1> on the
@@ -167,5 +170,79 @@ func TestBatchTableIdempotent(t *testing.T) {
 	}
 	if code, _ := batch("-i", first, "--replace-range", "2026-11-02..2026-11-01"); code != ExitUsage {
 		t.Fatalf("backwards range: exit %d", code)
+	}
+}
+
+// TestBatchAndStreamShareTheSessionsTable: a warehouse written by batch
+// and then by the streaming job keeps both accounts (the pipeline's
+// commits carry the batch runs forward), and a batch run over events the
+// stream already wrote is refused.
+func TestBatchAndStreamShareTheSessionsTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "warehouse")
+	october := writeFile(t, filepath.Join(dir, "october.jsonl"), clickLines(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), 3))
+	if code, _, stderr := runCLI(t, "batch", "-i", october, "--output-table", "sessions", "--warehouse", wh); code != 0 {
+		t.Fatalf("batch: exit %d: %s", code, stderr)
+	}
+
+	broker, err := kafka.StartBroker(ctx, kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	novemberLines := clickLines(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 4)
+	november := writeFile(t, filepath.Join(dir, "november.jsonl"), novemberLines)
+	pr, err := kafka.NewProducer(ctx, kafka.ProducerConfig{Servers: broker.Addrs(), CreateTopic: true, Partitions: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(novemberLines), "\n")
+	for _, line := range lines {
+		var ev struct{ UUID string }
+		json.Unmarshal([]byte(line), &ev) // keyed by user, as produce does; "" for the bad line
+		if err := pr.Send(ctx, []byte(ev.UUID), []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	err = pipeline.Run(ctx, pipeline.Config{
+		Kafka:           kafka.SourceConfig{Servers: broker.Addrs(), Group: "mixed"},
+		Warehouse:       iceberg.Config{Warehouse: wh},
+		Rules:           session.DefaultRules(),
+		AllowedLateness: pipeline.DefaultAllowedLateness,
+		CommitInterval:  100 * time.Millisecond,
+		StopWhenIdle:    time.Second,
+		Drain:           true,
+	})
+	if err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+
+	code, rep, text := auditJSON(t, wh)
+	a := rep.Account
+	// 17 batch records (15 events, a duplicate, a bad line), 22 streamed.
+	if code != 0 || !rep.OK || a.BatchRuns != 1 || a.Records != 17+int64(len(lines)) || len(rep.Partitions) != 2 {
+		t.Fatalf("audit of a batch+stream warehouse: exit %d, %+v\n%s", code, a, text)
+	}
+	// The stream's commits kept the batch run: running it again is a no-op.
+	if code, _, stderr := runCLI(t, "batch", "-i", october, "--output-table", "sessions", "--warehouse", wh); code != 0 || !strings.Contains(stderr, "already written") {
+		t.Fatalf("batch again after the stream: exit %d: %s", code, stderr)
+	}
+	// The streamed events in batch would double the stream's sessions.
+	code, _, stderr := runCLI(t, "batch", "-i", november, "--output-table", "sessions", "--warehouse", wh)
+	if code != ExitError || !strings.Contains(stderr, "already holds sessions") || !strings.Contains(stderr, "the streaming job") {
+		t.Fatalf("batch over streamed events: exit %d: %s", code, stderr)
+	}
+	if code, rep, text := auditJSON(t, wh); code != 0 || rep.Account.Records != a.Records {
+		t.Fatalf("audit after the refused run: exit %d\n%s", code, text)
 	}
 }
