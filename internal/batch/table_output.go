@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -163,8 +164,12 @@ func (t *tableWriter) commit(ctx context.Context, sum *Summary, cfg *Config) (*T
 		return nil, err
 	}
 	defer wh.Close()
+	rejectedTo := cfg.Rejected
+	if abs, err := filepath.Abs(rejectedTo); err == nil && rejectedTo != "" && rejectedTo != "-" {
+		rejectedTo = abs // the record outlives the working directory
+	}
 	run := iceberg.BatchRun{ID: t.id, CommittedMs: time.Now().UnixMilli(), InputCount: len(t.inputs),
-		Inputs: t.inputs[:min(len(t.inputs), maxListedInputs)], Sessions: int64(len(t.rows)), RejectedTo: cfg.Rejected,
+		Inputs: t.inputs[:min(len(t.inputs), maxListedInputs)], Sessions: int64(len(t.rows)), RejectedTo: rejectedTo,
 		Counters: iceberg.Counters{Records: sum.RecordsRead + sum.ResumedEvents, InSessions: sum.EventsInSessions,
 			Duplicates: sum.Duplicates, Rejected: sum.Rejected, Open: sum.CarriedEvents}}
 	window := t.window()

@@ -99,6 +99,22 @@ func TestBatchTableIdempotent(t *testing.T) {
 	if !strings.Contains(text, "rejected.jsonl") || !strings.Contains(text, "OK: every record is accounted for") {
 		t.Fatalf("audit text:\n%s", text)
 	}
+	// report's quality section comes from the same account.
+	code, reportOut, stderr := runCLI(t, "report", "--warehouse", wh, "--json")
+	var r struct {
+		Quality struct {
+			Available    bool   `json:"available"`
+			Records      *int64 `json:"records"`
+			Rejected     *int64 `json:"rejected"`
+			AccountHolds *bool  `json:"account_holds"`
+		} `json:"quality"`
+	}
+	if err := json.Unmarshal([]byte(reportOut), &r); err != nil || code != 0 {
+		t.Fatalf("report: exit %d, %v: %s", code, err, stderr)
+	}
+	if q := r.Quality; !q.Available || *q.Records != 22 || *q.Rejected != 1 || !*q.AccountHolds {
+		t.Fatalf("report quality of a batch warehouse: %+v", q)
+	}
 
 	// The same content under another name, touched: the same run.
 	renamed := writeFile(t, filepath.Join(dir, "copy.jsonl"), clickLines(day, 4))

@@ -81,10 +81,13 @@ func warehouseQuality(a iceberg.Account, byReason map[string]int64) Quality {
 		return q
 	}
 	q.Available = true
-	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(a.Late), ptr(a.Rejected)
+	// Batch runs' rejects are counted but not in rejected_events, so they
+	// are in the rate and not in the reasons.
+	rejected := a.Rejected + a.RejectedNotInTable
+	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(a.Late), ptr(rejected)
 	q.DuplicateRate = ptr(ratio(a.Duplicates, a.Records))
 	q.LateRate = ptr(ratio(a.Late, a.Records))
-	q.RejectedRate = ptr(ratio(a.Rejected, a.Records))
+	q.RejectedRate = ptr(ratio(rejected, a.Records))
 	q.AccountHolds = ptr(a.Holds())
 	q.Note = "over every record the streaming job and batch runs consumed; --from/--to do not apply"
 	if !a.Holds() {
