@@ -103,6 +103,9 @@ func newTableWriter(ctx context.Context, cfg *Config, inputs []input.File) (*tab
 	for _, in := range inputs {
 		t.inputs = append(t.inputs, in.Name())
 	}
+	if size := totalSize(inputs); size > 256<<20 {
+		cfg.Logger.Info("identifying the run by its inputs' content", "inputs", len(inputs), "bytes", size)
+	}
 	complete, err := t.ident.hashFiles(inputs, cfg.Resume)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +129,7 @@ func newTableWriter(ctx context.Context, cfg *Config, inputs []input.File) (*tab
 	if err != nil {
 		return nil, nil, fmt.Errorf("sessions table snapshot %d: %w", snap.ID, err)
 	}
-	if r, found := sum.FindBatchRun(t.id); found {
+	if r, found := sum.WrittenBatchRun(t.id); found {
 		res, err := alreadyWritten(ctx, wh, r)
 		return nil, res, err
 	}
@@ -191,7 +194,7 @@ func (t *tableWriter) commit(ctx context.Context, sum *Summary, cfg *Config) (*T
 		if err != nil {
 			return nil, fmt.Errorf("sessions table snapshot %d: %w", parent, err)
 		}
-		if r, found := head.FindBatchRun(t.id); found {
+		if r, found := head.WrittenBatchRun(t.id); found {
 			res, err := alreadyWritten(ctx, wh, r)
 			if err == nil && r.CommittedMs == run.CommittedMs {
 				res.AlreadyWritten = false // our own commit, whose answer was lost

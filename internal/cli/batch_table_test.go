@@ -179,6 +179,11 @@ func TestBatchTableIdempotent(t *testing.T) {
 	if code, stderr = batch("-i", fixed); code != 0 || !strings.Contains(stderr, "already written") {
 		t.Fatalf("replacing run again: exit %d:\n%s", code, stderr)
 	}
+	// The first run's sessions were replaced: it is no longer "already
+	// written", and the fixed run's sessions are in its way.
+	if code, stderr = batch("-i", first); code != ExitError || !strings.Contains(stderr, "8 of its 8 sessions are in the table already") {
+		t.Fatalf("replaced run again: exit %d:\n%s", code, stderr)
+	}
 
 	// Usage errors.
 	if code, _, stderr := runCLI(t, "batch", "-i", first, "-o", filepath.Join(dir, "o.jsonl"), "--replace-range", "2026-11-01..2026-11-02"); code != ExitUsage || !strings.Contains(stderr, "--output-table") {

@@ -206,12 +206,20 @@ func Carried(props map[string]string) map[string]string {
 	return out
 }
 
-// FindBatchRun returns the recorded run with id.
-func (s Summary) FindBatchRun(id string) (BatchRun, bool) {
-	for _, r := range s.BatchRuns {
-		if r.ID == id {
-			return r, true
+// WrittenBatchRun returns the latest recorded run with id whose sessions
+// are still in the table: no later run replaced a range they start in.
+func (s Summary) WrittenBatchRun(id string) (BatchRun, bool) {
+	for i := len(s.BatchRuns) - 1; i >= 0; i-- {
+		r := s.BatchRuns[i]
+		if r.ID != id {
+			continue
 		}
+		for _, later := range s.BatchRuns[i+1:] {
+			if rr := later.Replaced; rr != nil && r.Sessions > 0 && rr.FromMs <= r.ToMs && r.FromMs < rr.ToMs {
+				return BatchRun{}, false
+			}
+		}
+		return r, true
 	}
 	return BatchRun{}, false
 }
