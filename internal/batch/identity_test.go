@@ -68,7 +68,7 @@ func TestRunIdentity(t *testing.T) {
 }
 
 // BenchmarkHashFile measures what identifying a run by content costs per
-// input byte (SHA-256), to set against the parser's bytes/s
+// input byte (XXH3-128), to set against the parser's bytes/s
 // (BenchmarkParse in internal/event).
 func BenchmarkHashFile(b *testing.B) {
 	p := filepath.Join(b.TempDir(), "in.jsonl")
