@@ -29,7 +29,8 @@ var ErrConflict = errors.New("iceberg: commit conflict")
 // doing anything else.
 var ErrCommitUnknown = errors.New("iceberg: commit outcome unknown")
 
-// Commit is one atomic append to one table.
+// Commit is one atomic append to one table (with Replace, an overwrite of
+// a range of the sessions table).
 type Commit struct {
 	// Table is TableSessions, TableLate or TableRejected.
 	Table string
@@ -89,8 +90,9 @@ func (c *Commit) validate() error {
 	return nil
 }
 
-// Commit appends c's rows to c.Table as one new snapshot whose parent is
-// c.ExpectParentSnapshotID, and returns that snapshot. It fails with an
+// Commit appends c's rows to c.Table (deleting c.Replace's sessions first,
+// if set) as one new snapshot whose parent is c.ExpectParentSnapshotID,
+// and returns that snapshot. It fails with an
 // error wrapping ErrConflict if the table is at another snapshot, whether
 // that is seen before writing or reported by the catalog at commit time.
 func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
