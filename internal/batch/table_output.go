@@ -143,7 +143,12 @@ func alreadyWritten(ctx context.Context, wh *iceberg.Warehouse, r iceberg.BatchR
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range slices.Backward(snaps) { // oldest first: maintenance copies the property on
+	// A run written again after a replace also has an earlier snapshot of
+	// the same id, from before r was committed.
+	for _, s := range slices.Backward(snaps) {
+		if s.TimestampMs < r.CommittedMs {
+			continue
+		}
 		if sum, err := iceberg.ParseSummary(s.Summary); err == nil && sum.BatchRun == r.ID {
 			res.Snapshot = s.ID
 			break
