@@ -441,6 +441,9 @@ func printAudit(w io.Writer, rep iceberg.Audit) {
 			fmt.Fprintf(w, "no partition has committed anything yet\n")
 		}
 	} else {
+		if len(rep.BatchRuns) > 0 {
+			fmt.Fprintf(w, "stream partitions (topic %q):\n", rep.Topic)
+		}
 		printPartitions(w, rep)
 	}
 	switch {
