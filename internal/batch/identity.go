@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -58,35 +59,35 @@ func newRunIdentity(cfg *Config) runIdentity {
 // hashFiles fills in the content hashes of the inputs and the resume
 // state. Standard input cannot be read twice; it is hashed while the run
 // reads it (see stdinHash), and ok is false if it is among the inputs.
-func (r *runIdentity) hashFiles(inputs []input.File, resume string) (ok bool, err error) {
+func (r *runIdentity) hashFiles(ctx context.Context, inputs []input.File, resume string) (ok bool, err error) {
 	ok = true
 	for _, in := range inputs {
 		if in.Path == "-" {
 			ok = false
 			continue
 		}
-		h, err := hashFile(in.Path)
+		h, err := hashFile(ctx, in.Path)
 		if err != nil {
 			return false, err
 		}
 		r.Inputs = append(r.Inputs, h)
 	}
 	if resume != "" {
-		if r.Resume, err = hashFile(resume); err != nil {
+		if r.Resume, err = hashFile(ctx, resume); err != nil {
 			return false, err
 		}
 	}
 	return ok, nil
 }
 
-func hashFile(path string) (string, error) {
+func hashFile(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("identify input %s: %w", path, err)
 	}
 	defer f.Close()
 	h := xxh3.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
 		return "", fmt.Errorf("identify input %s: %w", path, err)
 	}
 	return sum128(h), nil
@@ -95,6 +96,19 @@ func hashFile(path string) (string, error) {
 func sum128(h *xxh3.Hasher) string {
 	b := h.Sum128().Bytes()
 	return hex.EncodeToString(b[:])
+}
+
+// ctxReader stops a long read when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 // stdinHash hashes standard input as the run reads it.

@@ -25,7 +25,7 @@ func TestRunIdentity(t *testing.T) {
 	id := func(cfg *Config, inputs ...input.File) string {
 		t.Helper()
 		r := newRunIdentity(cfg)
-		if ok, err := r.hashFiles(inputs, cfg.Resume); err != nil || !ok {
+		if ok, err := r.hashFiles(t.Context(), inputs, cfg.Resume); err != nil || !ok {
 			t.Fatalf("hashFiles: %v, %v", ok, err)
 		}
 		return r.id()
@@ -55,7 +55,7 @@ func TestRunIdentity(t *testing.T) {
 
 	// Standard input is hashed as it is read: the same id as the file.
 	r := newRunIdentity(cfg)
-	if ok, err := r.hashFiles([]input.File{{Path: "-"}, b}, ""); err != nil || ok {
+	if ok, err := r.hashFiles(t.Context(), []input.File{{Path: "-"}, b}, ""); err != nil || ok {
 		t.Fatalf("stdin: %v, %v", ok, err)
 	}
 	h := newStdinHash(strings.NewReader("one\n"))
@@ -79,7 +79,7 @@ func BenchmarkHashFile(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := hashFile(p); err != nil {
+		if _, err := hashFile(b.Context(), p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -106,7 +106,7 @@ func newTableWriter(ctx context.Context, cfg *Config, inputs []input.File) (*tab
 	if size := totalSize(inputs); size > 256<<20 {
 		cfg.Logger.Info("identifying the run by its inputs' content", "inputs", len(inputs), "bytes", size)
 	}
-	complete, err := t.ident.hashFiles(inputs, cfg.Resume)
+	complete, err := t.ident.hashFiles(ctx, inputs, cfg.Resume)
 	if err != nil {
 		return nil, nil, err
 	}
