@@ -68,8 +68,9 @@ func newTableDescribeCmd(e *env) *cobra.Command {
 		Short: "Show a table's schema, partitioning, properties, snapshots and data files",
 		Long: `Show a table's schema, partition spec, properties, data files (count and size) and
 snapshots, newest first: id, time, operation, records and data files added and in
-total, and what the pipeline recorded in the snapshot summary (writer, Kafka offsets
-per partition, state checkpoint files). Without TABLE, all three tables.`,
+total, and what the writer recorded in the snapshot summary (the pipeline's writer,
+Kafka offsets per partition and state checkpoint files, or "batch RUN-ID" for a batch
+--output-table run; table audit lists the runs). Without TABLE, all three tables.`,
 		Example: `  sessionize table describe --warehouse ./warehouse
   sessionize table describe sessions --snapshots 0 --json`,
 		Args:      cobra.MaximumNArgs(1),
