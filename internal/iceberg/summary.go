@@ -62,16 +62,6 @@ func (c Counters) Holds() bool {
 	return c.Records == c.InSessions+c.Duplicates+c.Late+c.Rejected+c.Open
 }
 
-// Add adds o to c.
-func (c *Counters) Add(o Counters) {
-	c.Records += o.Records
-	c.Rejected += o.Rejected
-	c.Late += o.Late
-	c.Duplicates += o.Duplicates
-	c.InSessions += o.InSessions
-	c.Open += o.Open
-}
-
 // BatchRun is what the sessions table remembers of one batch
 // --output-table run: enough to recognise the same run again, to find
 // overlaps, and to account for its records.
