@@ -38,12 +38,6 @@ import (
 //     a commit that is still in flight (written, not yet in the catalog)
 //     are never touched.
 
-// MaintenanceActionProperty is the snapshot-summary property naming the
-// maintenance step that made a snapshot ("compact", "rewrite-manifests").
-// It is deliberately outside the sessionize.* prefix: whoever copies the
-// pipeline's properties forward must not copy it.
-const MaintenanceActionProperty = "maintenance.action"
-
 // Defaults of MaintainOptions.
 const (
 	DefaultExpireOlderThan = 24 * time.Hour

@@ -40,6 +40,11 @@ const (
 	// the run a snapshot wrote; never carried.
 	propBatchRuns = "sessionize.batch.runs"
 	propBatchRun  = "sessionize.batch.run"
+
+	// MaintenanceActionProperty names the maintenance step that made a
+	// snapshot ("compact", "rewrite-manifests"). It is deliberately
+	// outside the sessionize.* prefix, so it is never carried forward.
+	MaintenanceActionProperty = "maintenance.action"
 )
 
 // Counters are the cumulative outcome counts of a writer's records: per
