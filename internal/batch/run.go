@@ -102,6 +102,17 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		// Let the GC work harder before the process outgrows the limit.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(cfg.MemoryLimit))
 	}
+	var table *tableWriter
+	if cfg.Table != nil {
+		t, done, err := newTableWriter(ctx, &cfg, inputs)
+		if err != nil {
+			return nil, err
+		}
+		if done != nil {
+			return &Summary{Inputs: inputPaths(inputs), Table: done}, nil
+		}
+		table = t
+	}
 	outs, err := openOutputs(&cfg)
 	if err != nil {
 		return nil, err
@@ -188,9 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 		sw = append(sw, w)
 	}
-	var table *tableWriter
-	if cfg.Table != nil {
-		table = &tableWriter{}
+	if table != nil {
 		sw = append(sw, table)
 	}
 	var carried [][]carriedUser
@@ -230,17 +239,20 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 
 	sum.finish(time.Since(start))
-	if outs.summary != nil {
-		if err := sum.WriteJSON(outs.summary); err != nil {
-			return nil, fmt.Errorf("write summary to %s: %w", cfg.SummaryJSON, err)
-		}
-	}
 	if !sum.InvariantHolds {
 		return sum, ErrInvariant
 	}
 	if table != nil {
-		if err := table.commit(ctx, cfg.Table, sum.Inputs, cfg.Logger); err != nil {
+		if sum.Table, err = table.commit(ctx, sum, &cfg); err != nil {
 			return nil, err
+		}
+		if sum.Table.AlreadyWritten {
+			return sum, nil // the same run (of stdin) is in the table: write nothing
+		}
+	}
+	if outs.summary != nil {
+		if err := sum.WriteJSON(outs.summary); err != nil {
+			return nil, fmt.Errorf("write summary to %s: %w", cfg.SummaryJSON, err)
 		}
 	}
 	if err := outs.commit(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
 )
 
 // Summary accounts for every input record of a run.
@@ -30,6 +32,8 @@ type Summary struct {
 	EventsPerSecond  float64          `json:"records_per_second"`
 	PeakRSSBytes     int64            `json:"peak_rss_bytes"`
 	InvariantHolds   bool             `json:"invariant_holds"`
+	// Table is what the run did to the sessions table (--output-table).
+	Table *TableResult `json:"table,omitempty"`
 }
 
 // checkInvariant verifies that nothing was lost: every record read (and
@@ -52,6 +56,10 @@ func (s *Summary) finish(elapsed time.Duration) {
 
 // WriteText prints the summary for people.
 func (s *Summary) WriteText(w io.Writer) {
+	if t := s.Table; t != nil && t.AlreadyWritten {
+		fmt.Fprintf(w, "%s\n", t.alreadyMessage())
+		return
+	}
 	fmt.Fprintf(w, "records read        %d (%s from %d input(s))\n", s.RecordsRead, humanBytes(s.BytesRead), len(s.Inputs))
 	if s.ResumedEvents > 0 {
 		fmt.Fprintf(w, "resumed events      %d (open sessions of the previous run)\n", s.ResumedEvents)
@@ -78,6 +86,14 @@ func (s *Summary) WriteText(w io.Writer) {
 	resumed := ""
 	if s.ResumedEvents > 0 {
 		resumed = " + resumed"
+	}
+	if t := s.Table; t != nil {
+		replaced := ""
+		if r := t.Replaced; r != nil {
+			replaced = fmt.Sprintf(", replacing %d sessions (%d events) that started in %s", r.Sessions, r.Events,
+				iceberg.StartRange{FromMs: r.FromMs, ToMs: r.ToMs})
+		}
+		fmt.Fprintf(w, "sessions table      %d sessions appended in snapshot %d%s (batch run %s)\n", t.Sessions, t.Snapshot, replaced, t.RunID)
 	}
 	fmt.Fprintf(w, "nothing lost        records%s %d = in sessions + duplicates + rejected%s %d: %s\n",
 		resumed, s.RecordsRead+s.ResumedEvents, carried,

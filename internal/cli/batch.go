@@ -50,6 +50,7 @@ func newBatchCmd(e *env) *cobra.Command {
 		table    string
 		cfg      batch.Config
 		maxBytes int64
+		replace  *iceberg.StartRange
 	)
 	cmd := &cobra.Command{
 		Use:   "batch --input FILE... --output FILE",
@@ -72,7 +73,13 @@ An output that is an input (or --resume), or another output, is refused before
 anything is read (exit 2): files are compared by device and inode, so a symlink or
 hard link to an input counts as the input; /dev/null may be named more than once.
 --output-table sessions appends the sessions to the Iceberg table the streaming job
-writes (same schema and session ids) in one snapshot, also only on success.
+writes (same schema and session ids) in one snapshot, also only on success. The
+snapshot records the run: an id made from the inputs' content (not their names or
+times) and the settings, and its counts, which table audit accounts for. The same
+run again writes nothing and says so. A different run whose sessions the table
+already holds (the same events, from other files, other settings or the streaming
+job) is refused; --replace-range FROM..TO rewrites a window on purpose: the sessions
+starting in [FROM, TO) are deleted in the same snapshot that appends the run's.
 
 Hourly runs: --carry-open STATE keeps the sessions still open at the end of the
 input (the user was active within the inactivity timeout of the input's last
@@ -84,6 +91,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 		Example: `  sessionize batch --input events.jsonl --output sessions.parquet --rejected rejected.jsonl
   sessionize batch --input 'logs/2026-11-25/*.jsonl.gz' --output sessions.jsonl --summary-json summary.json
   sessionize batch --input events.jsonl --output-table sessions --warehouse ./warehouse
+  sessionize batch --input fixed-2026-11-25.jsonl --output-table sessions --replace-range 2026-11-25..2026-11-26
   sessionize batch --input hour-10.jsonl --output s10.jsonl --carry-open open.state
   sessionize batch --input hour-11.jsonl --output s11.jsonl --resume open.state --carry-open open2.state`,
 		Args: cobra.NoArgs,
@@ -101,9 +109,12 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if table != "" && table != iceberg.TableSessions {
 				return usagef("invalid argument %q for \"--output-table\" flag: batch writes the %q table (use --namespace to keep runs apart)", table, iceberg.TableSessions)
 			}
+			if replace != nil && table == "" {
+				return usagef("--replace-range needs --output-table sessions: it rewrites a window of the table")
+			}
 			if table != "" {
 				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse,
-					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}}
+					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}, Replace: replace}
 			}
 			if maxBytes > 1<<31 {
 				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")
@@ -131,7 +142,8 @@ to --temp-dir and are sessionized one partition at a time.`,
 	rf.register(cmd)
 	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
-	fs.StringVar(&table, "output-table", "", "also append the sessions to this Iceberg table (sessions) in --warehouse")
+	fs.StringVar(&table, "output-table", "", "also append the sessions to this Iceberg table (sessions) in --warehouse; the same run twice writes once")
+	fs.Var(startRange{&replace}, "replace-range", "with --output-table: delete the sessions starting in [FROM, TO) and append this run's in one snapshot (times: RFC 3339, a UTC date, or epoch ms)")
 	fs.StringArrayVarP(&cfg.Inputs, "input", "i", nil, "input file or glob; repeatable; - reads JSON lines from stdin")
 	fs.StringVarP(&cfg.Output, "output", "o", "", "sessions file: .parquet for Parquet (zstd), else JSON lines; - for stdout")
 	fs.StringVar(&cfg.Rejected, "rejected", "", "write every rejected record (raw, reason, file:line) to this JSON lines file")

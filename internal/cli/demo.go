@@ -127,10 +127,11 @@ unless --force.`,
 				return err
 			}
 			defer wh.Close()
-			acct, err := pipeline.Audit(ctx, wh)
+			audit, err := wh.Audit(ctx)
 			if err != nil {
 				return err
 			}
+			acct := audit.Account
 			fmt.Fprintf(out, "\ntables     read back through iceberg-go from %s\n", warehouse)
 			fmt.Fprintf(out, "  sessions         %9d rows\n  late_events      %9d rows\n  rejected_events  %9d rows\n", acct.Sessions, acct.Late, acct.Rejected)
 			fmt.Fprintf(out, "nothing lost: produced %d; %s\n", st.Events, acct)

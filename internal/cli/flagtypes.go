@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
 )
 
 // unitDuration is a duration flag that also takes a bare number in a fixed
@@ -104,4 +106,52 @@ func formatBytes(n int64) string {
 		return fmt.Sprintf("%dKiB", n>>10)
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// startRange is a --replace-range FROM..TO: a half-open window of session
+// starts. Each end is an RFC 3339 time, a UTC date or date-time without a
+// zone (2026-11-25, 2026-11-25T10:00:00), or epoch milliseconds.
+type startRange struct{ r **iceberg.StartRange }
+
+func (s startRange) String() string {
+	if *s.r == nil {
+		return ""
+	}
+	return (*s.r).String()
+}
+
+func (s startRange) Type() string { return "FROM..TO" }
+
+func (s startRange) Set(v string) error {
+	from, to, ok := strings.Cut(v, "..")
+	if !ok {
+		return fmt.Errorf("want FROM..TO, e.g. 2026-11-25..2026-11-26")
+	}
+	f, err := parseInstant(from)
+	if err != nil {
+		return fmt.Errorf("FROM: %w", err)
+	}
+	t, err := parseInstant(to)
+	if err != nil {
+		return fmt.Errorf("TO: %w", err)
+	}
+	if f >= t {
+		return fmt.Errorf("FROM must be before TO")
+	}
+	*s.r = &iceberg.StartRange{FromMs: f, ToMs: t}
+	return nil
+}
+
+// parseInstant reads a time as epoch milliseconds.
+func parseInstant(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return ms, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UnixMilli(), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-25T10:00:00Z), a UTC date (2026-11-25) or epoch milliseconds", v)
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
@@ -61,7 +63,7 @@ func pipelineWarehouse(t *testing.T) string {
 	}
 	// 2+3+4 = 9 events in sessions, 1 duplicate, 1 late, 2 rejected, 2
 	// open: 15 records.
-	counters, _ := json.Marshal(map[string]pipeline.Counters{"0": {Records: 15, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
+	counters, _ := json.Marshal(map[string]iceberg.Counters{"0": {Records: 15, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
 	checkpoints, _ := json.Marshal(map[string]string{"0": ckpt})
 	var rows []iceberg.SessionRow
 	for i, n := range []int64{2, 3, 4} {
@@ -149,7 +151,7 @@ func TestTableAudit(t *testing.T) {
 			props[k] = v
 		}
 	}
-	counters, _ := json.Marshal(map[string]pipeline.Counters{"0": {Records: 16, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
+	counters, _ := json.Marshal(map[string]iceberg.Counters{"0": {Records: 16, Rejected: 2, Late: 1, Duplicates: 1, InSessions: 9, Open: 2}})
 	props["sessionize.counters"] = string(counters)
 	if _, err := wh.Commit(ctx, iceberg.Commit{Table: iceberg.TableSessions, ExpectParentSnapshotID: cur.ID, Properties: props}); err != nil {
 		t.Fatal(err)
@@ -316,10 +318,11 @@ func TestMaintainAlongsidePipeline(t *testing.T) {
 	}
 	ref, _, _ := run("reference", false)
 
-	acct, err := pipeline.Audit(ctx, wh)
+	audit, err := wh.Audit(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	acct := audit.Account
 	if !acct.Holds() || acct.Records != gcfg.Events {
 		t.Fatalf("account with maintenance: %s (produced %d)", acct, gcfg.Events)
 	}
@@ -351,5 +354,70 @@ func TestMaintainAlongsidePipeline(t *testing.T) {
 	t.Logf("%d pipeline commits; sessions table left with %d snapshots, %d data files", commits, len(d.Snapshots), d.Current.DataFiles)
 	if d.Current.DataFiles >= commits || len(d.Snapshots) >= commits {
 		t.Errorf("maintenance did not reduce files or snapshots")
+	}
+}
+
+// TestTableAuditChecksTopicEnds: the tables alone look complete when a run
+// stopped early; with --kafka-servers the audit compares every partition
+// of the topic with its end and fails for those behind.
+func TestTableAuditChecksTopicEnds(t *testing.T) {
+	t.Parallel()
+	dir := pipelineWarehouse(t) // topic clickstream, partition 0 committed to offset 20
+	ctx := context.Background()
+	b, err := kafka.StartBroker(ctx, kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	produceTo := func(counts map[int32]int) {
+		t.Helper()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.AllowAutoTopicCreation())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for p, n := range counts {
+			for i := 0; i < n; i++ {
+				if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "clickstream", Partition: p, Value: []byte(oneEvent)}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	produceTo(map[int32]int{0: 20})
+
+	// Without --kafka-servers: OK, but it says what it did not check.
+	code, out, stderr := runCLI(t, "table", "audit", "--warehouse", dir)
+	if code != 0 || !strings.Contains(out, "completeness against the topic was not checked") || !strings.Contains(out, "--kafka-servers") {
+		t.Fatalf("without --kafka-servers: exit %d: %s\n%s", code, stderr, out)
+	}
+	// Partition 0 is at its end; 1 and 2 are empty: complete.
+	code, out, stderr = runCLI(t, "table", "audit", "--warehouse", dir, "--kafka-servers", b.Servers())
+	if code != 0 || !strings.Contains(out, `every partition of topic "clickstream" is committed up to its end`) {
+		t.Fatalf("complete topic: exit %d: %s\n%s", code, stderr, out)
+	}
+	// Records the run never got to: partition 0 past its commit, 2 never read.
+	produceTo(map[int32]int{0: 3, 2: 5})
+	code, out, stderr = runCLI(t, "table", "audit", "--warehouse", dir, "--kafka-servers", b.Servers())
+	for _, want := range []string{
+		"partition 0: behind the topic: committed up to offset 20, the partition ends at 23: 3 records not in the tables",
+		"partition 2: behind the topic: nothing committed, the partition ends at 5: 5 records not in the tables",
+		`INCOMPLETE: 2 of 3 partitions of topic "clickstream" are behind their end; 8 records are not in the tables`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit output lacks %q:\n%s", want, out)
+		}
+	}
+	if code != ExitError || !strings.Contains(stderr, "do not hold the whole topic") {
+		t.Fatalf("incomplete topic: exit %d: %s\n%s", code, stderr, out)
+	}
+	code, out, _ = runCLI(t, "table", "audit", "--warehouse", dir, "--kafka-servers", b.Servers(), "--json")
+	var rep iceberg.Audit
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != ExitError || rep.OK || !rep.TopicChecked || len(rep.Partitions) != 3 || rep.Partitions[2].Behind != 5 {
+		t.Fatalf("--json: exit %d, %v: %+v", code, err, rep)
+	}
+	if code, _, stderr := runCLI(t, "table", "audit", "--warehouse", dir, "--kafka-servers", b.Servers(), "--topic", "other"); code != ExitError || !strings.Contains(stderr, `not "other"`) {
+		t.Fatalf("other topic: exit %d: %s", code, stderr)
 	}
 }

@@ -29,12 +29,8 @@ var ErrConflict = errors.New("iceberg: commit conflict")
 // doing anything else.
 var ErrCommitUnknown = errors.New("iceberg: commit outcome unknown")
 
-// CommitIDProperty is the snapshot-summary property every Commit adds: a
-// fresh UUID per attempt, so an attempt whose outcome was lost can be found
-// in the table's history.
-const CommitIDProperty = "sessionize.commit-id"
-
-// Commit is one atomic append to one table.
+// Commit is one atomic append to one table (with Replace, an overwrite of
+// a range of the sessions table).
 type Commit struct {
 	// Table is TableSessions, TableLate or TableRejected.
 	Table string
@@ -50,6 +46,10 @@ type Commit struct {
 	// be at for the commit to apply (optimistic concurrency), or NoSnapshot
 	// (-1) if the table must have no snapshot yet.
 	ExpectParentSnapshotID int64
+	// Replace, for the sessions table only, also deletes the rows whose
+	// session starts in the range, in the same snapshot (an Iceberg
+	// overwrite): the range is rewritten with Sessions.
+	Replace *StartRange
 }
 
 func (c *Commit) rowCount() int { return len(c.Sessions) + len(c.Late) + len(c.Rejected) }
@@ -68,6 +68,12 @@ func (c *Commit) validate() error {
 	if kinds > 1 {
 		return fmt.Errorf("iceberg: commit to %s carries rows of several kinds", c.Table)
 	}
+	if c.Replace != nil && c.Table != TableSessions {
+		return fmt.Errorf("iceberg: commit to %s: only the sessions table has a range to replace", c.Table)
+	}
+	if c.Replace != nil && c.Replace.FromMs >= c.Replace.ToMs {
+		return fmt.Errorf("iceberg: commit: empty replace range %s", c.Replace)
+	}
 	if c.ExpectParentSnapshotID == 0 {
 		// Iceberg snapshot IDs are positive; 0 is almost certainly an
 		// unset field, and treating it as "anything" would void the check.
@@ -84,8 +90,9 @@ func (c *Commit) validate() error {
 	return nil
 }
 
-// Commit appends c's rows to c.Table as one new snapshot whose parent is
-// c.ExpectParentSnapshotID, and returns that snapshot. It fails with an
+// Commit appends c's rows to c.Table (deleting c.Replace's sessions first,
+// if set) as one new snapshot whose parent is c.ExpectParentSnapshotID,
+// and returns that snapshot. It fails with an
 // error wrapping ErrConflict if the table is at another snapshot, whether
 // that is seen before writing or reported by the catalog at commit time.
 func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
@@ -116,6 +123,9 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 	maps.Copy(props, c.Properties)
 	props[CommitIDProperty] = attempt.String()
 
+	if c.Replace != nil {
+		return w.commitReplace(ctx, tbl, ti, c, props, started)
+	}
 	files, err := w.writeDataFiles(ctx, tbl, ti, &c, attempt)
 	if err != nil {
 		w.discardAttempt(ctx, tbl, attempt, files, nil, true)

@@ -21,4 +21,9 @@
 //
 // Pipeline state checkpoints live in the same warehouse (WriteFile, ReadFile,
 // DeleteFile) so a warehouse directory is the whole durable state.
+//
+// The package also owns what the snapshots say: every sessionize.* summary
+// property, its parsing and encoding (Summary, summary.go), and the
+// nothing-lost audit made from the tables (Warehouse.Audit, audit.go),
+// for the streaming pipeline and batch runs alike.
 package iceberg

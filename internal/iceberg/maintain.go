@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -37,12 +37,6 @@ import (
 //     references them and they are older than OrphanAge, so the files of
 //     a commit that is still in flight (written, not yet in the catalog)
 //     are never touched.
-
-// MaintenanceActionProperty is the snapshot-summary property naming the
-// maintenance step that made a snapshot ("compact", "rewrite-manifests").
-// It is deliberately outside the sessionize.* prefix: whoever copies the
-// pipeline's properties forward must not copy it.
-const MaintenanceActionProperty = "maintenance.action"
 
 // Defaults of MaintainOptions.
 const (
@@ -322,18 +316,14 @@ func tableStats(ctx context.Context, tbl *table.Table) (TableStats, error) {
 }
 
 // carriedProperties returns the summary properties of a maintenance
-// snapshot built on parent: every sessionize.* property of the parent
-// unchanged (offsets, checkpoints, counters, topic, group, writer, ...), a
+// snapshot built on parent: every carried sessionize.* property of the
+// parent unchanged (offsets, checkpoints, counters, batch runs, ...), a
 // fresh commit id (so an unknown outcome can be looked up), and the
 // maintenance action.
 func carriedProperties(parent *table.Snapshot, action string, attempt uuid.UUID) iceberg.Properties {
 	props := iceberg.Properties{}
 	if parent != nil && parent.Summary != nil {
-		for k, v := range parent.Summary.Properties {
-			if strings.HasPrefix(k, "sessionize.") && k != CommitIDProperty {
-				props[k] = v
-			}
-		}
+		maps.Copy(props, Carried(parent.Summary.Properties))
 	}
 	props[CommitIDProperty] = attempt.String()
 	props[MaintenanceActionProperty] = action

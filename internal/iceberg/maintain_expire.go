@@ -3,18 +3,12 @@ package iceberg
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
 )
-
-// checkpointsProperty is the sessions summary property naming, per Kafka
-// partition, the pipeline's state checkpoint file (see
-// internal/pipeline/summary.go).
-const checkpointsProperty = "sessionize.checkpoints"
 
 // ExpireOptions say which snapshots ExpireSnapshots removes.
 type ExpireOptions struct {
@@ -257,16 +251,12 @@ func checkpointURIs(s *table.Snapshot) ([]string, error) {
 	if s == nil || s.Summary == nil {
 		return nil, nil
 	}
-	raw := s.Summary.Properties[checkpointsProperty]
-	if raw == "" {
-		return nil, nil
-	}
-	var byPartition map[string]string
-	if err := json.Unmarshal([]byte(raw), &byPartition); err != nil {
-		return nil, fmt.Errorf("snapshot %d: property %s: %w", s.SnapshotID, checkpointsProperty, err)
+	sum, err := ParseSummary(s.Summary.Properties)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %d: %w", s.SnapshotID, err)
 	}
 	var out []string
-	for _, uri := range byPartition {
+	for _, uri := range sum.Checkpoints {
 		if !slices.Contains(out, uri) {
 			out = append(out, uri)
 		}

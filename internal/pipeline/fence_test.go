@@ -217,7 +217,7 @@ func TestFencedInstanceWritesNothing(t *testing.T) {
 		}
 		othersWrote := false
 		for _, s := range slices.Backward(snaps) { // oldest first
-			if w := s.Summary[propWriter]; w != aWriter {
+			if w := writerOf(s.Summary); w != aWriter {
 				othersWrote = true
 			} else if othersWrote && !reassigned {
 				t.Errorf("%s snapshot %d was written by A (%s) after B had taken over", tbl, s.ID, aWriter)

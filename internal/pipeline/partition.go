@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/session"
 )
@@ -48,14 +49,7 @@ type RejectedRow struct {
 // Counters are a partition's cumulative outcome counts; they travel in
 // checkpoints and snapshot summaries so the nothing-lost account can be
 // made from the tables alone.
-type Counters struct {
-	Records    int64 `json:"records"`
-	Rejected   int64 `json:"rejected"`
-	Late       int64 `json:"late"`
-	Duplicates int64 `json:"duplicates"`
-	InSessions int64 `json:"in_sessions"`
-	Open       int64 `json:"open"` // accepted events not yet in a committed session
-}
+type Counters = iceberg.Counters
 
 // partition is the pipeline's state for one Kafka partition: the engine,
 // the next offset to read, and the rows produced since the last commit.

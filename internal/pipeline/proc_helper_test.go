@@ -725,7 +725,7 @@ func procAssertOffsetsNeverBack(t *testing.T, wh *iceberg.Warehouse) {
 			}
 			for p, o := range pr.offsets {
 				if o < last[p] {
-					t.Errorf("%s snapshot %d (writer %s) moves partition %d back from %d to %d", tbl, s.ID, s.Summary[propWriter], p, last[p], o)
+					t.Errorf("%s snapshot %d (writer %s) moves partition %d back from %d to %d", tbl, s.ID, writerOf(s.Summary), p, last[p], o)
 				}
 				last[p] = o
 			}

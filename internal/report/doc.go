@@ -6,7 +6,7 @@
 // # Sources
 //
 // A warehouse (LoadWarehouse) gives the sessions table plus the pipeline's
-// account of every record (pipeline.Audit), so late, rejected and duplicate
+// account of every record (iceberg.Warehouse.Audit), so late, rejected and duplicate
 // rates are known. A sessions file (LoadFile: JSON lines, gzip-compressed
 // JSON lines, or Parquet, told apart by content) has only sessions; its
 // rates come from the batch run's --summary-json file when one is given,

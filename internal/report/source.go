@@ -21,7 +21,6 @@ import (
 
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/pipeline"
 )
 
 // FromWarehouse reports on the sessions table of an Iceberg warehouse, with
@@ -58,10 +57,11 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 	loc, _ := filepath.Abs(cfg.Warehouse)
 	rep.Source = Source{Kind: "warehouse", Location: loc, Namespace: &ns, Catalog: &catalog}
 
-	acct, err := pipeline.Audit(ctx, wh)
+	audit, err := wh.Audit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("account of the warehouse: %w", err)
 	}
+	acct := audit.Account
 	rejected, err := wh.ReadRejected(ctx)
 	if err != nil {
 		return nil, err
@@ -74,21 +74,24 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 	return rep, nil
 }
 
-func warehouseQuality(a pipeline.Account, byReason map[string]int64) Quality {
+func warehouseQuality(a iceberg.Account, byReason map[string]int64) Quality {
 	q := Quality{Basis: ptr("warehouse account"), RejectedByReason: byReason}
 	if a.Records == 0 {
-		q.Note = "not available: the sessions table has no pipeline counters (no records consumed by sessionize run)"
+		q.Note = "not available: the sessions table has no writer counters (no records consumed by sessionize run or batch --output-table)"
 		return q
 	}
 	q.Available = true
-	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(a.Late), ptr(a.Rejected)
+	// Batch runs' rejects are counted but not in rejected_events, so they
+	// are in the rate and not in the reasons.
+	rejected := a.Rejected + a.RejectedNotInTable
+	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(a.Late), ptr(rejected)
 	q.DuplicateRate = ptr(ratio(a.Duplicates, a.Records))
 	q.LateRate = ptr(ratio(a.Late, a.Records))
-	q.RejectedRate = ptr(ratio(a.Rejected, a.Records))
+	q.RejectedRate = ptr(ratio(rejected, a.Records))
 	q.AccountHolds = ptr(a.Holds())
-	q.Note = "over every record the streaming job consumed; --from/--to do not apply"
+	q.Note = "over every record the streaming job and batch runs consumed; --from/--to do not apply"
 	if !a.Holds() {
-		q.Note += "; the account does not add up (" + a.String() + "), e.g. when batch --output-table appended sessions"
+		q.Note += "; the account does not add up (" + a.String() + "): see sessionize table audit"
 	}
 	return q
 }
