@@ -143,7 +143,7 @@ func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progr
 			return struct{}{}, err
 		}
 		if done, err := p.checkFence(c.Table, base, ours); err != nil || done {
-			return struct{}{}, err
+			return struct{}{}, p.foreignOrFenced(ctx, c.Table, err)
 		}
 		c.Properties = base.merged(ours).properties(p.cfg.Kafka.Group, p.writer)
 		c.ExpectParentSnapshotID = parent

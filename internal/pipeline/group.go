@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
+)
+
+// One warehouse namespace holds the output of one consumer group. Two
+// groups on the same tables each read the whole topic and fence each other
+// forever (each one's commits move the other's partitions), so a run whose
+// tables hold another group's output is refused, at start and whenever a
+// commit of ours finds the other group's.
+//
+// Only the pipeline writes sessionize.group. Batch --output-table and
+// table maintenance copy the parent snapshot's sessionize.* properties,
+// so their snapshots name the group that wrote the parent, or none.
+
+// ForeignGroupError says the tables hold the output of another consumer
+// group.
+type ForeignGroupError struct {
+	Warehouse, Namespace string
+	Table                string
+	Group, Topic         string // theirs
+	OurGroup             string
+}
+
+func (e *ForeignGroupError) Error() string {
+	ns := "the default namespace"
+	if e.Namespace != "" {
+		ns = "namespace " + e.Namespace
+	}
+	return fmt.Sprintf("warehouse %s (%s) holds the output of consumer group %q on topic %q; this run uses group %q. "+
+		"Run with --group %s to continue it, or use another --warehouse or --namespace",
+		e.Warehouse, ns, e.Group, e.Topic, e.OurGroup, e.Group)
+}
+
+// checkGroup returns a *ForeignGroupError if the current snapshot of any
+// of the tables was written by another consumer group.
+func (p *Pipeline) checkGroup(ctx context.Context) error {
+	for _, t := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+		if err := p.checkTableGroup(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) checkTableGroup(ctx context.Context, table string) error {
+	snap, ok, err := p.wh.Current(ctx, table)
+	if err != nil || !ok {
+		return err
+	}
+	g := snap.Summary[propGroup]
+	if g == "" || g == p.cfg.Kafka.Group {
+		return nil
+	}
+	return &ForeignGroupError{Warehouse: p.cfg.Warehouse.Warehouse, Namespace: p.cfg.Warehouse.Namespace, Table: table,
+		Group: g, Topic: snap.Summary[propTopic], OurGroup: p.cfg.Kafka.Group}
+}
+
+// foreignOrFenced is called when a commit to table found itself fenced:
+// if another group's commit did it, that is the error to stop with, not
+// a fence to rejoin after.
+func (p *Pipeline) foreignOrFenced(ctx context.Context, table string, fenced error) error {
+	if !errors.Is(fenced, errFenced) {
+		return fenced
+	}
+	if err := p.checkTableGroup(ctx, table); err != nil {
+		var fg *ForeignGroupError
+		if errors.As(err, &fg) {
+			return backoff.Permanent(err)
+		}
+	}
+	return fenced
+}
