@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,22 +35,7 @@ func closedAddr(t *testing.T) string {
 }
 
 // syncBuffer is a log sink the test reads while the pipeline writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = pipeline.SyncBuffer
 
 func startupConfig(servers []string, topic, warehouse string, logs *syncBuffer) pipeline.Config {
 	cfg := pipeline.Config{
