@@ -143,7 +143,7 @@ func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progr
 			return struct{}{}, err
 		}
 		if done, err := p.checkFence(c.Table, base, ours); err != nil || done {
-			return struct{}{}, p.foreignOrFenced(ctx, c.Table, err)
+			return struct{}{}, err
 		}
 		c.Properties = base.merged(ours).properties(p.cfg.Kafka.Group, p.writer)
 		c.ExpectParentSnapshotID = parent
@@ -230,6 +230,9 @@ func (p *Pipeline) current(ctx context.Context, table string) (progress, int64, 
 	}
 	if !ok {
 		return progress{offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}, iceberg.NoSnapshot, nil
+	}
+	if err := p.foreignGroup(table, snap); err != nil {
+		return progress{}, 0, backoff.Permanent(err)
 	}
 	base, err := parseProgress(snap.Summary)
 	if err != nil {

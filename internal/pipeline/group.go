@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
 )
@@ -13,8 +10,11 @@ import (
 // One warehouse namespace holds the output of one consumer group. Two
 // groups on the same tables each read the whole topic and fence each other
 // forever (each one's commits move the other's partitions), so a run whose
-// tables hold another group's output is refused, at start and whenever a
-// commit of ours finds the other group's.
+// tables hold another group's output is refused, at start, at every rejoin
+// and whenever a commit of ours builds on a snapshot of the other group.
+// (Fences alone do not tell: two groups that read the same records in the
+// same batches commit the same offsets, and each takes the other's commit
+// for its own.)
 //
 // Only the pipeline writes sessionize.group. Batch --output-table and
 // table maintenance copy the parent snapshot's sessionize.* properties,
@@ -55,26 +55,17 @@ func (p *Pipeline) checkTableGroup(ctx context.Context, table string) error {
 	if err != nil || !ok {
 		return err
 	}
+	return p.foreignGroup(table, snap)
+}
+
+// foreignGroup returns a *ForeignGroupError if snap, the current snapshot
+// of table, names another consumer group than ours. Every commit checks
+// it on the snapshot it builds on.
+func (p *Pipeline) foreignGroup(table string, snap iceberg.Snapshot) error {
 	g := snap.Summary[propGroup]
 	if g == "" || g == p.cfg.Kafka.Group {
 		return nil
 	}
 	return &ForeignGroupError{Warehouse: p.cfg.Warehouse.Warehouse, Namespace: p.cfg.Warehouse.Namespace, Table: table,
 		Group: g, Topic: snap.Summary[propTopic], OurGroup: p.cfg.Kafka.Group}
-}
-
-// foreignOrFenced is called when a commit to table found itself fenced:
-// if another group's commit did it, that is the error to stop with, not
-// a fence to rejoin after.
-func (p *Pipeline) foreignOrFenced(ctx context.Context, table string, fenced error) error {
-	if !errors.Is(fenced, errFenced) {
-		return fenced
-	}
-	if err := p.checkTableGroup(ctx, table); err != nil {
-		var fg *ForeignGroupError
-		if errors.As(err, &fg) {
-			return backoff.Permanent(err)
-		}
-	}
-	return fenced
 }
