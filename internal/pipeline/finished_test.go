@@ -260,3 +260,79 @@ func TestStopTimeoutNamesUnfinishedPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestStopWhenIdleOwningNothing: a member that gets no partition (the only
+// one stays with a live member that is still processing it) stops once
+// that member has committed it to its end, not before, and not never.
+func TestStopWhenIdleOwningNothing(t *testing.T) {
+	b := startBroker(t, 1)
+	lines, keys := generated(t, 20_000, 300, 37)
+	produceLines(t, b, lines, keys)
+	wh := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	var atEnd time.Time // A's first commit up to the end
+	firstCommit := make(chan struct{})
+	a := runConfig(t, b, wh)
+	a.Kafka.Group = "one-partition"
+	a.StopWhenIdle, a.Drain = 0, false
+	// Slow: about 20 commits 200 ms apart, so B joins while A is busy.
+	a.CommitMaxRecords = 1000
+	a.OnCommit = func(c CommitInfo) {
+		defer time.Sleep(200 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if firstCommit != nil {
+			close(firstCommit)
+			firstCommit = nil
+		}
+		if c.Lag == 0 && atEnd.IsZero() {
+			atEnd = time.Now()
+		}
+	}
+	actx, stopA := context.WithCancel(ctx)
+	aDone := make(chan error, 1)
+	go func() { aDone <- Run(actx, a) }()
+	mu.Lock()
+	wait := firstCommit
+	mu.Unlock()
+	select {
+	case <-wait:
+	case err := <-aDone:
+		t.Fatalf("A ended before its first commit: %v", err)
+	}
+
+	logs := &SyncBuffer{}
+	bcfg := runConfig(t, b, wh)
+	bcfg.Kafka.Group = "one-partition"
+	bcfg.StopWhenIdle = 300 * time.Millisecond
+	bcfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	bcfg.OnCommit = func(CommitInfo) { t.Error("B committed: it should own nothing") }
+	bctx, cancelB := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelB()
+	started := time.Now()
+	if err := Run(bctx, bcfg); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	if bctx.Err() != nil {
+		t.Fatalf("B did not stop by itself within 30s:\n%s", logs)
+	}
+	mu.Lock()
+	ended := atEnd
+	mu.Unlock()
+	if ended.IsZero() || stopped.Before(ended) {
+		t.Fatalf("B stopped at %s, before A committed the partition to its end (%v)", stopped.Format(time.StampMilli), ended.Format(time.StampMilli))
+	}
+	if ended.Sub(started) < time.Second {
+		t.Fatalf("A was done %s after B started: B hardly had to wait", ended.Sub(started))
+	}
+	t.Logf("B waited %s for A; stopped %s after A's commit to the end",
+		ended.Sub(started).Round(time.Millisecond), stopped.Sub(ended).Round(time.Millisecond))
+	stopA()
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+}
