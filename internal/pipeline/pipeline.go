@@ -146,7 +146,9 @@ func (p *Pipeline) consume(ctx context.Context) error {
 			lastIdleCheck = time.Now()
 			atEnd, err := p.idleAtEnd(ctx)
 			switch {
-			case err != nil || !atEnd || b.Len() > 0:
+			case err != nil:
+				idleSince = time.Time{} // a failed look-up is not idleness, nor work
+			case !atEnd || b.Len() > 0:
 				idleSince = time.Time{}
 				wait.busy()
 			case idleSince.IsZero():
