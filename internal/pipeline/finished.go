@@ -90,10 +90,11 @@ func (p *Pipeline) topicFinished(ctx context.Context, w *stopWait) (bool, error)
 	if err != nil {
 		what = fmt.Sprintf("cannot tell which partitions are finished: %v", err)
 	} else {
-		what = p.describeUnfinished(ctx, left)
+		members, err := p.src.GroupMembers(ctx)
+		what = describeUnfinished(left, members, err, p.cfg.Kafka.Group)
 	}
 	if timedOut {
-		return false, fmt.Errorf("--stop-when-idle: topic %q is not finished after waiting %s (--stop-timeout %s) for partitions this member does not hold: %s. "+
+		return false, fmt.Errorf("--stop-when-idle: topic %q is not finished after waiting %s (--stop-timeout %s): %s. "+
 			"Output committed so far is kept; run again to finish the topic (a dead member's partitions move to a live one once its --session-timeout passes)",
 			p.cfg.Kafka.Topic, waited.Round(time.Millisecond), p.cfg.StopTimeout, what)
 	}
@@ -152,10 +153,10 @@ func (p *Pipeline) mayStopOwningNothing(ctx context.Context) bool {
 }
 
 // describeUnfinished says, per partition, where the tables are, where its
-// end is and who holds it in the group.
-func (p *Pipeline) describeUnfinished(ctx context.Context, left []unfinishedPartition) string {
+// end is and who holds it among the members of group (membersErr: the
+// members could not be listed).
+func describeUnfinished(left []unfinishedPartition, members []kafka.MemberPartitions, membersErr error, group string) string {
 	holders := map[int32]string{}
-	members, err := p.src.GroupMembers(ctx)
 	for _, m := range members {
 		for _, id := range m.Partitions {
 			holders[id] = describeMember(m)
@@ -167,17 +168,17 @@ func (p *Pipeline) describeUnfinished(ctx context.Context, left []unfinishedPart
 			b.WriteString("; ")
 		}
 		if u.committed == noOffset {
-			fmt.Fprintf(&b, "partition %d: nothing committed, end %d", u.partition, u.end)
+			fmt.Fprintf(&b, "partition %d: nothing committed (end %d)", u.partition, u.end)
 		} else {
 			fmt.Fprintf(&b, "partition %d: committed to offset %d of %d", u.partition, u.committed, u.end)
 		}
 		switch h, ok := holders[u.partition]; {
 		case ok:
 			b.WriteString(", held by " + h)
-		case err != nil:
-			fmt.Fprintf(&b, ", holder unknown (%v)", err)
+		case membersErr != nil:
+			fmt.Fprintf(&b, ", holder unknown (%v)", membersErr)
 		default:
-			fmt.Fprintf(&b, ", held by no member of group %q", p.cfg.Kafka.Group)
+			fmt.Fprintf(&b, ", held by no member of group %q", group)
 		}
 	}
 	return b.String()
