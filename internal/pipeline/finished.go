@@ -98,8 +98,11 @@ func (p *Pipeline) topicFinished(ctx context.Context, w *stopWait) (bool, error)
 			"Output committed so far is kept; run again to finish the topic (a dead member's partitions move to a live one once its --session-timeout passes)",
 			p.cfg.Kafka.Topic, waited.Round(time.Millisecond), p.cfg.StopTimeout, what)
 	}
-	p.cfg.Logger.Info("own partitions read to their end; waiting for the rest of the topic before stopping",
-		"waited", waited.Round(time.Second), "unfinished", what)
+	msg := "this member's partitions are read to their end; waiting for the rest of the topic before stopping"
+	if len(p.parts) == 0 {
+		msg = "this member holds no partition; waiting for the rest of the topic before stopping"
+	}
+	p.cfg.Logger.Info(msg, "waited", waited.Round(time.Second), "unfinished", what)
 	return false, nil
 }
 
