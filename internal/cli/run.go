@@ -58,7 +58,21 @@ more instances with the same --group to share the partitions.
 
 SIGTERM or SIGINT commits what has been processed and exits 0; open sessions
 continue after a restart. --drain closes them instead, as batch does at the end of
-its input.`,
+its input.
+
+--stop-when-idle D stops only when the whole topic is finished, not just this
+instance's share: every partition must be committed in the tables up to its end
+(as of the check). Partitions another instance holds count once that instance has
+committed them to the end; until then this one waits and logs, every 10s, which
+partitions are unfinished, where they are and who holds them. A crashed instance
+keeps its partitions until its --session-timeout passes; then they move to a live
+one, which finishes them. --stop-timeout bounds the wait: past it the run exits 1
+with the same list. With several instances, --drain closes the open sessions of the
+partitions each one holds when it stops: give --drain to every instance (or finish
+with one --drain run alone in the group) for tables that equal batch's.
+
+The tables of a warehouse namespace belong to one consumer group: a run with
+another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
   sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
 		Args: cobra.NoArgs,
@@ -69,6 +83,9 @@ its input.`,
 			}
 			if len(servers) == 0 {
 				return usagef("no Kafka servers: give --kafka-servers host:port (sessionize broker starts a local one)")
+			}
+			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
+				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
 			cfg.Kafka.Servers = servers
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
@@ -92,7 +109,7 @@ its input.`,
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
-	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions")
+	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions (the tables of a --warehouse/--namespace hold one group's output: another group is refused)")
 	fs.BoolVar(&cfg.Kafka.WaitForTopic, "wait-for-topic", false, "wait for a missing topic to appear instead of failing")
 	fs.DurationVar(&cfg.Kafka.SessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer-group session timeout: an instance not heard from for this long (crashed, stalled) loses its partitions; must be within the broker's group.min/max.session.timeout.ms")
 	fs.DurationVar(&cfg.Kafka.RebalanceTimeout, "rebalance-timeout", 60*time.Second, "how long a consumer-group rebalance waits for the members; a commit before giving up partitions must fit in it")
@@ -100,8 +117,9 @@ its input.`,
 	fs.DurationVar(&cfg.MaxFutureSkew, "max-future-skew", pipeline.DefaultMaxFutureSkew, "reject events this far ahead of their Kafka timestamp as future_timestamp")
 	fs.DurationVar(&cfg.CommitInterval, "commit-interval", pipeline.DefaultCommitInterval, "commit to Iceberg at least this often")
 	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
-	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once every assigned partition has been read to its end for this long (0: never)")
-	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session (as batch does at the end of its input) instead of keeping it for the next run")
+	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once the whole topic is finished: this instance's partitions read to their end with nothing new for this long, and every other partition committed to the tables up to its end by whichever instance holds it; until then wait, saying which partitions are unfinished and who holds them (0: never)")
+	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", 0, "how long --stop-when-idle may wait, once this instance's own partitions are finished, for the partitions other instances hold; then exit 1 naming them (0: no limit)")
+	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session of this instance's partitions (as batch does at the end of its input) instead of keeping it for the next run; other instances' partitions are theirs to drain")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")

@@ -231,6 +231,9 @@ func (p *Pipeline) current(ctx context.Context, table string) (progress, int64, 
 	if !ok {
 		return progress{offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}, iceberg.NoSnapshot, nil
 	}
+	if err := p.foreignGroup(table, snap); err != nil {
+		return progress{}, 0, backoff.Permanent(err)
+	}
 	base, err := parseProgress(snap.Summary)
 	if err != nil {
 		return progress{}, 0, backoff.Permanent(fmt.Errorf("table %s snapshot %d: %w", table, snap.ID, err))

@@ -32,11 +32,18 @@ type Config struct {
 	CommitInterval   time.Duration
 	CommitMaxRecords int
 
-	// StopWhenIdle, if positive, stops the job once every assigned
-	// partition has been read to its end for this long.
+	// StopWhenIdle, if positive, stops the job once the whole topic is
+	// finished: this member has read its partitions to their end and
+	// found nothing new for this long, and every other partition is
+	// committed in the sessions table up to its end (finished.go).
 	StopWhenIdle time.Duration
-	// Drain closes every open session at stop, as batch does at the end
-	// of its input.
+	// StopTimeout, if positive, bounds how long StopWhenIdle waits for
+	// the partitions other members hold once this member's own are
+	// finished; then Run fails, naming them.
+	StopTimeout time.Duration
+	// Drain closes every open session of this member's partitions at
+	// stop, as batch does at the end of its input. Partitions other
+	// members hold are theirs to drain at their own stop.
 	Drain bool
 	// MaintainEvery, if positive, runs table maintenance (compaction,
 	// snapshot expiry, orphan and checkpoint cleanup) this often.
@@ -83,6 +90,12 @@ func (c *Config) validate() error {
 	}
 	if c.AllowedLateness < 0 {
 		return errors.New("allowed lateness must not be negative")
+	}
+	if c.StopWhenIdle < 0 || c.StopTimeout < 0 {
+		return errors.New("--stop-when-idle and --stop-timeout must not be negative")
+	}
+	if c.StopTimeout > 0 && c.StopWhenIdle == 0 {
+		return errors.New("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 	}
 	if c.MaxFutureSkew <= 0 {
 		c.MaxFutureSkew = DefaultMaxFutureSkew

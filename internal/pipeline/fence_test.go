@@ -290,17 +290,23 @@ func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
 	b := startBroker(t, 2)
 	wh := t.TempDir()
 	const t0 = int64(1_767_225_600_000) // 2026-01-01
-	newPipeline := func(group string) *Pipeline {
+	// Members of one group as far as the tables know (they hold one
+	// group's output); each source joins a Kafka group of its own, so
+	// that members that are never polled do not hold up each other's
+	// rebalances. The test hands out the partitions.
+	newPipeline := func(writer string) *Pipeline {
 		cfg := runConfig(t, b, wh)
-		cfg.Kafka.Group, cfg.AllowedLateness = group, 0 // a session closes at the next event
+		cfg.Kafka.Group, cfg.AllowedLateness = "partial-takeover", 0 // a session closes at the next event
 		if err := cfg.validate(); err != nil {
 			t.Fatal(err)
 		}
-		p := &Pipeline{cfg: cfg, wh: openWarehouse(t, wh), parser: event.NewParser(0), writer: group}
+		p := &Pipeline{cfg: cfg, wh: openWarehouse(t, wh), parser: event.NewParser(0), writer: writer}
 		p.reset()
 		// A source that is never polled: its assignment callbacks never
 		// run; the test calls OnAssigned itself.
-		src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil)
+		kcfg := cfg.Kafka
+		kcfg.Group = writer
+		src, err := kafka.NewSource(t.Context(), kcfg, p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,9 +375,13 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 	b := startBroker(t, 2)
 	wh := t.TempDir()
 	const t0 = int64(1_767_225_600_000) // 2026-01-01
-	newPipeline := func(group string, faults *iceberg.FaultInjector) *Pipeline {
+	// Members of one group as far as the tables know (they hold one
+	// group's output); each source joins a Kafka group of its own, so
+	// that members that are never polled do not hold up each other's
+	// rebalances. The test hands out the partitions.
+	newPipeline := func(writer string, faults *iceberg.FaultInjector) *Pipeline {
 		cfg := runConfig(t, b, wh)
-		cfg.Kafka.Group, cfg.Warehouse.Faults = group, faults
+		cfg.Kafka.Group, cfg.Warehouse.Faults = "takeover", faults
 		if err := cfg.validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -380,9 +390,11 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { w.Close() })
-		p := &Pipeline{cfg: cfg, wh: w, parser: event.NewParser(0), writer: group}
+		p := &Pipeline{cfg: cfg, wh: w, parser: event.NewParser(0), writer: writer}
 		p.reset()
-		src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil) // never polled
+		kcfg := cfg.Kafka
+		kcfg.Group = writer
+		src, err := kafka.NewSource(t.Context(), kcfg, p, nil) // never polled
 		if err != nil {
 			t.Fatal(err)
 		}

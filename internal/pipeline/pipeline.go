@@ -44,8 +44,8 @@ type Pipeline struct {
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and
-// returns nil), until StopWhenIdle finds nothing more to read, or until an
-// error it cannot retry.
+// returns nil), until StopWhenIdle finds the whole topic finished (see
+// finished.go), or until an error it cannot retry.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
@@ -65,6 +65,11 @@ func Run(ctx context.Context, cfg Config) error {
 		defer func() { stopMaintenance(); <-done }()
 	}
 	for {
+		// At start and at every rejoin after a fence: never write on top
+		// of another group's output (group.go).
+		if err := p.checkGroup(ctx); err != nil {
+			return err
+		}
 		p.reset()
 		src, err := kafka.NewSource(ctx, cfg.Kafka, p, cfg.Logger)
 		if err != nil {
@@ -94,6 +99,7 @@ func (p *Pipeline) reset() {
 // consume is the poll-process-commit loop.
 func (p *Pipeline) consume(ctx context.Context) error {
 	var idleSince, lastIdleCheck time.Time
+	var wait stopWait
 	for {
 		b, err := p.src.Poll(ctx)
 		if p.fenced {
@@ -138,15 +144,25 @@ func (p *Pipeline) consume(ctx context.Context) error {
 		}
 		if p.cfg.StopWhenIdle > 0 && time.Since(lastIdleCheck) >= 100*time.Millisecond {
 			lastIdleCheck = time.Now()
-			atEnd, err := p.src.AtEnd(ctx)
+			atEnd, err := p.idleAtEnd(ctx)
 			switch {
-			case err != nil || !atEnd || b.Len() > 0:
+			case err != nil:
+				idleSince = time.Time{} // a failed look-up is not idleness, nor work
+			case !atEnd || b.Len() > 0:
 				idleSince = time.Time{}
+				wait.busy()
 			case idleSince.IsZero():
 				idleSince = time.Now()
 			case time.Since(idleSince) >= p.cfg.StopWhenIdle:
-				p.cfg.Logger.Info("all partitions read to their end; stopping", "idle", p.cfg.StopWhenIdle)
-				return p.stop()
+				// Only now the round trips of the whole-topic check.
+				finished, err := p.topicFinished(ctx, &wait)
+				if err != nil {
+					return errors.Join(err, p.stop())
+				}
+				if finished {
+					p.cfg.Logger.Info("every partition of the topic is committed up to its end; stopping", "idle", p.cfg.StopWhenIdle)
+					return p.stop()
+				}
 			}
 		}
 	}

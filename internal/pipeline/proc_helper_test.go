@@ -312,9 +312,11 @@ func procAllowShortSessions(t *testing.T, b *kafka.Broker) {
 
 // procWaitGroupEmpty waits until group has no members: the children that
 // were killed have been dropped, so the next one to join gets every
-// partition at once. (A drain run that joined beside a dead member could
-// find its own partitions idle and stop before it is ever given the dead
-// member's.)
+// partition at once. (A drain run that joined beside a dead member would
+// wait for the dead member's partitions until its session timed out, and
+// if the dead member had committed them to their end it would stop without
+// draining their open sessions: see "Stopped when idle" in
+// docs/commit-protocol.md.)
 func procWaitGroupEmpty(t *testing.T, b *kafka.Broker, group string, timeout time.Duration) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,22 +35,7 @@ func closedAddr(t *testing.T) string {
 }
 
 // syncBuffer is a log sink the test reads while the pipeline writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = pipeline.SyncBuffer
 
 func startupConfig(servers []string, topic, warehouse string, logs *syncBuffer) pipeline.Config {
 	cfg := pipeline.Config{
@@ -247,4 +231,49 @@ func TestCLIRunTopicMissing(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestCLIRunRefusesAnotherGroup: sessionize run with another --group than
+// the one whose output the tables hold exits 1 before consuming, saying
+// which group to use.
+func TestCLIRunRefusesAnotherGroup(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", 2); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := kafka.NewProducer(t.Context(), kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	for i := range 50 {
+		line := fmt.Sprintf(`{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, i, i%7, start+int64(i)*1000)
+		if err := pr.Send(t.Context(), []byte(fmt.Sprint("u", i%7)), []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pr.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	wh := t.TempDir()
+	run := func(group string) (int, string) {
+		var out, errb bytes.Buffer
+		code := cli.Main(t.Context(), []string{"run", "--kafka-servers", b.Servers(), "--warehouse", wh, "--group", group,
+			"--stop-when-idle", "300ms", "--commit-interval", "100ms", "--http-addr="}, strings.NewReader(""), &out, &errb)
+		return code, errb.String()
+	}
+	if code, stderr := run("A"); code != cli.ExitOK {
+		t.Fatalf("group A: exit %d; stderr:\n%s", code, stderr)
+	}
+	code, stderr := run("B")
+	want := fmt.Sprintf(`sessionize: warehouse %s (namespace sessionize) holds the output of consumer group "A" on topic "clickstream"; `+
+		`this run uses group "B". Run with --group A to continue it, or use another --warehouse or --namespace`, wh)
+	if code != cli.ExitError || lastLine(stderr) != want {
+		t.Fatalf("group B: exit %d, last line\n %s\nwant exit %d and\n %s\nstderr:\n%s", code, lastLine(stderr), cli.ExitError, want, stderr)
+	}
+	if strings.Contains(stderr, "joining consumer group") {
+		t.Fatalf("group B joined the group before it was refused:\n%s", stderr)
+	}
 }
