@@ -264,19 +264,23 @@ func (t *tableWriter) checkOverlap(ctx context.Context, wh *iceberg.Warehouse, s
 	for i := range t.rows {
 		ours[t.rows[i].SessionID] = i
 	}
-	var n int64
+	// found holds the run's sessions the table has, each once: a table
+	// that already doubled them (stream over events batch wrote) must not
+	// make the message count more clashes than the run has sessions.
+	found := map[int]bool{}
 	example := -1
 	err := wh.SessionStarts(ctx, snapshot, window, func(id string, startMs, _ int64) {
 		if t.out.Replace != nil && t.out.Replace.Contains(startMs) {
 			return
 		}
 		if i, ok := ours[id]; ok {
-			n++
+			found[i] = true
 			if example < 0 {
 				example = i
 			}
 		}
 	})
+	n := len(found)
 	if err != nil || n == 0 {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -127,5 +128,44 @@ func TestTableCommitOutcomeUnknown(t *testing.T) {
 				t.Fatalf("%d rows for %d sessions; %s, %d runs", len(rows), sum.Sessions, audit.Account, audit.Account.BatchRuns)
 			}
 		})
+	}
+}
+
+// TestTableOverlapCountsEachSessionOnce: when the table already holds a
+// run's sessions twice (a streaming job wrote events batch had written),
+// the refusal of another run over them counts each of its sessions once:
+// it once said "42 of its 21 sessions".
+func TestTableOverlapCountsEachSessionOnce(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeLines(t, in, randomStream(rand.New(rand.NewPCG(7, 1)), 200))
+	wcfg := iceberg.Config{Warehouse: filepath.Join(dir, "wh")}
+	sum, _ := runBatch(t, Config{Inputs: []string{in}, Output: filepath.Join(dir, "out.jsonl"),
+		Table: &TableOutput{Table: iceberg.TableSessions, Warehouse: wcfg}})
+
+	rows, _ := tableRows(t, wcfg)
+	wh, err := iceberg.Open(context.Background(), wcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := wh.Current(context.Background(), iceberg.TableSessions)
+	if err == nil {
+		_, err = wh.Commit(context.Background(), iceberg.Commit{Table: iceberg.TableSessions, Sessions: rows, ExpectParentSnapshotID: snap.ID})
+	}
+	wh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The same events under other settings: another run.
+	rules := session.DefaultRules()
+	rules.MaxPages = 7
+	_, err = Run(context.Background(), Config{Inputs: []string{in}, Output: filepath.Join(dir, "out2.jsonl"), Rules: rules, Workers: 2,
+		Table: &TableOutput{Table: iceberg.TableSessions, Warehouse: wcfg}})
+	if !errors.Is(err, ErrSessionsExist) {
+		t.Fatalf("another run over the same events: %v, want ErrSessionsExist", err)
+	}
+	if want := fmt.Sprintf("%d of its %d sessions", sum.Sessions, sum.Sessions); !strings.Contains(err.Error(), want) {
+		t.Fatalf("message %q does not say %q", err, want)
 	}
 }
