@@ -76,7 +76,11 @@ func generated(t *testing.T, n int64, users int, seed uint64) (lines, keys [][]b
 	}
 }
 
-func runConfig(t *testing.T, b *kafka.Broker, warehouse string) Config {
+// brokerAddrs is a broker clients can connect to: the in-process
+// *kafka.Broker or a `sessionize broker` child process (procBroker).
+type brokerAddrs interface{ Addrs() []string }
+
+func runConfig(t *testing.T, b brokerAddrs, warehouse string) Config {
 	return Config{
 		Kafka:            kafka.SourceConfig{Servers: b.Addrs(), Topic: "clickstream", MaxWait: 200 * time.Millisecond, MaxPollRecords: 1000},
 		Warehouse:        iceberg.Config{Warehouse: warehouse},
