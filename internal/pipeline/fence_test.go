@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/kafka"
 )
 
 // TestFencedInstanceWritesNothing: instance A (the real binary) is stopped
@@ -247,20 +245,7 @@ func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
 	newPipeline := func(group string) *Pipeline {
 		cfg := runConfig(t, b, wh)
 		cfg.Kafka.Group, cfg.AllowedLateness = group, 0 // a session closes at the next event
-		if err := cfg.validate(); err != nil {
-			t.Fatal(err)
-		}
-		p := &Pipeline{cfg: cfg, wh: openWarehouse(t, wh), parser: event.NewParser(0), writer: group}
-		p.reset()
-		// A source that is never polled: its assignment callbacks never
-		// run; the test calls OnAssigned itself.
-		src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.src = src
-		t.Cleanup(func() { p.fenced = true; src.Close() })
-		return p
+		return unpolledPipeline(t, cfg, openWarehouse(t, wh), group)
 	}
 	// Offset k of partition q: user u<q>, 31 minutes after offset k-1, so
 	// every record closes the session before it.
@@ -326,7 +311,7 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 	newPipeline := func(group string, faults *iceberg.FaultInjector) *Pipeline {
 		cfg := runConfig(t, b, wh)
 		cfg.Kafka.Group, cfg.Warehouse.Faults = group, faults
-		if err := cfg.validate(); err != nil {
+		if err := cfg.validate(); err != nil { // before Open: it fills in the defaults
 			t.Fatal(err)
 		}
 		w, err := iceberg.Open(t.Context(), cfg.Warehouse, nil)
@@ -334,14 +319,7 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { w.Close() })
-		p := &Pipeline{cfg: cfg, wh: w, parser: event.NewParser(0), writer: group}
-		p.reset()
-		src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil) // never polled
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.src = src
-		t.Cleanup(func() { p.fenced = true; src.Close() })
+		p := unpolledPipeline(t, cfg, w, group)
 		if _, err := p.OnAssigned(t.Context(), []int32{0, 1}); err != nil {
 			t.Fatal(err)
 		}

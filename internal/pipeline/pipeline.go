@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -157,10 +156,10 @@ func (p *Pipeline) consume(ctx context.Context) error {
 func (p *Pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if p.cfg.Drain {
-		endMs := int64(math.MinInt64)
-		for _, part := range p.parts {
-			endMs = max(endMs, part.stream.MaxSeenMs())
+	if p.cfg.Drain && len(p.parts) > 0 {
+		endMs, err := p.drainEnd(ctx)
+		if err != nil {
+			return fmt.Errorf("final commit: %w", err)
 		}
 		for _, id := range p.owned() {
 			p.parts[id].drain(endMs)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
@@ -92,6 +93,26 @@ func runConfig(t *testing.T, b brokerAddrs, warehouse string) Config {
 		Drain:            true,
 		Logger:           testLogger(t),
 	}
+}
+
+// unpolledPipeline is a Pipeline on cfg (validated here) and wh whose
+// source is never polled: its assignment callbacks never run, so a test
+// calls OnAssigned itself and feeds records with process, driving the
+// commit path step by step as writer.
+func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer string) *Pipeline {
+	t.Helper()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(0), writer: writer}
+	p.reset()
+	src, err := kafka.NewSource(t.Context(), cfg.Kafka, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.src = src
+	t.Cleanup(func() { p.fenced = true; src.Close() })
+	return p
 }
 
 // batchLines sessionizes lines with batch mode and returns its JSON lines.
