@@ -110,16 +110,36 @@ func newProcGroup(t *testing.T, bin string) *procGroup {
 	}
 	// Registered before any child's kill, so it runs after them (LIFO).
 	t.Cleanup(func() {
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		if dir := os.Getenv("PROC_TEST_LOG_DIR"); dir != "" {
+			ps.keepLogs(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")))
+		}
 		if !t.Failed() {
 			return
 		}
-		ps.mu.Lock()
-		defer ps.mu.Unlock()
 		for _, c := range ps.children {
 			t.Logf("---- tail of %s (%s) ----\n%s", c.name, c.logPath, c.tail(40))
 		}
 	})
 	return ps
+}
+
+// keepLogs copies every child's log into dir (PROC_TEST_LOG_DIR=dir keeps
+// them for reading after the test, passed or not).
+func (ps *procGroup) keepLogs(dir string) {
+	t := ps.t
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("PROC_TEST_LOG_DIR: %v", err)
+		return
+	}
+	for _, c := range ps.children {
+		if err := os.WriteFile(filepath.Join(dir, c.name+".log"), []byte(c.log()), 0o644); err != nil {
+			t.Errorf("PROC_TEST_LOG_DIR: %v", err)
+			return
+		}
+	}
+	t.Logf("children's logs kept in %s", dir)
 }
 
 // procChild is one sessionize process; stdout and stderr go to its log file.

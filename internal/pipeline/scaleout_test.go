@@ -45,7 +45,7 @@ import (
 // timing of the children still varies).
 func TestScaleOutUnderFailures(t *testing.T) {
 	if testing.Short() {
-		t.Skip("scale-out test: builds cmd/sessionize and runs a broker and four instances as children (about 40 s); skipped with -short")
+		t.Skip("scale-out test: builds cmd/sessionize and runs a broker and four instances as children (about a minute); skipped with -short")
 	}
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("SCALEOUT_TEST_SEED"); s != "" {
@@ -117,7 +117,7 @@ func TestScaleOutUnderFailures(t *testing.T) {
 		feed.feedTo(min(feed.produced()+n/100, at(65)))
 	})
 	target := procCheckpointTargets(t, wh, group, ckpt)
-	cLog := len(c.log())
+	stoppedAt, cLog := time.Now(), len(c.log())
 	step("C (writer %s) frozen in a commit of partitions %v to %v; tables at %s", cWriter, slices.Sorted(maps.Keys(target)), target, offsetsOf(state))
 	feed.feedTo(at(70))
 	// Wait until the others have committed each of C's partitions past
@@ -141,6 +141,10 @@ func TestScaleOutUnderFailures(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if d := time.Since(stoppedAt); d < procSessionTimeout {
+		t.Fatalf("C's partitions moved %s after it was stopped, within its session timeout (%s)", d, procSessionTimeout)
+	}
+	step("C continued after %s stopped (session timeout %s)", time.Since(stoppedAt).Round(time.Millisecond), procSessionTimeout)
 	c.signal(syscall.SIGCONT)
 	c.waitLog("fenced", 30*time.Second, func(log string) bool { return strings.Contains(log[cLog:], `msg="fenced`) })
 	afterCont := c.log()[cLog:]
