@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"slices"
 	"testing"
 )
@@ -73,5 +75,55 @@ func TestDrainAtStopTakesTheWholeTopicsEnd(t *testing.T) {
 	got, _ := tableLines(t, wh)
 	if want := batchLines(t, lines); !slices.Equal(got, want) {
 		t.Fatalf("sessions after both members drained:\n%s\nbatch over the same records:\n%s", got, want)
+	}
+}
+
+// TestStopFencedSaysSo: a member whose final commit at stop is refused
+// because another member has taken over its partitions (it was dropped
+// from the group while stalled, say) writes nothing and exits cleanly:
+// the new owner carries on from the tables. But it must say so, or its
+// log reads as if its last records were never committed by anyone.
+func TestStopFencedSaysSo(t *testing.T) {
+	b := startBroker(t, 1)
+	wh := t.TempDir()
+	const t0 = int64(1_767_225_600_000) // 2026-01-01
+	feed := func(p *Pipeline, from, to int64) {
+		for k := from; k < to; k++ {
+			ts := t0 + k*60_000
+			p.parts[0].process(p.parser, &Record{Partition: 0, Offset: k, TimestampMs: ts,
+				Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u", "page_name": "home", "event_timestamp": "%d"}`, k, ts)})
+		}
+		p.parts[0].advance()
+		p.dirty = true
+	}
+	var log bytes.Buffer
+	member := func(writer string) *Pipeline {
+		cfg := runConfig(t, b, wh)
+		cfg.Kafka.Group = "stop"
+		cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+		p := unpolledPipeline(t, cfg, openWarehouse(t, wh), writer)
+		if _, err := p.OnAssigned(t.Context(), []int32{0}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := member("a")
+	feed(a, 0, 10)
+	if err := a.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	feed(a, 10, 20) // a stalls here; it is dropped from the group
+	a.src.Close()
+	bm := member("b") // the new owner, restored from a's commit
+	feed(bm, 10, 25)
+	if err := bm.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	log.Reset()
+	if err := a.stop(); err != nil {
+		t.Fatalf("a's stop: %v; want nil (its partitions are b's now)", err)
+	}
+	if !logHasLine(log.String(), "level=WARN", "final commit", "writer=a", "fenced") {
+		t.Fatalf("a's stop, fenced, logged:\n%s", log.String())
 	}
 }

@@ -166,7 +166,13 @@ func (p *Pipeline) stop() error {
 		}
 		p.dirty = true
 	}
-	if err := p.commit(ctx); err != nil && !errors.Is(err, errFenced) {
+	err := p.commit(ctx)
+	switch {
+	case errors.Is(err, errFenced):
+		// Nothing of ours is lost: the new owner replays from the tables.
+		p.cfg.Logger.Warn("final commit refused: another member has taken over partitions of ours and carries on from the tables",
+			"writer", p.writer, "partitions", p.owned(), "reason", err)
+	case err != nil:
 		return fmt.Errorf("final commit: %w", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,4 +246,18 @@ func TestBatchToTableEqualsStream(t *testing.T) {
 	if want := batchLines(t, lines); !slices.Equal(got, want) {
 		t.Fatalf("table has %d sessions, batch file %d: %s", len(got), len(want), firstDiff(got, want))
 	}
+}
+
+// logHasLine reports whether some line of log contains every one of parts.
+func logHasLine(log string, parts ...string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

@@ -283,20 +283,6 @@ func (c *procChild) waitLog(what string, timeout time.Duration, ok func(log stri
 	}
 }
 
-// logHasLine reports whether some line of log contains every one of parts.
-func logHasLine(log string, parts ...string) bool {
-	for _, line := range strings.Split(log, "\n") {
-		all := true
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			return true
-		}
-	}
-	return false
-}
-
 // runArgs are the arguments of a child `sessionize run`: frequent small
 // commits, and short session and rebalance timeouts so that crashes and
 // takeovers are quick. (kfake drops a member killed while its JoinGroup
