@@ -122,7 +122,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 			time.Sleep(delay)
 		case "first-commit": // the first, large, commit after the restart has begun
 			waitAssigned(c)
-			if !waitNewCheckpoint(wh, group, doneBefore, 5*time.Second) {
+			if !waitNewCheckpoint(wh, group, "", doneBefore, 5*time.Second) {
 				strategy += " (none began)"
 			}
 			delay = time.Duration(rng.IntN(40)) * time.Millisecond
@@ -134,7 +134,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 		case "commit": // a later commit has begun: its checkpoint file is there
 			waitFirstCommit(c)
 			done, _ := procCheckpointFiles(wh, group)
-			if !waitNewCheckpoint(wh, group, done, 2*time.Second) {
+			if !waitNewCheckpoint(wh, group, "", done, 2*time.Second) {
 				strategy += " (none began)"
 			}
 			delay = time.Duration(rng.IntN(25)) * time.Millisecond
@@ -193,30 +193,6 @@ func waitAssigned(c *procChild) {
 	c.waitLog(`"partitions assigned"`, 20*time.Second, func(log string) bool {
 		return logHasLine(log, `msg="partitions assigned"`)
 	})
-}
-
-// waitNewCheckpoint waits for a finished checkpoint file not in before: the
-// first step of a commit. False if none appears within timeout.
-func waitNewCheckpoint(warehouse, group string, before []string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		done, _ := procCheckpointFiles(warehouse, group)
-		if len(done) > len(before) {
-			return true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return false
-}
-
-func newNames(before, after []string) []string {
-	var out []string
-	for _, n := range after {
-		if !slices.Contains(before, n) {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // classifyKill says where in the commit protocol a kill landed, from what

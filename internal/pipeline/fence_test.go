@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/kafka"
 )
 
 // TestFencedInstanceWritesNothing: instance A (the real binary) is stopped
@@ -77,59 +73,15 @@ func TestFencedInstanceWritesNothing(t *testing.T) {
 	}()
 
 	// Stop A just after a commit has begun, until a stop lands between
-	// its checkpoint and its sessions snapshot, outside a catalog
-	// transaction (a stopped process holding SQLite's write lock would
-	// stall B, which is not what this test is about).
-	var ckpt string
-	var stopped procTableState
-	var state map[string]procTableState
-	for attempt := 1; ; attempt++ {
-		if attempt > 40 {
-			t.Fatal("could not stop A in the middle of a commit in 40 attempts")
-		}
+	// its checkpoint and its sessions snapshot.
+	ckpt, state := procStopMidCommit(t, a, wh, group, "", rng, func() {
 		if int(trickled.Load()) >= c2 {
 			t.Fatal("the trickle of records ended before A could be stopped in the middle of a commit")
 		}
-		before, _ := procCheckpointFiles(wh, group)
-		if !waitNewCheckpoint(wh, group, before, 3*time.Second) {
-			t.Fatalf("A began no commit within 3s (attempt %d)", attempt)
-		}
-		// At once, or a little later: after its late or rejected
-		// snapshot, say.
-		time.Sleep(time.Duration(rng.IntN(15)) * time.Millisecond)
-		a.signal(syscall.SIGSTOP)
-		a.waitStopped()
-		if procCatalogLocked(t, wh) {
-			t.Logf("attempt %d: A stopped inside a catalog transaction; continuing it", attempt)
-			a.signal(syscall.SIGCONT)
-			continue
-		}
-		after, _ := procCheckpointFiles(wh, group)
-		newest := slices.MaxFunc(newNames(before, after), func(x, y string) int { return int(procCheckpointSeq(x) - procCheckpointSeq(y)) })
-		state = procReadState(t, wh)
-		if procReferenced(state[iceberg.TableSessions], newest) {
-			t.Logf("attempt %d: A stopped after its commit had finished; continuing it", attempt)
-			a.signal(syscall.SIGCONT)
-			continue
-		}
-		ckpt, stopped = newest, state[iceberg.TableSessions]
-		t.Logf("attempt %d: A stopped mid-commit: checkpoint %s written, sessions still at %v", attempt, ckpt, stopped.offsets)
-		break
-	}
+	})
 	stoppedAt := time.Now()
-	aWriter := ckpt[:strings.LastIndexByte(ckpt, '-')]
-	data, err := os.ReadFile(filepath.Join(wh, "sessionize", "checkpoints", group, ckpt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := decodeCheckpoint(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := map[int32]int64{} // where A's interrupted commit would move every table
-	for p, e := range entries {
-		target[p] = e.next
-	}
+	aWriter := procCheckpointWriter(ckpt)
+	target := procCheckpointTargets(t, wh, group, ckpt) // where A's interrupted commit would move every table
 	if len(target) != 3 {
 		t.Fatalf("A owned partitions %v when stopped; want all 3", slices.Sorted(maps.Keys(target)))
 	}
@@ -297,22 +249,7 @@ func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
 	newPipeline := func(writer string) *Pipeline {
 		cfg := runConfig(t, b, wh)
 		cfg.Kafka.Group, cfg.AllowedLateness = "partial-takeover", 0 // a session closes at the next event
-		if err := cfg.validate(); err != nil {
-			t.Fatal(err)
-		}
-		p := &Pipeline{cfg: cfg, wh: openWarehouse(t, wh), parser: event.NewParser(0), writer: writer}
-		p.reset()
-		// A source that is never polled: its assignment callbacks never
-		// run; the test calls OnAssigned itself.
-		kcfg := cfg.Kafka
-		kcfg.Group = writer
-		src, err := kafka.NewSource(t.Context(), kcfg, p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.src = src
-		t.Cleanup(func() { p.fenced = true; src.Close() })
-		return p
+		return unpolledPipeline(t, cfg, openWarehouse(t, wh), writer)
 	}
 	// Offset k of partition q: user u<q>, 31 minutes after offset k-1, so
 	// every record closes the session before it.
@@ -382,7 +319,7 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 	newPipeline := func(writer string, faults *iceberg.FaultInjector) *Pipeline {
 		cfg := runConfig(t, b, wh)
 		cfg.Kafka.Group, cfg.Warehouse.Faults = "takeover", faults
-		if err := cfg.validate(); err != nil {
+		if err := cfg.validate(); err != nil { // before Open: it fills in the defaults
 			t.Fatal(err)
 		}
 		w, err := iceberg.Open(t.Context(), cfg.Warehouse, nil)
@@ -390,16 +327,7 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { w.Close() })
-		p := &Pipeline{cfg: cfg, wh: w, parser: event.NewParser(0), writer: writer}
-		p.reset()
-		kcfg := cfg.Kafka
-		kcfg.Group = writer
-		src, err := kafka.NewSource(t.Context(), kcfg, p, nil) // never polled
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.src = src
-		t.Cleanup(func() { p.fenced = true; src.Close() })
+		p := unpolledPipeline(t, cfg, w, writer)
 		if _, err := p.OnAssigned(t.Context(), []int32{0, 1}); err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -173,17 +172,23 @@ func (p *Pipeline) consume(ctx context.Context) error {
 func (p *Pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if p.cfg.Drain {
-		endMs := int64(math.MinInt64)
-		for _, part := range p.parts {
-			endMs = max(endMs, part.stream.MaxSeenMs())
+	if p.cfg.Drain && len(p.parts) > 0 {
+		endMs, err := p.drainEnd(ctx)
+		if err != nil {
+			return fmt.Errorf("final commit: %w", err)
 		}
 		for _, id := range p.owned() {
 			p.parts[id].drain(endMs)
 		}
 		p.dirty = true
 	}
-	if err := p.commit(ctx); err != nil && !errors.Is(err, errFenced) {
+	err := p.commit(ctx)
+	switch {
+	case errors.Is(err, errFenced):
+		// Nothing of ours is lost: the new owner replays from the tables.
+		p.cfg.Logger.Warn("final commit refused: another member has taken over partitions of ours and carries on from the tables",
+			"writer", p.writer, "partitions", p.owned(), "reason", err)
+	case err != nil:
 		return fmt.Errorf("final commit: %w", err)
 	}
 	return nil

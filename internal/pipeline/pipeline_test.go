@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
@@ -96,7 +98,11 @@ func generated(t *testing.T, n int64, users int, seed uint64) (lines, keys [][]b
 	}
 }
 
-func runConfig(t *testing.T, b *kafka.Broker, warehouse string) Config {
+// brokerAddrs is a broker clients can connect to: the in-process
+// *kafka.Broker or a `sessionize broker` child process (procBroker).
+type brokerAddrs interface{ Addrs() []string }
+
+func runConfig(t *testing.T, b brokerAddrs, warehouse string) Config {
 	return Config{
 		Kafka:            kafka.SourceConfig{Servers: b.Addrs(), Topic: "clickstream", MaxWait: 200 * time.Millisecond, MaxPollRecords: 1000},
 		Warehouse:        iceberg.Config{Warehouse: warehouse},
@@ -108,6 +114,31 @@ func runConfig(t *testing.T, b *kafka.Broker, warehouse string) Config {
 		Drain:            true,
 		Logger:           testLogger(t),
 	}
+}
+
+// unpolledPipeline is a Pipeline on cfg (validated here) and wh whose
+// source is never polled: its assignment callbacks never run, so a test
+// calls OnAssigned itself and feeds records with process, driving the
+// commit path step by step as writer.
+func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer string) *Pipeline {
+	t.Helper()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(0), writer: writer}
+	p.reset()
+	// The source joins a Kafka group of its own (named after the writer):
+	// members that are never polled would hold up each other's rebalances.
+	// The tables still record cfg.Kafka.Group, the group they belong to.
+	kcfg := cfg.Kafka
+	kcfg.Group = writer
+	src, err := kafka.NewSource(t.Context(), kcfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.src = src
+	t.Cleanup(func() { p.fenced = true; src.Close() })
+	return p
 }
 
 // batchLines sessionizes lines with batch mode and returns its JSON lines.
@@ -240,4 +271,18 @@ func TestBatchToTableEqualsStream(t *testing.T) {
 	if want := batchLines(t, lines); !slices.Equal(got, want) {
 		t.Fatalf("table has %d sessions, batch file %d: %s", len(got), len(want), firstDiff(got, want))
 	}
+}
+
+// logHasLine reports whether some line of log contains every one of parts.
+func logHasLine(log string, parts ...string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,16 +110,36 @@ func newProcGroup(t *testing.T, bin string) *procGroup {
 	}
 	// Registered before any child's kill, so it runs after them (LIFO).
 	t.Cleanup(func() {
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		if dir := os.Getenv("PROC_TEST_LOG_DIR"); dir != "" {
+			ps.keepLogs(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")))
+		}
 		if !t.Failed() {
 			return
 		}
-		ps.mu.Lock()
-		defer ps.mu.Unlock()
 		for _, c := range ps.children {
 			t.Logf("---- tail of %s (%s) ----\n%s", c.name, c.logPath, c.tail(40))
 		}
 	})
 	return ps
+}
+
+// keepLogs copies every child's log into dir (PROC_TEST_LOG_DIR=dir keeps
+// them for reading after the test, passed or not).
+func (ps *procGroup) keepLogs(dir string) {
+	t := ps.t
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("PROC_TEST_LOG_DIR: %v", err)
+		return
+	}
+	for _, c := range ps.children {
+		if err := os.WriteFile(filepath.Join(dir, c.name+".log"), []byte(c.log()), 0o644); err != nil {
+			t.Errorf("PROC_TEST_LOG_DIR: %v", err)
+			return
+		}
+	}
+	t.Logf("children's logs kept in %s", dir)
 }
 
 // procChild is one sessionize process; stdout and stderr go to its log file.
@@ -262,26 +283,12 @@ func (c *procChild) waitLog(what string, timeout time.Duration, ok func(log stri
 	}
 }
 
-// logHasLine reports whether some line of log contains every one of parts.
-func logHasLine(log string, parts ...string) bool {
-	for _, line := range strings.Split(log, "\n") {
-		all := true
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			return true
-		}
-	}
-	return false
-}
-
 // runArgs are the arguments of a child `sessionize run`: frequent small
 // commits, and short session and rebalance timeouts so that crashes and
 // takeovers are quick. (kfake drops a member killed while its JoinGroup
 // was answered only after the rebalance timeout, not the session timeout.)
-func (ps *procGroup) runArgs(b *kafka.Broker, warehouse, group string, extra ...string) []string {
-	args := []string{"run", "--kafka-servers", b.Servers(), "--topic", "clickstream", "--group", group,
+func (ps *procGroup) runArgs(b brokerAddrs, warehouse, group string, extra ...string) []string {
+	args := []string{"run", "--kafka-servers", strings.Join(b.Addrs(), ","), "--topic", "clickstream", "--group", group,
 		"--warehouse", warehouse, "--commit-interval", "100ms", "--commit-max-records", "2000",
 		"--allowed-lateness", "1h", "--session-timeout", procSessionTimeout.String(),
 		"--rebalance-timeout", procRebalanceTimeout.String(), "--log-level", "info"}
@@ -290,7 +297,7 @@ func (ps *procGroup) runArgs(b *kafka.Broker, warehouse, group string, extra ...
 
 // procAllowShortSessions lets the broker accept the children's short session
 // timeout (kfake's minimum is 6s, as Kafka's).
-func procAllowShortSessions(t *testing.T, b *kafka.Broker) {
+func procAllowShortSessions(t *testing.T, b brokerAddrs) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
 	if err != nil {
@@ -317,7 +324,7 @@ func procAllowShortSessions(t *testing.T, b *kafka.Broker) {
 // if the dead member had committed them to their end it would stop without
 // draining their open sessions: see "Stopped when idle" in
 // docs/commit-protocol.md.)
-func procWaitGroupEmpty(t *testing.T, b *kafka.Broker, group string, timeout time.Duration) {
+func procWaitGroupEmpty(t *testing.T, b brokerAddrs, group string, timeout time.Duration) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
 	if err != nil {
@@ -445,7 +452,7 @@ func (in procInput) batchInput() [][]byte {
 }
 
 // procProduce sends recs keyed, in order; safe to call from any goroutine.
-func procProduce(ctx context.Context, b *kafka.Broker, recs []procRecord) error {
+func procProduce(ctx context.Context, b brokerAddrs, recs []procRecord) error {
 	pr, err := kafka.NewProducer(ctx, kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)
 	if err != nil {
 		return err
@@ -508,6 +515,134 @@ func procCheckpointFiles(warehouse, group string) (done, tmp []string) {
 	return done, tmp
 }
 
+// procCheckpointWriter is the writer in a checkpoint's name
+// (<writer>-<seq>.ckpt): the process that wrote it.
+func procCheckpointWriter(name string) string {
+	return name[:strings.LastIndexByte(name, '-')]
+}
+
+// procWriterCheckpoints keeps the names written by writer ("": any).
+func procWriterCheckpoints(names []string, writer string) []string {
+	if writer == "" {
+		return names
+	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return procCheckpointWriter(n) != writer })
+}
+
+// waitNewCheckpoint waits for a finished checkpoint file of writer ("":
+// any) not in before: the first step of one of its commits. False if none
+// appears within timeout.
+func waitNewCheckpoint(warehouse, group, writer string, before []string, timeout time.Duration) bool {
+	n := len(procWriterCheckpoints(before, writer))
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		done, _ := procCheckpointFiles(warehouse, group)
+		if len(procWriterCheckpoints(done, writer)) > n {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
+func newNames(before, after []string) []string {
+	var out []string
+	for _, n := range after {
+		if !slices.Contains(before, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// procNewWriter returns the writer of the checkpoints of group that is
+// not in known, if there is one (a child that was just started has made its
+// first commit), and adds it to known. It fails if there are several.
+func procNewWriter(t *testing.T, warehouse, group string, known map[string]bool) (string, bool) {
+	t.Helper()
+	done, _ := procCheckpointFiles(warehouse, group)
+	fresh := map[string]bool{}
+	for _, n := range done {
+		if w := procCheckpointWriter(n); !known[w] {
+			fresh[w] = true
+		}
+	}
+	if len(fresh) > 1 {
+		t.Fatalf("more than one new writer in the checkpoints: %v", slices.Sorted(maps.Keys(fresh)))
+	}
+	for w := range fresh {
+		known[w] = true
+		return w, true
+	}
+	return "", false
+}
+
+// procStopMidCommit stops c with SIGSTOP in the middle of a commit: after
+// the checkpoint of one of its commits is written (writer is c's, "" if c
+// is the only writer), before the sessions snapshot that names it, and
+// outside a catalog transaction (a stopped process holding SQLite's write
+// lock would stall every other writer, which is not what such a test is
+// about). A stop that lands elsewhere is undone (SIGCONT) and tried again,
+// up to 40 times; check, called before each attempt, fails the test if the
+// conditions for another attempt have run out. It returns the checkpoint
+// of the interrupted commit and the tables' state while c is stopped.
+func procStopMidCommit(t *testing.T, c *procChild, warehouse, group, writer string, rng *rand.Rand, check func()) (string, map[string]procTableState) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		if attempt > 40 {
+			t.Fatalf("could not stop %s in the middle of a commit in 40 attempts", c.name)
+		}
+		check()
+		before, _ := procCheckpointFiles(warehouse, group)
+		if !waitNewCheckpoint(warehouse, group, writer, before, 3*time.Second) {
+			t.Fatalf("%s began no commit within 3s (attempt %d)", c.name, attempt)
+		}
+		// At once, or a little later: after its late or rejected
+		// snapshot, say.
+		time.Sleep(time.Duration(rng.IntN(15)) * time.Millisecond)
+		c.signal(syscall.SIGSTOP)
+		c.waitStopped()
+		if procCatalogHeld(t, warehouse) {
+			t.Logf("attempt %d: %s stopped inside a catalog transaction; continuing it", attempt, c.name)
+			c.signal(syscall.SIGCONT)
+			continue
+		}
+		after, _ := procCheckpointFiles(warehouse, group)
+		newest := slices.MaxFunc(procWriterCheckpoints(newNames(before, after), writer), func(x, y string) int {
+			return int(procCheckpointSeq(x) - procCheckpointSeq(y))
+		})
+		state := procReadState(t, warehouse)
+		if procReferenced(state[iceberg.TableSessions], newest) {
+			t.Logf("attempt %d: %s stopped after its commit had finished; continuing it", attempt, c.name)
+			c.signal(syscall.SIGCONT)
+			continue
+		}
+		t.Logf("attempt %d: %s stopped mid-commit: checkpoint %s written, sessions still at %v",
+			attempt, c.name, newest, state[iceberg.TableSessions].offsets)
+		return newest, state
+	}
+}
+
+// procCheckpointTargets reads a checkpoint of group: the partitions it
+// holds and, for each, the offset the commit that wrote it moves the
+// tables to.
+func procCheckpointTargets(t *testing.T, warehouse, group, name string) map[int32]int64 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(warehouse, "sessionize", "checkpoints", group, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := map[int32]int64{}
+	for p, e := range entries {
+		target[p] = e.next
+	}
+	return target
+}
+
 // procCheckpointSeq is the commit sequence number in a checkpoint's name
 // (<writer>-<seq>.ckpt).
 func procCheckpointSeq(name string) int64 {
@@ -525,6 +660,19 @@ func procReferenced(st procTableState, name string) bool {
 		}
 	}
 	return false
+}
+
+// procCatalogHeld reports whether the SQLite catalog's write lock stays
+// taken for 200 ms: a process that holds it is stopped, since running
+// writers hold it for milliseconds at a time.
+func procCatalogHeld(t *testing.T, warehouse string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if !procCatalogLocked(t, warehouse) {
+			return false
+		}
+	}
+	return true
 }
 
 // procCatalogLocked reports whether some process holds the SQLite
@@ -609,7 +757,7 @@ func procDupKeys(keys []procRowKey) []procRowKey {
 
 // procReferenceRun runs the pipeline in process, without crashes, over the
 // whole topic into a warehouse of its own (another group), and returns it.
-func procReferenceRun(t *testing.T, b *kafka.Broker) string {
+func procReferenceRun(t *testing.T, b brokerAddrs) string {
 	t.Helper()
 	ref := t.TempDir()
 	cfg := runConfig(t, b, ref)
