@@ -441,19 +441,19 @@ func audit(ctx context.Context, wh *iceberg.Warehouse) (auditReport, error) {
 			}
 		}
 	}
-	late, err := wh.ReadLate(ctx)
+	late, err := wh.RowsByPartition(ctx, iceberg.TableLate)
 	if err != nil {
 		return rep, err
 	}
-	for _, r := range late {
-		part(r.Partition).LateRows++
+	for p, n := range late {
+		part(p).LateRows += n
 	}
-	rejected, err := wh.ReadRejected(ctx)
+	rejected, err := wh.RowsByPartition(ctx, iceberg.TableRejected)
 	if err != nil {
 		return rep, err
 	}
-	for _, r := range rejected {
-		part(r.Partition).RejectedRows++
+	for p, n := range rejected {
+		part(p).RejectedRows += n
 	}
 
 	rep.OK = rep.Holds

@@ -41,23 +41,19 @@ func (a Account) String() string {
 // Audit reads the tables and makes the account.
 func Audit(ctx context.Context, wh *iceberg.Warehouse) (Account, error) {
 	var a Account
-	sessions, err := wh.ReadSessions(ctx)
-	if err != nil {
+	var err error
+	if a.Sessions, a.InSessions, err = wh.SessionTotals(ctx); err != nil {
 		return a, err
 	}
-	a.Sessions = int64(len(sessions))
-	for i := range sessions {
-		a.InSessions += sessions[i].EventCount
+	for table, n := range map[string]*int64{iceberg.TableLate: &a.Late, iceberg.TableRejected: &a.Rejected} {
+		byPartition, err := wh.RowsByPartition(ctx, table)
+		if err != nil {
+			return a, err
+		}
+		for _, rows := range byPartition {
+			*n += rows
+		}
 	}
-	late, err := wh.ReadLate(ctx)
-	if err != nil {
-		return a, err
-	}
-	rejected, err := wh.ReadRejected(ctx)
-	if err != nil {
-		return a, err
-	}
-	a.Late, a.Rejected = int64(len(late)), int64(len(rejected))
 	snap, ok, err := wh.Current(ctx, iceberg.TableSessions)
 	if err != nil || !ok {
 		return a, err
