@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/metrics"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -27,9 +28,9 @@ type ScanOptions struct {
 
 // ScanStats describe what a scan read.
 type ScanStats struct {
-	// Files and FileBytes are the data files the scan opened (after
-	// partition pruning) and their size on disk.
-	Files     int
+	// Files and FileBytes are the data files the scan opened (the others
+	// were pruned by partition or column bounds) and their size on disk.
+	Files     int64
 	FileBytes int64
 	// Rows is the rows handed to the callback.
 	Rows int64
@@ -61,7 +62,9 @@ func (w *Warehouse) Scan(ctx context.Context, tableName string, opts ScanOptions
 	if tbl.CurrentSnapshot() == nil {
 		return stats, nil
 	}
+	planned := &metrics.InMemoryReporter{}
 	scanOpts := []table.ScanOption{
+		table.WithReporter(planned),
 		table.WithMaxConcurrency(1),
 		table.WithArrowBatchSize(scanBatchRows),
 		table.WithSelectedFields(opts.Columns...),
@@ -71,17 +74,16 @@ func (w *Warehouse) Scan(ctx context.Context, tableName string, opts ScanOptions
 	}
 	scan := tbl.Scan(scanOpts...)
 	defer scan.Close()
-	tasks, err := scan.PlanFiles(ctx)
-	if err != nil {
-		return stats, fmt.Errorf("iceberg: plan scan of %s: %w", tableName, err)
-	}
-	for _, t := range tasks {
-		stats.Files++
-		stats.FileBytes += t.File.FileSizeBytes()
-	}
-	_, records, err := scan.ReadTasks(ctx, tasks)
+	_, records, err := scan.ToArrowRecords(ctx)
 	if err != nil {
 		return stats, fmt.Errorf("iceberg: scan %s: %w", tableName, err)
+	}
+	// Planning is done and reported (synchronously) by now.
+	for _, r := range planned.Reports() {
+		if sr, ok := r.(metrics.ScanReport); ok {
+			stats.Files += counter(sr.Metrics.ResultDataFiles)
+			stats.FileBytes += counter(sr.Metrics.TotalFileSizeInBytes)
+		}
 	}
 	for rec, err := range records {
 		if err != nil {
@@ -95,6 +97,13 @@ func (w *Warehouse) Scan(ctx context.Context, tableName string, opts ScanOptions
 		}
 	}
 	return stats, nil
+}
+
+func counter(c *metrics.CounterResult) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.Value
 }
 
 // partitionTimeColumn is the timestamp column a table is partitioned by
