@@ -265,4 +265,3 @@ func cpuModel() string {
 	}
 	return "unknown CPU"
 }
-

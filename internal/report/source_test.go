@@ -89,4 +89,3 @@ func scannedFiles(t *testing.T, logs []byte) float64 {
 		}
 	}
 }
-
