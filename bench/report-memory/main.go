@@ -70,7 +70,8 @@ func main() {
 		{"report --from/--to (7 days)", append([]string{"report", "--warehouse", dir, "--json"}, week...)},
 		{"table audit", []string{"table", "audit", "--warehouse", dir}},
 	}
-	fmt.Printf("\n%-12s %-30s %10s %14s %6s\n", "binary", "command", "wall s", "peak RSS MiB", "exit")
+	// The machines are shared: CPU seconds (user + sys) vary less than wall.
+	fmt.Printf("\n%-8s %-30s %8s %8s %14s %6s\n", "binary", "command", "wall s", "CPU s", "peak RSS MiB", "exit")
 	for _, b := range bins {
 		name, path, ok := strings.Cut(b, "=")
 		if !ok {
@@ -78,12 +79,12 @@ func main() {
 			os.Exit(2)
 		}
 		for _, r := range runs {
-			wall, rssKiB, code, err := measure(path, r.args)
+			wall, cpu, rssKiB, code, err := measure(path, r.args)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "report-memory: %s %s: %v\n", name, r.name, err)
 				os.Exit(1)
 			}
-			fmt.Printf("%-12s %-30s %10.1f %14.0f %6d\n", name, r.name, wall.Seconds(), float64(rssKiB)/1024, code)
+			fmt.Printf("%-8s %-30s %8.1f %8.1f %14.0f %6d\n", name, r.name, wall.Seconds(), cpu.Seconds(), float64(rssKiB)/1024, code)
 		}
 	}
 }
@@ -94,38 +95,39 @@ func main() {
 // CLONE_VM, and Linux carries the parent's RSS high-water mark across
 // the child's exec, so the child would report at least this process's
 // peak (the warehouse writer's).
-func measure(bin string, args []string) (time.Duration, int64, int, error) {
+func measure(bin string, args []string) (wall, cpu time.Duration, rssKiB int64, code int, err error) {
 	f, err := os.CreateTemp("", "report-memory-*.time")
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	f.Close()
 	defer os.Remove(f.Name())
-	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%e %M", "-o", f.Name(), bin, "--log-level", "warn"}, args...)...)
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%e %U %S %M", "-o", f.Name(), bin, "--log-level", "warn"}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err = cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		return 0, 0, 0, fmt.Errorf("%w (needs GNU time at /usr/bin/time: apt-get install time)", err)
+		return 0, 0, 0, 0, fmt.Errorf("%w (needs GNU time at /usr/bin/time: apt-get install time)", err)
 	}
-	code := cmd.ProcessState.ExitCode()
+	code = cmd.ProcessState.ExitCode()
 	if code != 0 && code != 1 { // 1: the audit found the account does not add up
-		return 0, 0, 0, fmt.Errorf("exit %d: %s", code, stderr.String())
+		return 0, 0, 0, 0, fmt.Errorf("exit %d: %s", code, stderr.String())
 	}
 	b, err := os.ReadFile(f.Name())
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	// GNU time writes "Command exited with non-zero status N" first then.
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	var secs float64
-	var kib int64
-	if _, err := fmt.Sscanf(lines[len(lines)-1], "%f %d", &secs, &kib); err != nil {
-		return 0, 0, 0, fmt.Errorf("read GNU time output %q: %w", b, err)
+	var secs, user, sys float64
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "%f %f %f %d", &secs, &user, &sys, &rssKiB); err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("read GNU time output %q: %w", b, err)
 	}
-	return time.Duration(secs * float64(time.Second)), kib, code, nil
+	return seconds(secs), seconds(user + sys), rssKiB, code, nil
 }
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // ensureWarehouse writes the warehouse unless a complete one is there.
 func ensureWarehouse(ctx context.Context, dir string, n, users, days int, seed uint64, commitRows int, day0 time.Time) error {
