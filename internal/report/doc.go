@@ -65,9 +65,9 @@
 // no list of sessions is ever held. A warehouse report pushes --from/--to
 // into the Iceberg scan, so only the day partitions of the window are
 // read, and reads only the columns it uses. What is kept grows only with
-// distinct values (days, hours, pages, end reasons, durations up to 32
-// MiB), except 8 bytes per session for the users count: about 380 MiB
-// peak RSS for 10M sessions (bench/report-memory.sh).
+// distinct values: days, hours, pages, end reasons, durations (16 MiB at
+// most), and about 12 bytes per user for the users count
+// (bench/report-memory.sh prints the peak RSS over 10M sessions).
 //
 // # JSON
 //

@@ -205,9 +205,9 @@ type Options struct {
 
 // Accumulator takes sessions one at a time, so a large table or file
 // need not be held in memory (pages_visited is looked at and dropped).
-// What it keeps does not grow with the sessions, but for 8 bytes per
-// session to count users (see userCounter); the percentiles stay exact
-// (see durationCounts).
+// What it keeps grows with distinct values, not with sessions: about 12
+// bytes per user (see userCounter), exact counts per duration and event
+// count, so the percentiles stay exact (see durationCounts).
 type Accumulator struct {
 	opts                Options
 	n                   int64

@@ -198,6 +198,9 @@ func TestDurationCountsExact(t *testing.T) {
 	for i := range 5000 {
 		values = append(values, float64(i*i%9000)/1000*7)
 	}
+	for range 1<<16 + 3 { // wraps the uint16 count of 0 s around
+		values = append(values, 0)
+	}
 	d := newDurationCounts()
 	for _, v := range values {
 		d.add(v)
@@ -244,7 +247,7 @@ func TestDurationCountsExact(t *testing.T) {
 
 // Users are counted from hashes merged across chunks.
 func TestUserCounter(t *testing.T) {
-	u := userCounter{chunk: 5000}
+	u := userCounter{chunkSize: 5000}
 	want := map[string]int64{}
 	for i := range 5000*7 + 777 {
 		id := fmt.Sprintf("user-%d", (i*7919)%9001)
@@ -261,6 +264,13 @@ func TestUserCounter(t *testing.T) {
 	}
 	if !maps.Equal(per.m, wantPer) {
 		t.Fatalf("sessions per user = %v, want %v", per.m, wantPer)
+	}
+	// A count past uint32 keeps the rest aside.
+	var big userCounter
+	big.hashes, big.counts = []uint64{42}, []uint32{math.MaxUint32 - 1}
+	big.counts[0] = big.sum(42, big.counts[0], 5)
+	if got := big.perUser().m; !maps.Equal(got, map[int64]int64{math.MaxUint32 + 4: 1}) {
+		t.Errorf("sessions per user past uint32 = %v", got)
 	}
 }
 

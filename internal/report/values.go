@@ -59,8 +59,8 @@ func (v intCountsView) ascending() iter.Seq2[float64, int64] {
 }
 
 // Durations on the millisecond grid below pagedMs are counted in pages of
-// pageMs consecutive milliseconds, allocated when first touched: 64 KiB
-// per 16 s of durations, 32 MiB at most (2.3 h, above the default maximum
+// pageMs consecutive milliseconds, allocated when first touched: 32 KiB
+// per 16 s of durations, 16 MiB at most (2.3 h, above the default maximum
 // session duration of 2 h). Any other value (longer, negative, not a whole
 // millisecond, e.g. from a hand-made file) goes to a map, which costs
 // memory per distinct value.
@@ -72,9 +72,10 @@ const (
 
 // durationCounts counts session durations in seconds, exactly.
 type durationCounts struct {
-	pages [pagedMs / pageMs]*[pageMs]uint32
-	// wrapped holds multiples of 2^32 for a millisecond whose uint32
-	// count wrapped around.
+	pages [pagedMs / pageMs]*[pageMs]uint16
+	// wrapped holds multiples of 2^16 for a millisecond whose uint16
+	// count wrapped around (durations of 0 are common: one-event
+	// sessions).
 	wrapped map[int64]int64
 	other   map[float64]int64
 	nan     int64
@@ -94,12 +95,12 @@ func (c *durationCounts) add(seconds float64) {
 		i := int64(ms)
 		p := c.pages[i>>pageBits]
 		if p == nil {
-			p = new([pageMs]uint32)
+			p = new([pageMs]uint16)
 			c.pages[i>>pageBits] = p
 		}
 		p[i&(pageMs-1)]++
 		if p[i&(pageMs-1)] == 0 {
-			c.wrapped[i] += 1 << 32
+			c.wrapped[i] += 1 << 16
 		}
 		c.sumMs += i
 		return
