@@ -24,6 +24,9 @@ type ScanOptions struct {
 	// Columns are the columns to read, by name; nil reads every column.
 	// Parquet is columnar: a column not named here is never decoded.
 	Columns []string
+
+	// filter is an extra row filter, ANDed with the window.
+	filter iceberg.BooleanExpression
 }
 
 // ScanStats describe what a scan read.
@@ -70,7 +73,14 @@ func (w *Warehouse) Scan(ctx context.Context, tableName string, opts ScanOptions
 		table.WithArrowBatchSize(scanBatchRows),
 		table.WithSelectedFields(opts.Columns...),
 	}
-	if filter := windowFilter(partitionTimeColumn(tableName), opts.From, opts.To); filter != nil {
+	filter := windowFilter(partitionTimeColumn(tableName), opts.From, opts.To)
+	switch {
+	case filter == nil:
+		filter = opts.filter
+	case opts.filter != nil:
+		filter = iceberg.NewAnd(filter, opts.filter)
+	}
+	if filter != nil {
 		scanOpts = append(scanOpts, table.WithRowFilter(filter))
 	}
 	scan := tbl.Scan(scanOpts...)
