@@ -2,6 +2,7 @@ package iceberg
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -38,6 +39,16 @@ func col[T arrow.Array](c *recordColumns, name string) T {
 	return a
 }
 
+// optCol is col for a column the record may lack: the zero T (nil) when
+// it has none.
+func optCol[T arrow.Array](c *recordColumns, name string) T {
+	var zero T
+	if c.err != nil || len(c.rec.Schema().FieldIndices(name)) == 0 {
+		return zero
+	}
+	return col[T](c, name)
+}
+
 func optionalInt64(a *array.Int64, i int) *int64 {
 	if a.IsNull(i) {
 		return nil
@@ -46,49 +57,110 @@ func optionalInt64(a *array.Int64, i int) *int64 {
 	return &v
 }
 
+// SessionColumns are the sessions table's columns that SessionRow carries
+// (every column but the derived session_start), in table order.
+func SessionColumns() []string {
+	return []string{
+		"session_id", "uuid", "session_start_time_ms", "session_end_time_ms", "session_duration_seconds",
+		"event_count", "pages_visited", "pages_truncated", "entry_page", "exit_page", "end_reason",
+	}
+}
+
 // SessionsFromRecord appends the rows of an Arrow record with the sessions
 // columns (a table scan, or a Parquet file written by batch) to out.
 func SessionsFromRecord(rec arrow.RecordBatch, out []SessionRow) ([]SessionRow, error) {
-	c := &recordColumns{rec: rec}
-	sessionID := col[stringValues](c, "session_id")
-	uuid := col[stringValues](c, "uuid")
-	startMs := col[*array.Int64](c, "session_start_time_ms")
-	endMs := col[*array.Int64](c, "session_end_time_ms")
-	duration := col[*array.Float64](c, "session_duration_seconds")
-	events := col[*array.Int64](c, "event_count")
-	pages := col[array.ListLike](c, "pages_visited")
-	truncated := col[*array.Boolean](c, "pages_truncated")
-	entry := col[stringValues](c, "entry_page")
-	exit := col[stringValues](c, "exit_page")
-	reason := col[stringValues](c, "end_reason")
-	if c.err != nil {
-		return out, c.err
-	}
-	pageValues, ok := pages.ListValues().(stringValues)
-	if !ok {
-		return out, fmt.Errorf("scanned pages_visited elements are %s, not strings", pages.ListValues().DataType())
-	}
-	for i := range int(rec.NumRows()) {
-		lo, hi := pages.ValueOffsets(i)
-		visited := make([]string, 0, hi-lo)
-		for j := lo; j < hi; j++ {
-			visited = append(visited, pageValues.Value(int(j)))
+	err := VisitSessions(rec, SessionColumns(), func(r *SessionRow) {
+		row := *r
+		row.PagesVisited = slices.Clone(r.PagesVisited)
+		if row.PagesVisited == nil {
+			row.PagesVisited = []string{}
 		}
-		out = append(out, SessionRow{
-			SessionID:              sessionID.Value(i),
-			UUID:                   uuid.Value(i),
-			SessionStartTimeMs:     startMs.Value(i),
-			SessionEndTimeMs:       endMs.Value(i),
-			SessionDurationSeconds: duration.Value(i),
-			EventCount:             events.Value(i),
-			PagesVisited:           visited,
-			PagesTruncated:         truncated.Value(i),
-			EntryPage:              entry.Value(i),
-			ExitPage:               exit.Value(i),
-			EndReason:              reason.Value(i),
-		})
+		out = append(out, row)
+	})
+	return out, err
+}
+
+// VisitSessions calls fn with each row of rec, a record with some of the
+// sessions columns: a scan that selected only the columns it needs, or a
+// Parquet file. Every column in required must be in rec; a column that is
+// not leaves its field zero. fn gets the same *SessionRow every time, and
+// its strings and PagesVisited point into rec and a reused buffer: copy
+// what outlives the call. Nothing is allocated per row, so a scan of
+// millions of sessions costs no garbage.
+func VisitSessions(rec arrow.RecordBatch, required []string, fn func(*SessionRow)) error {
+	c := &recordColumns{rec: rec}
+	for _, name := range required {
+		if len(rec.Schema().FieldIndices(name)) == 0 {
+			return fmt.Errorf("record has no column %q", name)
+		}
 	}
-	return out, nil
+	sessionID := optCol[stringValues](c, "session_id")
+	uuid := optCol[stringValues](c, "uuid")
+	startMs := optCol[*array.Int64](c, "session_start_time_ms")
+	endMs := optCol[*array.Int64](c, "session_end_time_ms")
+	duration := optCol[*array.Float64](c, "session_duration_seconds")
+	events := optCol[*array.Int64](c, "event_count")
+	pages := optCol[array.ListLike](c, "pages_visited")
+	truncated := optCol[*array.Boolean](c, "pages_truncated")
+	entry := optCol[stringValues](c, "entry_page")
+	exit := optCol[stringValues](c, "exit_page")
+	reason := optCol[stringValues](c, "end_reason")
+	if c.err != nil {
+		return c.err
+	}
+	var pageValues stringValues
+	if pages != nil {
+		var ok bool
+		if pageValues, ok = pages.ListValues().(stringValues); !ok {
+			return fmt.Errorf("scanned pages_visited elements are %s, not strings", pages.ListValues().DataType())
+		}
+	}
+	var (
+		row     SessionRow
+		visited []string
+	)
+	for i := range int(rec.NumRows()) {
+		if sessionID != nil {
+			row.SessionID = sessionID.Value(i)
+		}
+		if uuid != nil {
+			row.UUID = uuid.Value(i)
+		}
+		if startMs != nil {
+			row.SessionStartTimeMs = startMs.Value(i)
+		}
+		if endMs != nil {
+			row.SessionEndTimeMs = endMs.Value(i)
+		}
+		if duration != nil {
+			row.SessionDurationSeconds = duration.Value(i)
+		}
+		if events != nil {
+			row.EventCount = events.Value(i)
+		}
+		if pages != nil {
+			lo, hi := pages.ValueOffsets(i)
+			visited = visited[:0]
+			for j := lo; j < hi; j++ {
+				visited = append(visited, pageValues.Value(int(j)))
+			}
+			row.PagesVisited = visited
+		}
+		if truncated != nil {
+			row.PagesTruncated = truncated.Value(i)
+		}
+		if entry != nil {
+			row.EntryPage = entry.Value(i)
+		}
+		if exit != nil {
+			row.ExitPage = exit.Value(i)
+		}
+		if reason != nil {
+			row.EndReason = reason.Value(i)
+		}
+		fn(&row)
+	}
+	return nil
 }
 
 func lateFromRecord(rec arrow.RecordBatch, out []LateRow) ([]LateRow, error) {

@@ -153,14 +153,14 @@ func (w *Warehouse) Audit(ctx context.Context) (Audit, error) {
 		}
 	}
 	var err error
-	if a.Sessions, a.InSessions, err = w.auditSessionRows(ctx); err != nil {
+	if a.Sessions, a.InSessions, err = w.SessionTotals(ctx); err != nil {
 		return rep, err
 	}
-	late, err := w.auditRowsPerPartition(ctx, TableLate)
+	late, err := w.RowsByPartition(ctx, TableLate)
 	if err != nil {
 		return rep, err
 	}
-	rejected, err := w.auditRowsPerPartition(ctx, TableRejected)
+	rejected, err := w.RowsByPartition(ctx, TableRejected)
 	if err != nil {
 		return rep, err
 	}
@@ -245,46 +245,4 @@ func (a *Audit) CheckTopicEnds(ends map[int32]int64) {
 		a.OK = false
 	}
 	slices.SortFunc(a.Partitions, func(x, y PartitionAudit) int { return int(x.Partition) - int(y.Partition) })
-}
-
-// The audit's row reads, one small function each, so that they can move to
-// a bounded-memory scan without touching the audit.
-
-// auditSessionRows counts the sessions table's rows and sums event_count.
-func (w *Warehouse) auditSessionRows(ctx context.Context) (sessions, events int64, err error) {
-	rows, err := w.ReadSessions(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	for i := range rows {
-		events += rows[i].EventCount
-	}
-	return int64(len(rows)), events, nil
-}
-
-// auditRowsPerPartition counts the late_events or rejected_events rows of
-// each Kafka partition.
-func (w *Warehouse) auditRowsPerPartition(ctx context.Context, table string) (map[int32]int64, error) {
-	out := map[int32]int64{}
-	switch table {
-	case TableLate:
-		rows, err := w.ReadLate(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for i := range rows {
-			out[rows[i].Partition]++
-		}
-	case TableRejected:
-		rows, err := w.ReadRejected(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for i := range rows {
-			out[rows[i].Partition]++
-		}
-	default:
-		return nil, fmt.Errorf("iceberg: audit: no per-partition rows in table %q", table)
-	}
-	return out, nil
 }

@@ -7,8 +7,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
-	"github.com/apache/iceberg-go/table"
 )
 
 // TableDescription is what `sessionize table describe` shows.
@@ -65,28 +65,16 @@ func (w *Warehouse) Describe(ctx context.Context, tableName string) (TableDescri
 // partition) exclude the user are not read, and the remaining rows are
 // filtered while decoding.
 func (w *Warehouse) ReadUserSessions(ctx context.Context, uuid string) ([]SessionRow, error) {
-	tbl, err := w.load(ctx, TableSessions)
+	var out []SessionRow
+	_, err := w.Scan(ctx, TableSessions, ScanOptions{filter: iceberg.EqualTo(iceberg.Reference("uuid"), uuid)}, func(rec arrow.RecordBatch) error {
+		var err error
+		if out, err = SessionsFromRecord(rec, out); err != nil {
+			return fmt.Errorf("iceberg: scan %s for uuid %q: %w", TableSessions, uuid, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if tbl.CurrentSnapshot() == nil {
-		return nil, nil
-	}
-	filter := iceberg.EqualTo(iceberg.Reference("uuid"), uuid)
-	_, batches, err := tbl.Scan(table.WithRowFilter(filter)).ToArrowRecords(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("iceberg: scan %s for uuid %q: %w", TableSessions, uuid, err)
-	}
-	var out []SessionRow
-	for rec, err := range batches {
-		if err != nil {
-			return nil, fmt.Errorf("iceberg: scan %s: %w", TableSessions, err)
-		}
-		out, err = SessionsFromRecord(rec, out)
-		rec.Release()
-		if err != nil {
-			return nil, fmt.Errorf("iceberg: scan %s: %w", TableSessions, err)
-		}
 	}
 	// The filter is exact, but a row of another user would be a bug worth
 	// not showing.

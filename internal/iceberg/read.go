@@ -7,10 +7,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// Full-table reads through iceberg-go's scan (manifests, partition data,
-// Parquet decoding) back into rows: for tests, the demo and audits, not
-// for production-size tables, since every row is held in memory. Row
-// order is unspecified.
+// Full-table reads into rows: for tests and the demo, not for
+// production-size tables, since every row is held in memory (Scan and the
+// aggregates in aggregate.go stream instead). Row order is unspecified.
 
 // ReadSessions returns every row of the sessions table's current snapshot.
 func (w *Warehouse) ReadSessions(ctx context.Context) ([]SessionRow, error) {
@@ -29,27 +28,14 @@ func (w *Warehouse) ReadRejected(ctx context.Context) ([]RejectedRow, error) {
 }
 
 func readAll[R any](ctx context.Context, w *Warehouse, name string, convert func(arrow.RecordBatch, []R) ([]R, error)) ([]R, error) {
-	tbl, err := w.load(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if tbl.CurrentSnapshot() == nil {
-		return nil, nil
-	}
-	_, batches, err := tbl.Scan().ToArrowRecords(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("iceberg: scan %s: %w", name, err)
-	}
 	var out []R
-	for rec, err := range batches {
-		if err != nil {
-			return nil, fmt.Errorf("iceberg: scan %s: %w", name, err)
-		}
+	_, err := w.Scan(ctx, name, ScanOptions{}, func(rec arrow.RecordBatch) error {
+		var err error
 		out, err = convert(rec, out)
-		rec.Release()
 		if err != nil {
-			return nil, fmt.Errorf("iceberg: scan %s: %w", name, err)
+			return fmt.Errorf("iceberg: scan %s: %w", name, err)
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

@@ -310,37 +310,38 @@ func niceStep(x float64) float64 {
 	return 10 * p
 }
 
-// histogram bins sorted values into equal bins of width w from lo; values
-// past the 99th percentile go into the last bin, and clipped says whether
-// any did.
-func histogram(sorted []float64, lo, w float64, cap float64) (bins []plotter.HistogramBin, clipped bool) {
+// histogram bins values/scale into equal bins of width w from lo; values
+// past cap go into the last bin, and clipped says whether any did.
+func histogram(values valueCounts, scale, lo, w, cap float64) (bins []plotter.HistogramBin, clipped bool) {
 	n := int(math.Ceil((cap - lo) / w))
 	n = max(n, 1)
 	bins = make([]plotter.HistogramBin, n)
 	for i := range bins {
 		bins[i] = plotter.HistogramBin{Min: lo + float64(i)*w, Max: lo + float64(i+1)*w}
 	}
-	for _, v := range sorted {
-		i := int(math.Floor((v - lo) / w))
+	for v, count := range values.ascending() {
+		i := int(math.Floor((v/scale - lo) / w))
 		if i >= n {
 			i, clipped = n-1, true
 		}
-		bins[max(i, 0)].Weight++
+		bins[max(i, 0)].Weight += float64(count)
 	}
 	return bins, clipped
 }
 
+// p99 is the nearest-rank 99th percentile of values, where the histograms
+// clip so that a few outliers do not squash every bar into the first.
+func p99(values valueCounts) float64 {
+	return atRanks(values, nearestRankIndex(values.total(), 0.99))[0]
+}
+
 func (r *Report) plotDurations(title string) (*plot.Plot, error) {
-	mins := make([]float64, len(r.durations))
-	for i, d := range r.durations {
-		mins[i] = d / 60
-	}
-	cap := nearestRank(mins, 0.99)
+	cap := p99(r.durations) / 60
 	if cap <= 0 {
-		cap = mins[len(mins)-1]
+		cap = atRanks(r.durations, r.durations.total()-1)[0] / 60
 	}
 	w := niceStep(math.Max(cap, 1) / 30)
-	bins, clipped := histogram(mins, 0, w, math.Max(cap, w))
+	bins, clipped := histogram(r.durations, 60, 0, w, math.Max(cap, w))
 	xLabel := fmt.Sprintf("minutes (bins of %g)", w)
 	if clipped {
 		xLabel += "; the last bin holds the longest 1%"
@@ -349,13 +350,9 @@ func (r *Report) plotDurations(title string) (*plot.Plot, error) {
 }
 
 func (r *Report) plotEvents(title string) (*plot.Plot, error) {
-	ev := make([]float64, len(r.events))
-	for i, v := range r.events {
-		ev[i] = float64(v)
-	}
-	cap := math.Max(nearestRank(ev, 0.99), 2)
+	cap := math.Max(p99(r.events), 2)
 	w := math.Max(1, math.Round(niceStep(cap/30)))
-	bins, clipped := histogram(ev, 0.5, w, cap+0.5)
+	bins, clipped := histogram(r.events, 1, 0.5, w, cap+0.5)
 	xLabel := "events"
 	if w > 1 {
 		xLabel = fmt.Sprintf("events (bins of %g)", w)

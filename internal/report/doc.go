@@ -22,14 +22,18 @@
 //     for --from and the end of that day for --to, so --from D --to D is the
 //     whole day D. Every figure except the quality rates is computed on the
 //     sessions inside the window.
-//   - sessions: rows in the window. users: distinct uuid among them.
+//   - sessions: rows in the window. users: distinct uuid among them,
+//     counted by 64-bit hash (xxhash): two uuids with the same hash would
+//     count as one user, about a 3-in-a-million chance at 10M users.
 //   - sessions per user: mean = sessions / users; the distribution counts
 //     users by how many sessions they have in the window.
 //   - duration: session_duration_seconds. events per session: event_count.
 //     mean is the arithmetic mean; median is the middle value (the mean of
 //     the two middle values for an even count); p95 is the nearest-rank
 //     95th percentile: the smallest value that at least 95% of the sessions
-//     are at or below (sorted[ceil(0.95·n)-1]).
+//     are at or below (sorted[ceil(0.95·n)-1]). All are exact: values are
+//     kept as exact counts per distinct value (durations per millisecond),
+//     not sampled or binned.
 //   - Distribution buckets: each bucket counts values v with min <= v < max
 //     (max null: no upper bound); see DurationBuckets, EventBuckets and
 //     UserBuckets for the edges.
@@ -54,6 +58,16 @@
 //     --from/--to window does not apply to them (records have no session
 //     start). rate = count / records. Batch has no late events (it orders
 //     everything), so late is null for a batch summary.
+//
+// # Memory
+//
+// Sessions are aggregated as they are read, one Arrow record at a time;
+// no list of sessions is ever held. A warehouse report pushes --from/--to
+// into the Iceberg scan, so only the day partitions of the window are
+// read, and reads only the columns it uses. What is kept grows only with
+// distinct values: days, hours, pages, end reasons, durations (16 MiB at
+// most), and about 12 bytes per user for the users count
+// (bench/report-memory.sh prints the peak RSS over 10M sessions).
 //
 // # JSON
 //

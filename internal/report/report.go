@@ -75,9 +75,8 @@ type Report struct {
 	EndReasons       []NameCount     `json:"end_reasons"`
 	Quality          Quality         `json:"quality"`
 
-	// Sorted values, kept for the HTML histograms.
-	durations []float64
-	events    []int64
+	// Every duration and event count, kept for the HTML histograms.
+	durations, events valueCounts
 }
 
 // Source says where the sessions came from.
@@ -188,20 +187,33 @@ type Quality struct {
 	AccountHolds *bool `json:"account_holds"`
 }
 
+// readColumns are the sessions columns the report reads: every column of
+// a SessionRow but session_end_time_ms (the duration column has what the
+// report needs of it).
+func readColumns() []string {
+	return []string{
+		"session_id", "uuid", "session_start_time_ms", "session_duration_seconds", "event_count",
+		"pages_visited", "pages_truncated", "entry_page", "exit_page", "end_reason",
+	}
+}
+
 // Options control Compute.
 type Options struct {
 	From, To time.Time // zero: open
 	Top      int       // pages listed; <= 0 means 10
 }
 
-// Accumulator takes sessions one at a time, so a large file need not be
-// held in memory (pages_visited is looked at and dropped).
+// Accumulator takes sessions one at a time, so a large table or file
+// need not be held in memory (pages_visited is looked at and dropped).
+// What it keeps grows with distinct values, not with sessions: about 12
+// bytes per user (see userCounter), exact counts per duration and event
+// count, so the percentiles stay exact (see durationCounts).
 type Accumulator struct {
 	opts                Options
 	n                   int64
-	durations           []float64
-	events              []int64
-	users               map[string]int64
+	durations           *durationCounts
+	events              *intCounts
+	users               userCounter
 	bounce, truncated   int64
 	perDay, perHour     map[int64]int64 // unix ms of the day/hour start
 	best                map[int64]Session
@@ -216,7 +228,7 @@ func NewAccumulator(opts Options) *Accumulator {
 		opts.Top = 10
 	}
 	return &Accumulator{
-		opts: opts, users: map[string]int64{}, perDay: map[int64]int64{}, perHour: map[int64]int64{},
+		opts: opts, durations: newDurationCounts(), events: newIntCounts(), perDay: map[int64]int64{}, perHour: map[int64]int64{},
 		best: map[int64]Session{}, entry: map[string]int64{}, exit: map[string]int64{}, reason: map[string]int64{},
 		funnel: make([]int64, len(FunnelSteps)),
 	}
@@ -245,9 +257,9 @@ func (a *Accumulator) Add(s *Session) {
 		a.last = s.SessionStartTimeMs
 	}
 	a.n++
-	a.durations = append(a.durations, s.SessionDurationSeconds)
-	a.events = append(a.events, s.EventCount)
-	countKey(a.users, s.UUID)
+	a.durations.add(s.SessionDurationSeconds)
+	a.events.add(s.EventCount, 1)
+	a.users.add(s.UUID)
 	if s.EventCount == 1 {
 		a.bounce++
 	}
@@ -323,7 +335,8 @@ func funnelReached(pages []string) int {
 
 // Report finishes the figures. Source and Quality are left for the caller.
 func (a *Accumulator) Report() *Report {
-	r := &Report{SchemaVersion: SchemaVersion, Sessions: a.n, Users: int64(len(a.users))}
+	perUser := a.users.perUser()
+	r := &Report{SchemaVersion: SchemaVersion, Sessions: a.n, Users: perUser.n}
 	if !a.opts.From.IsZero() {
 		r.Window.From = ptr(a.opts.From.UTC().Format(time.RFC3339Nano))
 	}
@@ -335,24 +348,14 @@ func (a *Accumulator) Report() *Report {
 		r.LastSessionStart = ptr(formatMs(a.last))
 	}
 
-	perUser := make([]float64, 0, len(a.users))
-	for _, c := range a.users {
-		perUser = append(perUser, float64(c))
-	}
 	if r.Users > 0 {
 		r.SessionsPerUser.Mean = ptr(float64(a.n) / float64(r.Users))
 	}
-	r.SessionsPerUser.Distribution = distribution(UserBuckets, perUser)
+	r.SessionsPerUser.Distribution = distribution(UserBuckets, perUser.counts())
 
-	slices.Sort(a.durations)
-	slices.Sort(a.events)
-	r.durations, r.events = a.durations, a.events
-	r.DurationSeconds = stats(a.durations, DurationBuckets)
-	ev := make([]float64, len(a.events))
-	for i, v := range a.events {
-		ev[i] = float64(v)
-	}
-	r.EventsPerSession = stats(ev, EventBuckets)
+	r.durations, r.events = a.durations.counts(), a.events.counts()
+	r.DurationSeconds = stats(r.durations, DurationBuckets)
+	r.EventsPerSession = stats(r.events, EventBuckets)
 
 	r.Bounce = Bounce{Sessions: a.bounce, Rate: ratio(a.bounce, a.n)}
 	r.PagesTruncatedSessions = a.truncated
@@ -417,61 +420,6 @@ func ratio(a, b int64) float64 {
 
 func formatMs(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
-}
-
-// stats summarises sorted values.
-func stats(sorted []float64, buckets []BucketDef) Stats {
-	st := Stats{Distribution: distribution(buckets, sorted)}
-	n := len(sorted)
-	if n == 0 {
-		return st
-	}
-	var sum float64
-	for _, v := range sorted {
-		sum += v
-	}
-	st.Mean = ptr(sum / float64(n))
-	st.Median = ptr(median(sorted))
-	st.P95 = ptr(nearestRank(sorted, 0.95))
-	st.Min, st.Max = ptr(sorted[0]), ptr(sorted[n-1])
-	return st
-}
-
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
-}
-
-// nearestRank is the smallest value with at least q of the values at or
-// below it.
-func nearestRank(sorted []float64, q float64) float64 {
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func distribution(defs []BucketDef, values []float64) []Bucket {
-	out := make([]Bucket, len(defs))
-	for i, d := range defs {
-		out[i] = Bucket{Label: d.Label, Min: d.Min}
-		if !math.IsInf(d.Max, 1) {
-			out[i].Max = ptr(d.Max)
-		}
-	}
-	for _, v := range values {
-		for i, d := range defs {
-			if v >= d.Min && v < d.Max {
-				out[i].Count++
-				break
-			}
-		}
-	}
-	for i := range out {
-		out[i].Share = ratio(out[i].Count, int64(len(values)))
-	}
-	return out
 }
 
 func timeCounts(m map[int64]int64, layout string) []TimeCount {

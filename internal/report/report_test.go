@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -171,12 +173,104 @@ func TestPercentiles(t *testing.T) {
 		{seq(101), 51, 96},   // ceil(95.95) = 96th value
 	}
 	for _, tc := range cases {
-		if m := median(tc.values); !near(m, tc.median) {
-			t.Errorf("median of %d values = %v, want %v", len(tc.values), m, tc.median)
+		d, e := newDurationCounts(), newIntCounts()
+		for _, v := range tc.values {
+			d.add(v)
+			e.add(int64(v), 1)
 		}
-		if p := nearestRank(tc.values, 0.95); !near(p, tc.p95) {
-			t.Errorf("p95 of %d values = %v, want %v", len(tc.values), p, tc.p95)
+		for name, c := range map[string]valueCounts{"durations": d.counts(), "ints": e.counts()} {
+			st := stats(c, DurationBuckets)
+			if m := *st.Median; !near(m, tc.median) {
+				t.Errorf("%s: median of %d values = %v, want %v", name, len(tc.values), m, tc.median)
+			}
+			if p := *st.P95; !near(p, tc.p95) {
+				t.Errorf("%s: p95 of %d values = %v, want %v", name, len(tc.values), p, tc.p95)
+			}
 		}
+	}
+}
+
+// durationCounts keeps values off the millisecond grid, negative, beyond
+// its pages, or infinite in a side map; every figure still equals the one
+// computed from all the values sorted.
+func TestDurationCountsExact(t *testing.T) {
+	values := []float64{0, 0, 0.001, 0.0005, 1.25, 60, 60, 60.5, -3, 7199.999, 7200, 8388.607, 8388.608, 1e7, math.Inf(1), 3.14159, 0.001}
+	for i := range 5000 {
+		values = append(values, float64(i*i%9000)/1000*7)
+	}
+	for range 1<<16 + 3 { // wraps the uint16 count of 0 s around
+		values = append(values, 0)
+	}
+	d := newDurationCounts()
+	for _, v := range values {
+		d.add(v)
+	}
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	got := stats(d.counts(), DurationBuckets)
+	n := len(sorted)
+	rank := func(q float64) float64 { return sorted[max(0, int(math.Ceil(q*float64(n)))-1)] }
+	want := map[string]float64{
+		"min": sorted[0], "max": sorted[n-1], "p95": rank(0.95), "p99": rank(0.99),
+		"median": (sorted[n/2-1] + sorted[n/2]) / 2,
+	}
+	if n%2 == 1 {
+		want["median"] = sorted[n/2]
+	}
+	have := map[string]float64{"min": *got.Min, "max": *got.Max, "p95": *got.P95, "p99": p99(d.counts()), "median": *got.Median}
+	for k, w := range want {
+		if have[k] != w {
+			t.Errorf("%s = %v, want %v", k, have[k], w)
+		}
+	}
+	var i int
+	for v, c := range d.counts().ascending() {
+		for range c {
+			if sorted[i] != v {
+				t.Fatalf("ascending: value %d is %v, want %v", i, v, sorted[i])
+			}
+			i++
+		}
+	}
+	if i != n {
+		t.Fatalf("ascending yields %d values, want %d", i, n)
+	}
+	finite := d.counts()
+	var sum float64
+	for _, v := range sorted {
+		sum += v
+	}
+	if !math.IsInf(finite.sum(), 1) || !math.IsInf(sum, 1) {
+		t.Errorf("sum = %v, want +Inf", finite.sum())
+	}
+}
+
+// Users are counted from hashes merged across chunks.
+func TestUserCounter(t *testing.T) {
+	u := userCounter{chunkSize: 5000}
+	want := map[string]int64{}
+	for i := range 5000*7 + 777 {
+		id := fmt.Sprintf("user-%d", (i*7919)%9001)
+		u.add(id)
+		want[id]++
+	}
+	per := u.perUser()
+	if per.n != int64(len(want)) {
+		t.Fatalf("users = %d, want %d", per.n, len(want))
+	}
+	wantPer := map[int64]int64{}
+	for _, c := range want {
+		wantPer[c]++
+	}
+	if !maps.Equal(per.m, wantPer) {
+		t.Fatalf("sessions per user = %v, want %v", per.m, wantPer)
+	}
+	// A count past uint32 keeps the rest aside.
+	var big userCounter
+	big.hashes, big.counts = []uint64{42}, []uint32{math.MaxUint32 - 1}
+	big.counts[0] = big.sum(42, big.counts[0], 5)
+	if got := big.perUser().m; !maps.Equal(got, map[int64]int64{math.MaxUint32 + 4: 1}) {
+		t.Errorf("sessions per user past uint32 = %v", got)
 	}
 }
 

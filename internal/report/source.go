@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -40,15 +41,21 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 		return nil, err
 	}
 	defer wh.Close()
-	rows, err := wh.ReadSessions(ctx)
+	acc := NewAccumulator(opts)
+	columns := readColumns()
+	// The window goes into the scan: only the day partitions it covers
+	// are read, and only the columns the report looks at.
+	stats, err := wh.Scan(ctx, iceberg.TableSessions, iceberg.ScanOptions{From: opts.From, To: opts.To, Columns: columns},
+		func(rec arrow.RecordBatch) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return iceberg.VisitSessions(rec, columns, acc.Add)
+		})
 	if err != nil {
 		return nil, err
 	}
-	acc := NewAccumulator(opts)
-	for i := range rows {
-		acc.Add(&rows[i])
-	}
-	rows = nil
+	logger.Debug("scanned the sessions table", "data_files", stats.Files, "bytes", stats.FileBytes, "rows", stats.Rows)
 	rep := acc.Report()
 	ns := cfg.Namespace
 	if ns == "" {
@@ -62,13 +69,9 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 		return nil, fmt.Errorf("account of the warehouse: %w", err)
 	}
 	acct := audit.Account
-	rejected, err := wh.ReadRejected(ctx)
+	byReason, err := wh.RejectedByReason(ctx)
 	if err != nil {
 		return nil, err
-	}
-	byReason := map[string]int64{}
-	for i := range rejected {
-		byReason[rejected[i].Reason]++
 	}
 	rep.Quality = warehouseQuality(acct, byReason)
 	return rep, nil
@@ -280,7 +283,8 @@ func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (
 	if err != nil {
 		return 0, fmt.Errorf("read parquet %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	columns := readColumns()
+	rr, err := fr.GetRecordReader(ctx, leafColumns(fr.Manifest, columns), nil)
 	if err != nil {
 		return 0, fmt.Errorf("read parquet %s: %w", path, err)
 	}
@@ -290,11 +294,11 @@ func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		m, err := parquetBatch(rr.RecordBatch(), add)
-		n += m
-		if err != nil {
-			return n, fmt.Errorf("read parquet %s: %w", path, err)
+		rec := rr.RecordBatch()
+		if err := iceberg.VisitSessions(rec, columns, add); err != nil {
+			return n, fmt.Errorf("read parquet %s: not a sessions file written by sessionize batch: %w", path, err)
 		}
+		n += rec.NumRows()
 	}
 	if err := rr.Err(); err != nil {
 		return n, fmt.Errorf("read parquet %s: %w", path, err)
@@ -302,15 +306,24 @@ func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (
 	return n, nil
 }
 
-// parquetBatch hands every session of one record to add, decoded the way
-// the warehouse decodes a scan of the same columns.
-func parquetBatch(rec arrow.RecordBatch, add func(*Session)) (int64, error) {
-	rows, err := iceberg.SessionsFromRecord(rec, nil)
-	if err != nil {
-		return 0, fmt.Errorf("not a sessions file written by sessionize batch: %w", err)
+// leafColumns returns the Parquet leaf column indices of the named
+// top-level fields (a list has its element as its leaf), so the reader
+// decodes only those.
+func leafColumns(m *pqarrow.SchemaManifest, names []string) []int {
+	var out []int
+	var leaves func(f *pqarrow.SchemaField)
+	leaves = func(f *pqarrow.SchemaField) {
+		if f.IsLeaf() {
+			out = append(out, f.ColIndex)
+		}
+		for i := range f.Children {
+			leaves(&f.Children[i])
+		}
 	}
-	for i := range rows {
-		add(&rows[i])
+	for i := range m.Fields {
+		if slices.Contains(names, m.Fields[i].Field.Name) {
+			leaves(&m.Fields[i])
+		}
 	}
-	return int64(len(rows)), nil
+	return out
 }
