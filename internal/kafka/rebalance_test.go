@@ -72,7 +72,12 @@ func (k *killableClient) kill() {
 // 100ms (kfake's minimum is 6s, as Kafka's).
 func allowShortSessions(t *testing.T, b *Broker) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	allowShortSessionsAt(t, b.Addrs())
+}
+
+func allowShortSessionsAt(t *testing.T, addrs []string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
 	if err != nil {
 		t.Fatal(err)
 	}
