@@ -110,6 +110,7 @@ another --group is refused.`,
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
 	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions (the tables of a --warehouse/--namespace hold one group's output: another group is refused)")
+	fs.StringVar(&cfg.Kafka.InstanceID, "instance-id", "", "static group membership (KIP-345): an instance restarted with the same id takes its partitions back at once instead of after --session-timeout; give each instance its own, stable id (e.g. the host name). A stopped instance's partitions then wait for it up to --session-timeout")
 	fs.BoolVar(&cfg.Kafka.WaitForTopic, "wait-for-topic", false, "wait for a missing topic to appear instead of failing")
 	fs.DurationVar(&cfg.Kafka.SessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer-group session timeout: an instance not heard from for this long (crashed, stalled) loses its partitions; must be within the broker's group.min/max.session.timeout.ms")
 	fs.DurationVar(&cfg.Kafka.RebalanceTimeout, "rebalance-timeout", 60*time.Second, "how long a consumer-group rebalance waits for the members; a commit before giving up partitions must fit in it")

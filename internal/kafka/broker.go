@@ -45,9 +45,12 @@ type BrokerConfig struct {
 }
 
 // Broker is a running single-node Kafka-protocol broker: franz-go's kfake,
-// meant for demos, tests and laptops, not for production.
+// meant for demos, tests and laptops, not for production. On top of kfake
+// it drops group members not heard from for their session timeout, which
+// kfake itself does not always do (see memberReaper).
 type Broker struct {
 	c       *kfake.Cluster
+	reaper  *memberReaper
 	addrs   []string
 	unlock  func()
 	closeMu sync.Once
@@ -156,7 +159,14 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		}
 		return nil, fmt.Errorf("kafka broker: %w", r.err)
 	}
-	return &Broker{c: r.c, addrs: r.c.ListenAddrs(), unlock: unlock}, nil
+	addrs := r.c.ListenAddrs()
+	reaper, err := startReaper(r.c, addrs, logger.With("component", "kafka-broker"))
+	if err != nil {
+		r.c.Close()
+		unlock()
+		return nil, fmt.Errorf("kafka broker: %w", err)
+	}
+	return &Broker{c: r.c, reaper: reaper, addrs: addrs, unlock: unlock}, nil
 }
 
 // Addrs returns the addresses clients connect to (the advertised ones).
@@ -173,6 +183,7 @@ func (b *Broker) Cluster() *kfake.Cluster { return b.c }
 // safe to call more than once.
 func (b *Broker) Close() {
 	b.closeMu.Do(func() {
+		b.reaper.stop()
 		b.c.Close()
 		b.unlock()
 	})

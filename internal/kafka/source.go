@@ -24,6 +24,20 @@ const (
 	DefaultMaxPollRecords = 100_000
 )
 
+// Bounds of the work a Source does on the side of the pipeline's.
+const (
+	// copyTimeout bounds one copy of offsets to the group (monitoring
+	// only): kgo holds a commit back while the member is in a rebalance,
+	// which on a slow group lasts up to the rebalance timeout.
+	copyTimeout = 10 * time.Second
+	// closeCopyWait is how long Close waits for the last copy of offsets.
+	closeCopyWait = time.Second
+	// leaveTimeout bounds leaving the group at Close: kgo's leave waits
+	// for a JoinGroup in flight, which the group may hold for the whole
+	// rebalance timeout while it waits for other members.
+	leaveTimeout = 3 * time.Second
+)
+
 // Start offsets OnAssigned may return besides an exact offset.
 const (
 	// OffsetEarliest starts at the oldest record still in the partition.
@@ -62,6 +76,12 @@ type SourceConfig struct {
 	// ConnectTimeout bounds the wait for a broker at start (<= 0:
 	// DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// InstanceID, if set, makes the member static (KIP-345): a member
+	// that restarts with the same InstanceID takes its predecessor's
+	// place at once, without waiting for its session to time out. Two
+	// live members must never share one. A static member does not leave
+	// the group at Close: its partitions wait for it up to SessionTimeout.
+	InstanceID string
 }
 
 // Assignment is told which partitions the member gets and loses.
@@ -180,6 +200,11 @@ type Source struct {
 	owned  map[int32]bool
 	pos    map[int32]int64 // next offset to read; OffsetEarliest/Latest until known
 	fatal  error
+
+	copies offsetCopier
+	// stopClient cancels the member client's context: it fails the
+	// requests in flight, a parked JoinGroup among them.
+	stopClient context.CancelFunc
 }
 
 // releaseGate lets the assignment callbacks run; false if the Source is
@@ -280,14 +305,25 @@ func NewSource(ctx context.Context, cfg SourceConfig, handler Assignment, logger
 	if cfg.RebalanceTimeout > 0 {
 		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
 	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	clientCtx, stopClient := context.WithCancel(context.Background())
+	opts = append(opts, kgo.WithContext(clientCtx))
 	s.takeGate() // the caller is outside Poll
 	cl, err := newClient(cfg.Servers, logger, opts...)
 	if err != nil {
+		stopClient()
 		admCl.Close()
 		return nil, err
 	}
-	s.cl = cl
-	s.logger.Info("joining consumer group", "servers", s.servers)
+	s.cl, s.stopClient = cl, stopClient
+	s.copies.start(s.commitSync, s.logger)
+	if cfg.InstanceID != "" {
+		s.logger.Info("joining consumer group", "servers", s.servers, "instance_id", cfg.InstanceID)
+	} else {
+		s.logger.Info("joining consumer group", "servers", s.servers)
+	}
 	return s, nil
 }
 
@@ -405,6 +441,7 @@ func (s *Source) revokeLocked(ctx context.Context, parts []int32, lost bool) {
 	if len(mine) == 0 {
 		return
 	}
+	s.copies.forget(mine) // the next owner copies its own
 	slices.Sort(mine)
 	if lost {
 		s.logger.Warn("partitions lost: another member may own them now", "partitions", mine)
@@ -533,13 +570,19 @@ func (s *Source) Assigned() []int32 {
 	return out
 }
 
-// CommitOffsets commits next offsets (the PartitionBatch.Next of what the
+// CommitOffsets copies next offsets (the PartitionBatch.Next of what the
 // pipeline has made durable) to the consumer group, for lag monitoring
-// with standard Kafka tools. Reading never starts from them.
-func (s *Source) CommitOffsets(ctx context.Context, next map[int32]int64) error {
-	if len(next) == 0 {
-		return nil
-	}
+// with standard Kafka tools. Reading never starts from them. It does not
+// wait: the copy is made in the background, a newer one replaces a copy
+// not yet sent, and a failed one is logged (at debug) and superseded by
+// the next. Waiting would stall the pipeline during every rebalance, when
+// kgo holds commits back until the group has settled.
+func (s *Source) CommitOffsets(next map[int32]int64) {
+	s.copies.offer(next)
+}
+
+// commitSync makes one copy of offsets to the group.
+func (s *Source) commitSync(ctx context.Context, next map[int32]int64) error {
 	m := make(map[int32]kgo.EpochOffset, len(next))
 	for p, o := range next {
 		m[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
@@ -560,7 +603,7 @@ func (s *Source) CommitOffsets(ctx context.Context, next map[int32]int64) error 
 			}
 		})
 	if rerr != nil {
-		return fmt.Errorf("kafka: committing offsets of %q for group %q: %w", s.cfg.Topic, s.cfg.Group, rerr)
+		return fmt.Errorf("kafka: copying offsets of %q to group %q: %w", s.cfg.Topic, s.cfg.Group, rerr)
 	}
 	return nil
 }
@@ -630,7 +673,11 @@ func (s *Source) AtEnd(ctx context.Context) (bool, error) {
 }
 
 // Close leaves the group, which first revokes every partition the member
-// owns (OnRevoked with lost false), and closes the connections.
+// owns (OnRevoked with lost false), and closes the connections. It is
+// bounded: it waits up to closeCopyWait for the last copy of offsets and
+// up to leaveTimeout for the group to be left. A rebalance in progress can
+// hold a leave up for the group's whole rebalance timeout; then Close
+// sends the LeaveGroup itself and fails the client's requests in flight.
 func (s *Source) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -643,6 +690,51 @@ func (s *Source) Close() {
 		s.gate.Unlock()
 	}
 	s.mu.Unlock()
-	s.cl.CloseAllowingRebalance()
+	s.copies.stop(closeCopyWait)
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	s.cl.AllowRebalance()
+	if err := s.cl.LeaveGroupContext(ctx); errors.Is(err, context.DeadlineExceeded) {
+		// A rebalance holds the leave up. Tell the group ourselves, so
+		// it need not wait for our session to time out, and end the
+		// client's requests in flight.
+		memberID, _ := s.cl.GroupMetadata()
+		lerr := s.leaveDirectly(memberID)
+		s.stopClient()
+		s.logger.Warn("leaving the consumer group waited for a rebalance in progress; left without it",
+			"waited", leaveTimeout, "member_id", memberID, "leave_error", lerr)
+	}
+	s.cl.Close()
+	s.stopClient()
 	s.admCl.Close()
+}
+
+// leaveDirectly sends a LeaveGroup for memberID on the admin client. A
+// static member does not leave (its InstanceID holds its place for a
+// restart), as kgo's own leave does not.
+func (s *Source) leaveDirectly(memberID string) error {
+	if memberID == "" || s.cfg.InstanceID != "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = s.cfg.Group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.MemberID = memberID
+	m.Reason = kmsg.StringPtr("closing while a rebalance holds up leaving")
+	req.Members = append(req.Members, m)
+	resp, err := req.RequestWith(ctx, s.admCl)
+	if err != nil {
+		return err
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return err
+	}
+	for _, m := range resp.Members {
+		if err := kerr.ErrorForCode(m.ErrorCode); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -58,6 +58,7 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 		part.rejectedCount = rejected
 		part.reported = part.counters() // metrics count from here on
 		p.parts[id] = part
+		delete(p.contested, id) // restored from the tables: ours again
 		for t, pr := range prog {
 			p.expected[t][id] = offsetOr(pr, id, noOffset)
 		}
@@ -97,13 +98,14 @@ func (p *Pipeline) loadProgress(ctx context.Context, table string) (progress, er
 // are fenced, when another member may own them already) and drops them.
 func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
 	if !lost && !p.fenced && p.dirty {
-		if err := p.commit(ctx); err != nil {
+		if err := p.commit(ctx); err != nil && !isContested(err) {
 			p.cfg.Logger.Warn("commit before giving up partitions failed; their new owner replays from the last commit",
 				"partitions", ids, "error", err)
 		}
 	}
 	for _, id := range ids {
 		delete(p.parts, id)
+		delete(p.contested, id)
 		for _, m := range p.expected {
 			delete(m, id)
 		}

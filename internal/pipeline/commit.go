@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -16,6 +17,9 @@ import (
 
 // commit writes everything processed since the last commit, in the order
 // docs/commit-protocol.md explains: checkpoint, late, rejected, sessions.
+// Partitions another writer has taken over are dropped on the way
+// (dropContested) and the rest is committed; then it returns a *fenceError
+// naming them (errors.Is errFenced), after a successful commit of the rest.
 func (p *Pipeline) commit(ctx context.Context) (err error) {
 	if p.fenced {
 		return errFenced
@@ -28,32 +32,34 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	ids := p.owned()
 
 	var entries []partitionCheckpoint
-	ours := progress{topic: p.cfg.Kafka.Topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
-	var sessions []iceberg.SessionRow
-	var late []iceberg.LateRow
-	var rejected []iceberg.RejectedRow
-	var open int64
-	var closedAt []int64
+	next := map[int32]int64{}
+	counters := map[int32]Counters{}
+	out := map[int32]partitionOutput{}
 	for _, id := range ids {
 		part := p.parts[id]
 		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
-		ours.offsets[id] = part.next
+		next[id] = part.next
 		part.observe(p.cfg.Metrics) // sessions a drain just closed, too
-		c := part.counters()
-		ours.counters[id] = c
-		open += c.Open
-		s, at, l, r := part.takeOutput()
-		closedAt = append(closedAt, at...)
-		sessions = appendSessionRows(sessions, s)
-		late = appendLateRows(late, l, p.cfg.Kafka.Topic)
-		rejected = appendRejectedRows(rejected, r, p.cfg.Kafka.Topic)
+		counters[id] = part.counters()
+		var o partitionOutput
+		o.sessions, o.closedAt, o.late, o.rejected = part.takeOutput()
+		// The late and rejected tables can be ahead of where we read
+		// (their previous owner committed them and died before its
+		// sessions snapshot): the rows below their offsets are there, so
+		// never move those offsets back, or whoever restores next writes
+		// them again.
+		o.lateAt, o.rejectedAt = max(part.next, part.lateDone), max(part.next, part.rejectedDone)
+		out[id] = o
 	}
 	// The output is out of the partitions now. If this commit fails, no
 	// later one may go ahead without it: it would move the offsets past
 	// rows never written. Drop the state as when fenced; it is reloaded
 	// from the tables (a restart or a rejoin replays from the last commit).
+	// Contested partitions are not a failure: their rows are another
+	// writer's to commit.
 	defer func() {
-		if err != nil {
+		var fe *fenceError
+		if err != nil && !errors.As(err, &fe) {
 			p.fenced = true
 		}
 	}()
@@ -69,39 +75,112 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	}
 	// Everything so far was the checkpoint: state, compression, file.
 	p.cfg.Metrics.Checkpoint(len(data), time.Since(started))
-	for _, id := range ids {
-		ours.checkpoints[id] = uri
+
+	var contested []int32
+	var fenced *fenceError
+	drop := func(fe *fenceError) {
+		p.dropContested(fe.partitions)
+		contested = append(contested, fe.partitions...)
+		ids = slices.DeleteFunc(ids, func(id int32) bool { return slices.Contains(fe.partitions, id) })
+		if fenced == nil {
+			fenced = fe
+		}
+		p.cfg.Logger.Warn("fenced: another writer has taken over partitions of ours; dropped their state, committing the rest",
+			"partitions", fe.partitions, "table", fe.table, "writer", p.writer, "reason", fe.detail, "keeping", ids)
 	}
-	// The late and rejected tables can be ahead of where we read (their
-	// previous owner committed them and died before its sessions
-	// snapshot): the rows below their offsets are there, so never move
-	// those offsets back, or whoever restores next writes them again.
-	lateProg := progress{topic: ours.topic, offsets: map[int32]int64{}}
-	rejectedProg := progress{topic: ours.topic, offsets: map[int32]int64{}}
-	for _, id := range ids {
-		part := p.parts[id]
-		lateProg.offsets[id] = max(part.next, part.lateDone)
-		rejectedProg.offsets[id] = max(part.next, part.rejectedDone)
-	}
-	if len(late) > 0 {
-		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableLate, Late: late}, lateProg); err != nil {
+	// Before writing anything, drop what another writer has moved on any
+	// table: a late or rejected snapshot of a partition that is no longer
+	// ours would make its new owner's next commit of that table fenced.
+	for _, table := range []string{iceberg.TableLate, iceberg.TableRejected, iceberg.TableSessions} {
+		base, err := retryOp(ctx, p, "load "+table, func(ctx context.Context) (progress, error) {
+			base, _, err := p.current(ctx, table)
+			return base, err
+		})
+		if err != nil {
 			return err
 		}
-	}
-	if len(rejected) > 0 {
-		if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableRejected, Rejected: rejected}, rejectedProg); err != nil {
-			return err
+		prog := progress{offsets: map[int32]int64{}}
+		for _, id := range ids {
+			prog.offsets[id] = next[id]
+		}
+		var fe *fenceError
+		if _, ferr := p.checkFence(table, base, prog); errors.As(ferr, &fe) {
+			drop(fe)
 		}
 	}
-	if err := p.commitTable(ctx, iceberg.Commit{Table: iceberg.TableSessions, Sessions: sessions}, ours); err != nil {
+
+	// step commits one table for the partitions still ours; on a fence it
+	// drops the contested ones and commits the rest.
+	step := func(table string, build func(ids []int32) (iceberg.Commit, progress, bool)) error {
+		for len(ids) > 0 {
+			c, prog, ok := build(ids)
+			if !ok {
+				return nil // no rows for this table
+			}
+			err := p.commitTable(ctx, c, prog)
+			var fe *fenceError
+			if !errors.As(err, &fe) {
+				return err
+			}
+			drop(fe)
+		}
+		return nil
+	}
+	topic := p.cfg.Kafka.Topic
+	if err := step(iceberg.TableLate, func(ids []int32) (iceberg.Commit, progress, bool) {
+		prog := progress{topic: topic, offsets: map[int32]int64{}}
+		var rows []iceberg.LateRow
+		for _, id := range ids {
+			prog.offsets[id] = out[id].lateAt
+			rows = appendLateRows(rows, out[id].late, topic)
+		}
+		return iceberg.Commit{Table: iceberg.TableLate, Late: rows}, prog, len(rows) > 0
+	}); err != nil {
 		return err
 	}
-	if err := p.src.CommitOffsets(ctx, ours.offsets); err != nil {
-		p.cfg.Logger.Debug("copying offsets to Kafka for lag monitoring failed", "error", err)
+	if err := step(iceberg.TableRejected, func(ids []int32) (iceberg.Commit, progress, bool) {
+		prog := progress{topic: topic, offsets: map[int32]int64{}}
+		var rows []iceberg.RejectedRow
+		for _, id := range ids {
+			prog.offsets[id] = out[id].rejectedAt
+			rows = appendRejectedRows(rows, out[id].rejected, topic)
+		}
+		return iceberg.Commit{Table: iceberg.TableRejected, Rejected: rows}, prog, len(rows) > 0
+	}); err != nil {
+		return err
 	}
+	var sessions []iceberg.SessionRow
+	if err := step(iceberg.TableSessions, func(ids []int32) (iceberg.Commit, progress, bool) {
+		prog := progress{topic: topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
+		sessions = sessions[:0]
+		for _, id := range ids {
+			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = next[id], uri, counters[id]
+			sessions = appendSessionRows(sessions, out[id].sessions)
+		}
+		return iceberg.Commit{Table: iceberg.TableSessions, Sessions: sessions}, prog, true
+	}); err != nil {
+		return err
+	}
+	if len(ids) == 0 { // everything was contested: nothing of ours committed
+		p.sinceCommit, p.dirty = 0, false
+		return fenced
+	}
+
+	ours := make(map[int32]int64, len(ids))
+	var late, rejected int
+	var open int64
+	var closedAt []int64
+	for _, id := range ids {
+		ours[id] = next[id]
+		late += len(out[id].late)
+		rejected += len(out[id].rejected)
+		open += counters[id].Open
+		closedAt = append(closedAt, out[id].closedAt...)
+	}
+	p.src.CommitOffsets(ours) // monitoring only; never waits (a rebalance would stall us)
 	visible := time.Now().UnixMilli()
-	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: len(late),
-		Rejected: len(rejected), OpenEvents: open, StateBytes: len(data), Duration: time.Since(started)}
+	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: late,
+		Rejected: rejected, OpenEvents: open, StateBytes: len(data), Duration: time.Since(started)}
 	for _, at := range closedAt {
 		info.CloseToVisible = append(info.CloseToVisible, time.Duration(visible-at)*time.Millisecond)
 	}
@@ -129,7 +208,20 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(info)
 	}
+	if fenced != nil {
+		slices.Sort(contested)
+		return &fenceError{table: fenced.table, partitions: contested, detail: fenced.detail}
+	}
 	return nil
+}
+
+// partitionOutput is one partition's part of a commit.
+type partitionOutput struct {
+	sessions           []session.Session
+	closedAt           []int64
+	late               []LateRow
+	rejected           []RejectedRow
+	lateAt, rejectedAt int64 // the late and rejected tables' offsets to commit
 }
 
 // commitTable appends c on top of the table's current snapshot, with our
@@ -166,37 +258,37 @@ func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progr
 // expect. All equal: go ahead. All already at ours: an earlier attempt
 // whose outcome was unknown did land (done); when the commit does not move
 // the offsets (a drain at stop), the sessions table tells by naming this
-// commit's checkpoint file. Anything else: fenced.
+// commit's checkpoint file. Otherwise every partition whose offset is not
+// the expected one has been moved by another writer (one commit of ours
+// moves all our partitions at once, so some at this commit's offsets and
+// others still at the previous ones is another writer's doing too): it
+// returns a *fenceError naming them.
 func (p *Pipeline) checkFence(table string, base progress, ours progress) (done bool, err error) {
-	landed, untouched := true, true
-	for id, want := range p.expected[table] {
-		got, ok := base.offsets[id]
-		if !ok {
-			got = noOffset
+	landed := true
+	var moved []int32
+	got := func(id int32) int64 {
+		if o, ok := base.offsets[id]; ok {
+			return o
 		}
-		if got != ours.offsets[id] {
+		return noOffset
+	}
+	for id, want := range p.expected[table] {
+		if got(id) != ours.offsets[id] {
 			landed = false
 		}
-		if got != want {
-			untouched = false
+		if got(id) != want {
+			moved = append(moved, id)
 		}
-		if got != want && got != ours.offsets[id] {
-			p.fenced = true
-			return false, backoff.Permanent(fmt.Errorf("%w: %s partition %d is at offset %d, we expected %d", errFenced, table, id, got, want))
-		}
-	}
-	if !landed && !untouched {
-		// Some of our partitions are at this commit's offsets, others
-		// still at the previous ones: no commit of ours did that (one
-		// moves all our partitions at once), another writer did.
-		p.fenced = true
-		return false, backoff.Permanent(fmt.Errorf("%w: %s has partitions of ours both at this commit's offsets and at the previous ones", errFenced, table))
 	}
 	if landed && len(p.expected[table]) > 0 &&
 		(!sameOffsets(p.expected[table], ours.offsets) || sameCheckpoints(base.checkpoints, ours.checkpoints)) {
 		return true, nil
 	}
-	return false, nil
+	if len(moved) == 0 {
+		return false, nil
+	}
+	slices.Sort(moved)
+	return false, backoff.Permanent(&fenceError{table: table, partitions: moved, detail: fenceDetail(moved, got, p.expected[table])})
 }
 
 // sameCheckpoints reports whether base names our checkpoint file for each

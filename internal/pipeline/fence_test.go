@@ -393,3 +393,101 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 		t.Fatalf("rejected_events holds %d rows, want 15", len(keys))
 	}
 }
+
+// TestFenceDropsOnlyContestedPartitions: A owns partitions 0, 1 and 2 and
+// has processed all three further than it committed when another writer, B,
+// takes over partition 0 and commits it. A's next commit must drop
+// partition 0 only: commit 1 and 2 as usual, keep their state, and go on
+// committing them, never writing partition 0 again. Before, a fence on any
+// partition dropped all of A's state (and A rejoined the group).
+func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
+	b := startBroker(t, 3)
+	wh := t.TempDir()
+	const t0 = int64(1_767_225_600_000) // 2026-01-01
+	newPipeline := func(writer string) *Pipeline {
+		cfg := runConfig(t, b, wh)
+		cfg.Kafka.Group, cfg.AllowedLateness = "contested", 0 // a session closes at the next event
+		return unpolledPipeline(t, cfg, openWarehouse(t, wh), writer)
+	}
+	// Offset k of partition q: user u<q>, 31 minutes after offset k-1, so
+	// every record closes the session before it.
+	feed := func(p *Pipeline, q int32, from, to int64) {
+		for k := from; k < to; k++ {
+			ts := t0 + k*31*60_000
+			p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts,
+				Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)})
+		}
+		p.parts[q].advance()
+		p.dirty = true
+	}
+
+	a := newPipeline("a")
+	if _, err := a.OnAssigned(t.Context(), []int32{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	for q := int32(0); q < 3; q++ {
+		feed(a, q, 0, 10)
+	}
+	if err := a.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for q := int32(0); q < 3; q++ {
+		feed(a, q, 10, 20) // A stalls here, before committing these
+	}
+
+	bp := newPipeline("b")
+	if _, err := bp.OnAssigned(t.Context(), []int32{0}); err != nil {
+		t.Fatal(err)
+	}
+	feed(bp, 0, 10, 25)
+	if err := bp.commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	err := a.commit(t.Context())
+	var fe *fenceError
+	if !errors.As(err, &fe) || !slices.Equal(fe.partitions, []int32{0}) {
+		t.Fatalf("A's commit returned %v, want it fenced on partition 0 only", err)
+	}
+	if a.fenced {
+		t.Fatal("A dropped all of its state for one contested partition")
+	}
+	if got := a.owned(); !slices.Equal(got, []int32{1, 2}) {
+		t.Fatalf("A owns %v after the fence, want [1 2]", got)
+	}
+	if _, ok := a.expected[iceberg.TableSessions][0]; ok {
+		t.Error("A still expects offsets of partition 0")
+	}
+	st := procReadState(t, wh)[iceberg.TableSessions]
+	if want := map[int32]int64{0: 25, 1: 20, 2: 20}; !maps.Equal(st.offsets, want) {
+		t.Fatalf("sessions offsets %v after A's commit, want %v: partitions 1 and 2 committed by A, 0 by B", st.offsets, want)
+	}
+	// A's partitions 1 and 2 go on from the state they had.
+	feed(a, 1, 20, 30)
+	feed(a, 2, 20, 30)
+	if err := a.commit(t.Context()); err != nil {
+		t.Fatalf("A's next commit of the partitions it kept: %v", err)
+	}
+	if st := procReadState(t, wh)[iceberg.TableSessions]; st.offsets[1] != 30 || st.offsets[2] != 30 || st.offsets[0] != 25 {
+		t.Fatalf("sessions offsets %v, want 0:25 1:30 2:30", st.offsets)
+	}
+
+	rows, rerr := openWarehouse(t, wh).ReadSessions(t.Context())
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	seen := map[string]bool{}
+	perUser := map[string]int{}
+	for _, r := range rows {
+		if seen[r.SessionID] {
+			t.Errorf("session %s@%d is in the table twice", r.UUID, r.SessionStartTimeMs)
+		}
+		seen[r.SessionID] = true
+		perUser[r.UUID]++
+	}
+	// Every record but the last of each partition closed a session:
+	// partition 0 read to 25 (by B), 1 and 2 to 30 (by A).
+	if want := map[string]int{"u0": 24, "u1": 29, "u2": 29}; !maps.Equal(perUser, want) {
+		t.Errorf("sessions per user %v, want %v", perUser, want)
+	}
+}

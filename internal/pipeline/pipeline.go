@@ -15,7 +15,9 @@ import (
 )
 
 // errFenced means another member committed one of our partitions: we
-// must drop our state and rejoin the group, never write.
+// must drop that partition's state and never write it (a *fenceError says
+// which). Pipeline.fenced means all of our state must go: we rejoin the
+// group to reload it from the tables.
 var errFenced = errors.New("fenced: another instance has taken over a partition of ours")
 
 // Pipeline runs the streaming job for the partitions this instance owns.
@@ -35,6 +37,10 @@ type Pipeline struct {
 	// or last wrote. Anything else means another writer took over.
 	expected map[string]map[int32]int64
 	fenced   bool
+	// contested holds the partitions dropped because another writer took
+	// them over (see dropContested), with when, until the group revokes
+	// them or assigns them to us anew.
+	contested map[int32]time.Time
 
 	seq         int64 // commits made
 	sinceCommit int64 // records processed since the last commit
@@ -85,12 +91,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
+// isContested reports whether err is a commit's report of partitions it
+// dropped to another writer, after it committed the rest.
+func isContested(err error) bool {
+	var fe *fenceError
+	return errors.As(err, &fe)
+}
+
 func (p *Pipeline) reset() {
 	p.parts = map[int32]*partition{}
 	p.expected = map[string]map[int32]int64{
 		iceberg.TableSessions: {}, iceberg.TableLate: {}, iceberg.TableRejected: {},
 	}
 	p.fenced = false
+	p.contested = map[int32]time.Time{}
 	p.sinceCommit, p.dirty = 0, false
 	p.lastCommit = time.Now()
 }
@@ -109,6 +123,14 @@ func (p *Pipeline) consume(ctx context.Context) error {
 				return p.stop()
 			}
 			return err
+		}
+		if stuck := p.stuckContested(); len(stuck) > 0 {
+			// Another writer holds them, yet the group still gives
+			// them to us: rejoin (committing the rest first, in
+			// OnRevoked) so that the group assigns them anew.
+			p.cfg.Logger.Warn("partitions another writer took over are still assigned to us; rejoining the group to have them assigned anew",
+				"partitions", stuck, "after", p.reclaimAfter())
+			return errFenced
 		}
 		for _, pb := range b.Partitions {
 			part := p.parts[pb.Partition]
@@ -134,7 +156,7 @@ func (p *Pipeline) consume(ctx context.Context) error {
 			p.lastCommit = time.Now()
 		}
 		if p.sinceCommit >= int64(p.cfg.CommitMaxRecords) || (p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
-			if err := p.commit(ctx); err != nil {
+			if err := p.commit(ctx); err != nil && !isContested(err) {
 				if ctx.Err() != nil {
 					return p.stop()
 				}
