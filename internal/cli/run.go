@@ -9,6 +9,7 @@ import (
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/pipeline"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // warehouseFlags say where the Iceberg tables live; shared by run, batch
@@ -34,6 +35,8 @@ func newRunCmd(e *env) *cobra.Command {
 		servers  []string
 		maxBytes int64
 		httpAddr string
+		dedup    = session.DefaultDedup()
+		dedupWin = time.Duration(dedup.WindowMs) * time.Millisecond
 	)
 	cmd := &cobra.Command{
 		Use:   "run --kafka-servers HOST:PORT --topic TOPIC --warehouse DIR",
@@ -56,6 +59,14 @@ restores the state and seeks to those offsets; a crash at any point and a restar
 give the same tables as a run without the crash (docs/commit-protocol.md). Run
 more instances with the same --group to share the partitions.
 
+Duplicates: a re-sent copy of an event (same uuid and event_id, any timestamp)
+counts once, also after its session was committed, while its key is remembered:
+keys are kept until the watermark is more than --dedup-window past their event
+time, at most --dedup-max-keys per partition, in the checkpointed state. A copy
+of a forgotten event is late if below the watermark; one with the original's
+timestamp can only be at or above it if --dedup-max-keys pushed its key out early
+(see sessionize_dedup_evicted_early_total).
+
 SIGTERM or SIGINT commits what has been processed and exits 0; open sessions
 continue after a restart. --drain closes them instead, as batch does at the end of
 its input.`,
@@ -75,6 +86,11 @@ its input.`,
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
 			cfg.Rules = rules
 			cfg.MaxRecordBytes = int(maxBytes)
+			if dedupWin < 0 || dedup.MaxKeys < 0 {
+				return usagef("--dedup-window and --dedup-max-keys must not be negative")
+			}
+			dedup.WindowMs = dedupWin.Milliseconds()
+			cfg.Dedup = &dedup
 			cfg.Logger = e.logger
 			if httpAddr != "" {
 				cfg.Metrics = metrics.New(cfg.CommitInterval)
@@ -102,6 +118,8 @@ its input.`,
 	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once every assigned partition has been read to its end for this long (0: never)")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session (as batch does at the end of its input) instead of keeping it for the next run")
+	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's key (uuid, event_id) until the watermark is this far past its event time, so a copy re-sent after its session was committed is a duplicate; an older copy is late. Memory per partition: about 40 bytes per event of the last --allowed-lateness + --dedup-window")
+	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition (about 40 bytes of memory and 17 of checkpoint each), oldest forgotten first; 0: only while an event is open")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")

@@ -54,6 +54,7 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 			next, rejected = c.next, c.rejected
 			start[id] = c.next
 		}
+		stream.SetDedup(*p.cfg.Dedup)
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
 		part.rejectedCount = rejected
 		part.reported = part.counters() // metrics count from here on

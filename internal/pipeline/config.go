@@ -32,6 +32,11 @@ type Config struct {
 	CommitInterval   time.Duration
 	CommitMaxRecords int
 
+	// Dedup bounds the keys of committed events each partition remembers,
+	// so that a re-sent copy is a duplicate, not a new event (see
+	// session.Dedup); nil means session.DefaultDedup().
+	Dedup *session.Dedup
+
 	// StopWhenIdle, if positive, stops the job once every assigned
 	// partition has been read to its end for this long.
 	StopWhenIdle time.Duration
@@ -83,6 +88,13 @@ func (c *Config) validate() error {
 	}
 	if c.AllowedLateness < 0 {
 		return errors.New("allowed lateness must not be negative")
+	}
+	if c.Dedup == nil {
+		d := session.DefaultDedup()
+		c.Dedup = &d
+	}
+	if c.Dedup.WindowMs < 0 || c.Dedup.MaxKeys < 0 {
+		return errors.New("--dedup-window and --dedup-max-keys must not be negative")
 	}
 	if c.MaxFutureSkew <= 0 {
 		c.MaxFutureSkew = DefaultMaxFutureSkew

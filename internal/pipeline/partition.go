@@ -70,6 +70,7 @@ type partition struct {
 	rejectedCount int64
 	rejectedBy    map[string]int64 // since the process started, for metrics
 	reported      Counters         // counters last handed to metrics
+	reportedEarly int64            // DedupStats.EvictedEarly last handed to metrics
 	sessions      []session.Session
 	// closedAtMs[i] is the Kafka timestamp of the newest record read when
 	// sessions[i] closed: when it became final, for the close-to-visible
@@ -152,6 +153,9 @@ func (p *partition) observe(m *metrics.Pipeline) {
 	}
 	clear(p.rejectedBy)
 	p.reported = c
+	d := p.stream.DedupStats()
+	m.SetDedup(p.id, d.Keys, d.Bytes, d.EvictedEarly-p.reportedEarly)
+	p.reportedEarly = d.EvictedEarly
 }
 
 // counters is the partition's account so far.

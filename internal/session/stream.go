@@ -34,10 +34,15 @@ func (o Outcome) String() string {
 // user's current session, keeping only what the output needs; so open
 // state grows with the lateness window, not with session length.
 //
-// Duplicates: a redelivered event is either still pending (and counted as
-// a duplicate) or below the watermark (and late). An event re-sent with the
-// same id but another timestamp is recognised only while the first copy is
-// pending; batch, which sees everything at once, recognises it always.
+// Duplicates: a copy of an event (same user and event id, whatever its
+// timestamp) is a duplicate while the first copy is pending, or while its
+// key is among those the Dedup bound keeps (see Dedup): its session may be
+// closed, drained and committed. A copy whose key was forgotten is late if
+// below the watermark; at or above it, it is taken for a new event. That
+// needs a copy with another timestamp than its original's, or an original
+// that a drain closed above the watermark and MaxKeys newer keys pushed out
+// before the watermark passed it. Batch, which sees everything at once,
+// recognises every copy.
 type Stream struct {
 	rules      Rules
 	latenessMs int64
@@ -46,6 +51,7 @@ type Stream struct {
 	users   map[string]*streamUser
 	due     dueHeap // users by the time at which they need attention
 	pending map[pendingKey]struct{}
+	recent  recentKeys        // keys of recently accepted events, see Dedup
 	pages   map[string]string // interned page names
 
 	stats StreamStats
@@ -115,15 +121,29 @@ func (s *Stream) MaxSeenMs() int64 { return s.maxSeenMs }
 // Stats returns the counts so far.
 func (s *Stream) Stats() StreamStats { return s.stats }
 
+// SetDedup sets how many keys of accepted events the Stream remembers (see
+// Dedup); a restored Stream keeps its keys up to the new bound, oldest
+// forgotten first. A NewStream remembers none until this is called.
+func (s *Stream) SetDedup(d Dedup) { s.recent.setBound(d) }
+
+// DedupStats describes the remembered keys.
+func (s *Stream) DedupStats() DedupStats {
+	return DedupStats{Keys: s.recent.n, Bytes: s.recent.memBytes(), EvictedEarly: s.recent.evictedEarly}
+}
+
 // Add takes one event. Accepted events wait for Advance to close their
 // sessions; duplicates and late events are only counted.
 func (s *Stream) Add(uuid string, ev Event) Outcome {
+	key := pendingKey{xxhash.Sum64String(uuid), xxhash.Sum64String(ev.ID)}
+	if s.recent.has(key) {
+		s.stats.Duplicates++
+		return Duplicate
+	}
 	if ev.TimeMs < s.Watermark() {
 		s.stats.Late++
 		return Late
 	}
 	u := s.users[uuid]
-	key := pendingKey{xxhash.Sum64String(uuid), xxhash.Sum64String(ev.ID)}
 	if u != nil {
 		if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
 			s.stats.Duplicates++
@@ -141,6 +161,7 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 	if ev.TimeMs > s.maxSeenMs {
 		s.maxSeenMs = ev.TimeMs
 	}
+	s.recent.add(key, ev.TimeMs, s.Watermark())
 	s.stats.Accepted++
 	s.schedule(u)
 	return Accepted
@@ -203,7 +224,8 @@ func (s *Stream) Advance(emit func(*Session)) {
 // endMs is the latest event time the data covers (for a stream, the
 // highest seen over all its partitions); sessions whose deadline it passed
 // are closed, the rest end as EndOfInput. The Stream is empty afterwards
-// but keeps its watermark and counts.
+// but keeps its watermark, counts and remembered keys (so a copy of a
+// drained event re-sent later is still a duplicate).
 func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 	users := make([]*streamUser, 0, len(s.users))
 	for _, u := range s.users {

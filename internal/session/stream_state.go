@@ -13,11 +13,18 @@ import (
 
 // The checkpoint of a Stream is a compact binary image: a header (format,
 // rules, lateness, watermark input, counts), a dictionary of page names,
-// then every open user with its folded session and pending events. It holds
+// every open user with its folded session and pending events, then the
+// remembered keys oldest first (16 bytes and a time delta each). It holds
 // only what the output needs, so a checkpoint is small enough to write on
 // every commit.
+//
+// Format 1 (before remembered keys) is still read, as a Stream that
+// remembers no keys yet.
 
-const streamStateMagic = "SZST1"
+const (
+	streamStateMagic  = "SZST2"
+	streamStateMagic1 = "SZST1"
+)
 
 var errBadState = errors.New("corrupt stream checkpoint")
 
@@ -88,6 +95,14 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = binary.AppendUvarint(b, page(p.page))
 		}
 	}
+	b = binary.AppendUvarint(b, uint64(s.recent.n))
+	prev := int64(0)
+	s.recent.each(func(_ int, e recentEntry) {
+		b = binary.LittleEndian.AppendUint64(b, e.key.user)
+		b = binary.LittleEndian.AppendUint64(b, e.key.id)
+		b = binary.AppendVarint(b, e.timeMs-prev)
+		prev = e.timeMs
+	})
 	return b
 }
 
@@ -101,7 +116,8 @@ func appendStr(b []byte, s string) []byte {
 // open sessions would silently change what those sessions become.
 func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, error) {
 	d := stateDecoder{b: data}
-	if !strings.HasPrefix(string(data), streamStateMagic) {
+	withKeys := strings.HasPrefix(string(data), streamStateMagic)
+	if !withKeys && !strings.HasPrefix(string(data), streamStateMagic1) {
 		return nil, errBadState
 	}
 	d.b = d.b[len(streamStateMagic):]
@@ -165,6 +181,22 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 		s.users[u.uuid] = u
 		s.schedule(u)
 	}
+	if withKeys && d.err == nil {
+		n := d.count()
+		prev := int64(0)
+		for i := 0; i < n && d.err == nil; i++ {
+			e := recentEntry{key: pendingKey{user: d.uint64(), id: d.uint64()}}
+			e.timeMs = prev + d.varint()
+			prev = e.timeMs
+			if d.err == nil {
+				if s.recent.has(e.key) {
+					d.fail() // AppendState never writes a key twice
+					break
+				}
+				s.recent.push(e)
+			}
+		}
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}
@@ -193,6 +225,16 @@ func (d *stateDecoder) uvarint() uint64 {
 		return 0
 	}
 	d.b = d.b[n:]
+	return v
+}
+
+func (d *stateDecoder) uint64() uint64 {
+	if len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
 	return v
 }
 
