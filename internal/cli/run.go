@@ -61,11 +61,13 @@ more instances with the same --group to share the partitions.
 
 Duplicates: a re-sent copy of an event (same uuid and event_id, any timestamp)
 counts once, also after its session was committed, while its key is remembered:
-keys are kept until the watermark is more than --dedup-window past their event
-time, at most --dedup-max-keys per partition, in the checkpointed state. A copy
-of a forgotten event is late if below the watermark; one with the original's
-timestamp can only be at or above it if --dedup-max-keys pushed its key out early
-(see sessionize_dedup_evicted_early_total).
+each partition keeps the keys of its accepted events, in its checkpointed state,
+until the watermark is --dedup-window past their event time, at most
+--dedup-max-keys of them. A copy of a forgotten event with the original's
+timestamp is below the watermark, so it is late, never in a second session (unless
+--drain closed the original and --dedup-max-keys pushed its key out before the
+watermark passed it: watch sessionize_dedup_evicted_early_total). A copy with
+another timestamp at or above the watermark is taken for a new event.
 
 SIGTERM or SIGINT commits what has been processed and exits 0; open sessions
 continue after a restart. --drain closes them instead, as batch does at the end of
@@ -118,8 +120,8 @@ its input.`,
 	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once every assigned partition has been read to its end for this long (0: never)")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session (as batch does at the end of its input) instead of keeping it for the next run")
-	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's key (uuid, event_id) until the watermark is this far past its event time, so a copy re-sent after its session was committed is a duplicate; an older copy is late. Memory per partition: about 40 bytes per event of the last --allowed-lateness + --dedup-window")
-	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition (about 40 bytes of memory and 17 of checkpoint each), oldest forgotten first; 0: only while an event is open")
+	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's (uuid, event_id) until the watermark is this far past its event time: a copy re-sent meanwhile is a duplicate, even after its session was committed (keep it above --inactivity-timeout to cover closed sessions). Memory: about 40 bytes per event of the last --allowed-lateness + --dedup-window, per partition")
+	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition, oldest forgotten first (about 40 bytes of memory and 17 of checkpoint each; sessionize_dedup_evicted_early_total counts keys forgotten inside --dedup-window); 0: none, a copy is a duplicate only while its first copy is still open")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
