@@ -122,9 +122,13 @@ func (s *Stream) MaxSeenMs() int64 { return s.maxSeenMs }
 func (s *Stream) Stats() StreamStats { return s.stats }
 
 // SetDedup sets how many keys of accepted events the Stream remembers (see
-// Dedup); a restored Stream keeps its keys up to the new bound, oldest
-// forgotten first. A NewStream remembers none until this is called.
+// Dedup); keys beyond the new bound are forgotten, oldest first. A
+// NewStream remembers none until this is called; a restored one keeps the
+// bound it was checkpointed with.
 func (s *Stream) SetDedup(d Dedup) { s.recent.setBound(d) }
+
+// Dedup is the current bound.
+func (s *Stream) Dedup() Dedup { return s.recent.d }
 
 // DedupStats describes the remembered keys.
 func (s *Stream) DedupStats() DedupStats {

@@ -14,7 +14,8 @@ import (
 // The checkpoint of a Stream is a compact binary image: a header (format,
 // rules, lateness, watermark input, counts), a dictionary of page names,
 // every open user with its folded session and pending events, then the
-// remembered keys oldest first (16 bytes and a time delta each). It holds
+// Dedup bound and the remembered keys oldest first (16 bytes and a time
+// delta each). It holds
 // only what the output needs, so a checkpoint is small enough to write on
 // every commit.
 //
@@ -95,6 +96,8 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = binary.AppendUvarint(b, page(p.page))
 		}
 	}
+	b = binary.AppendVarint(b, s.recent.d.WindowMs)
+	b = binary.AppendVarint(b, int64(s.recent.d.MaxKeys))
 	b = binary.AppendUvarint(b, uint64(s.recent.n))
 	prev := int64(0)
 	s.recent.each(func(_ int, e recentEntry) {
@@ -113,7 +116,9 @@ func appendStr(b []byte, s string) []byte {
 
 // RestoreStream rebuilds a Stream from AppendState's bytes. The rules and
 // lateness must match the ones it was written with: changing them under
-// open sessions would silently change what those sessions become.
+// open sessions would silently change what those sessions become. The
+// Stream remembers keys under the Dedup bound it was written with until
+// SetDedup changes it.
 func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, error) {
 	d := stateDecoder{b: data}
 	withKeys := strings.HasPrefix(string(data), streamStateMagic)
@@ -182,7 +187,15 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 		s.schedule(u)
 	}
 	if withKeys && d.err == nil {
+		bound := Dedup{WindowMs: d.varint(), MaxKeys: int(d.varint())}
+		if bound.WindowMs < 0 || bound.MaxKeys < 0 {
+			d.fail()
+		}
+		s.recent.d = bound
 		n := d.count()
+		if n > bound.MaxKeys {
+			d.fail()
+		}
 		prev := int64(0)
 		for i := 0; i < n && d.err == nil; i++ {
 			e := recentEntry{key: pendingKey{user: d.uint64(), id: d.uint64()}}
