@@ -18,7 +18,8 @@ type Dedup struct {
 
 // DefaultDedup is sessionize run's bound: an hour of event time behind the
 // watermark, at most a million keys per partition (about 40 MB of memory
-// and 17 MB of checkpoint when full). The window must exceed the
+// and 18 MB of checkpoint when full; up to twice the memory per key
+// while the table grows by doubling). The window must exceed the
 // inactivity timeout to cover closed sessions at all: a session closes
 // once the watermark is that far past its last event.
 func DefaultDedup() Dedup { return Dedup{WindowMs: 60 * 60_000, MaxKeys: 1_000_000} }
