@@ -79,25 +79,30 @@ func (r *recentKeys) has(k pendingKey) bool {
 }
 
 // add remembers k, first forgetting keys the watermark w has taken out of
-// the window and, if full, the oldest. k must not be in the set.
-func (r *recentKeys) add(k pendingKey, timeMs, w int64) {
+// the window and, if full, the oldest. k must not be in the set. It
+// reports whether it forgot a key at or above floor (one that may belong
+// to a pending event).
+func (r *recentKeys) add(k pendingKey, timeMs, w, floor int64) (forgotPending bool) {
 	if r.d.MaxKeys <= 0 {
-		return
+		return false
 	}
 	limit := w - r.d.WindowMs
 	if limit > w { // overflow
 		limit = w
 	}
 	for r.n > 0 && r.ring[r.head].timeMs < limit {
+		forgotPending = forgotPending || r.ring[r.head].timeMs >= floor
 		r.evictHead()
 	}
 	if r.n >= r.d.MaxKeys {
 		if r.ring[r.head].timeMs >= limit {
 			r.evictedEarly++
 		}
+		forgotPending = forgotPending || r.ring[r.head].timeMs >= floor
 		r.evictHead()
 	}
 	r.push(recentEntry{key: k, timeMs: timeMs})
+	return forgotPending
 }
 
 // push appends e as the newest key, growing if full.
@@ -185,15 +190,18 @@ func (r *recentKeys) each(f func(i int, e recentEntry)) {
 	}
 }
 
-// setBound changes the bound, forgetting the oldest keys beyond MaxKeys.
-func (r *recentKeys) setBound(d Dedup) {
+// setBound changes the bound, forgetting the oldest keys beyond MaxKeys;
+// it reports whether one of them was at or above floor (see add).
+func (r *recentKeys) setBound(d Dedup, floor int64) (forgotPending bool) {
 	r.d = d
 	for r.n > max(d.MaxKeys, 0) {
+		forgotPending = forgotPending || r.ring[r.head].timeMs >= floor
 		r.evictHead()
 	}
 	if r.n == 0 && d.MaxKeys <= 0 {
 		*r = recentKeys{d: d}
 	}
+	return forgotPending
 }
 
 // memBytes is the memory the set holds.

@@ -51,8 +51,16 @@ type Stream struct {
 	users   map[string]*streamUser
 	due     dueHeap // users by the time at which they need attention
 	pending map[pendingKey]struct{}
-	recent  recentKeys        // keys of recently accepted events, see Dedup
-	pages   map[string]string // interned page names
+	recent  recentKeys // keys of recently accepted events, see Dedup
+	// The pending map is kept only while a pending event's key may be
+	// missing from recent (no remembered keys, or one that may be pending
+	// was forgotten); otherwise a miss in recent means "not pending", and
+	// the map, a third of Add's time, is skipped. pendingFloor is at or
+	// below every pending event's time, so a key older is not pending.
+	needPending  bool
+	pendingFloor int64
+	keepMap      bool              // tests: keep the pending map always, to compare
+	pages        map[string]string // interned page names
 
 	stats StreamStats
 }
@@ -97,12 +105,14 @@ type current struct {
 // NewStream returns an empty Stream.
 func NewStream(rules Rules, allowedLatenessMs int64) *Stream {
 	return &Stream{
-		rules:      rules,
-		latenessMs: allowedLatenessMs,
-		maxSeenMs:  math.MinInt64,
-		users:      make(map[string]*streamUser),
-		pending:    make(map[pendingKey]struct{}),
-		pages:      make(map[string]string),
+		rules:        rules,
+		latenessMs:   allowedLatenessMs,
+		maxSeenMs:    math.MinInt64,
+		users:        make(map[string]*streamUser),
+		pending:      make(map[pendingKey]struct{}),
+		pages:        make(map[string]string),
+		needPending:  true,
+		pendingFloor: math.MinInt64,
 	}
 }
 
@@ -125,7 +135,42 @@ func (s *Stream) Stats() StreamStats { return s.stats }
 // Dedup); keys beyond the new bound are forgotten, oldest first. A
 // NewStream remembers none until this is called; a restored one keeps the
 // bound it was checkpointed with.
-func (s *Stream) SetDedup(d Dedup) { s.recent.setBound(d) }
+func (s *Stream) SetDedup(d Dedup) {
+	if s.recent.setBound(d, s.pendingFloor) || d.MaxKeys <= 0 {
+		s.keepPending()
+	} else {
+		s.dropPendingIfCovered()
+	}
+}
+
+// keepPending starts keeping the pending map, from every pending event.
+func (s *Stream) keepPending() {
+	if s.needPending {
+		return
+	}
+	s.needPending = true
+	for _, u := range s.users {
+		uh := xxhash.Sum64String(u.uuid)
+		for i := range u.pending {
+			s.pending[pendingKey{uh, xxhash.Sum64String(u.pending[i].id)}] = struct{}{}
+		}
+	}
+}
+
+// dropPendingIfCovered stops keeping the pending map if every pending
+// event's key is remembered.
+func (s *Stream) dropPendingIfCovered() {
+	if !s.needPending || s.recent.d.MaxKeys <= 0 || s.keepMap {
+		return
+	}
+	for k := range s.pending {
+		if !s.recent.has(k) {
+			return
+		}
+	}
+	s.needPending = false
+	clear(s.pending)
+}
 
 // Dedup is the current bound.
 func (s *Stream) Dedup() Dedup { return s.recent.d }
@@ -149,23 +194,29 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 	}
 	u := s.users[uuid]
 	if u != nil {
-		if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
-			s.stats.Duplicates++
-			return Duplicate
+		if s.needPending {
+			if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
+				s.stats.Duplicates++
+				return Duplicate
+			}
 		}
 	} else {
 		uuid = strings.Clone(uuid)
 		u = &streamUser{uuid: uuid, heapIdx: -1}
 		s.users[uuid] = u
 	}
-	s.pending[key] = struct{}{}
+	if s.needPending {
+		s.pending[key] = struct{}{}
+	}
 	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
 	i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
 	u.pending = slices.Insert(u.pending, i, p)
 	if ev.TimeMs > s.maxSeenMs {
 		s.maxSeenMs = ev.TimeMs
 	}
-	s.recent.add(key, ev.TimeMs, s.Watermark())
+	if s.recent.add(key, ev.TimeMs, s.Watermark(), s.pendingFloor) {
+		s.keepPending()
+	}
 	s.stats.Accepted++
 	s.schedule(u)
 	return Accepted
@@ -214,6 +265,9 @@ func (s *Stream) intern(page string) string {
 // Advance emits every session the watermark has closed.
 func (s *Stream) Advance(emit func(*Session)) {
 	w := s.Watermark()
+	// Every pending event below w is folded below, and later ones are
+	// accepted at or above the watermark.
+	defer func() { s.pendingFloor = max(s.pendingFloor, w) }()
 	for len(s.due) > 0 && s.due[0].dueMs < w {
 		u := s.due[0]
 		s.settle(u, w, emit)
@@ -247,13 +301,18 @@ func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 	clear(s.users)
 	s.due = s.due[:0]
 	clear(s.pending)
+	s.pendingFloor = s.Watermark()
+	s.needPending = s.recent.d.MaxKeys <= 0 || s.keepMap
 }
 
 // settle folds u's pending events below w into its current session in
 // their final order, emitting the sessions they split off.
 func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	n := 0
-	uh := xxhash.Sum64String(u.uuid)
+	var uh uint64
+	if s.needPending {
+		uh = xxhash.Sum64String(u.uuid)
+	}
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
@@ -261,7 +320,9 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 			s.emit(u, true, emit)
 		}
 		s.foldIn(u, p)
-		delete(s.pending, pendingKey{uh, xxhash.Sum64String(p.id)})
+		if s.needPending {
+			delete(s.pending, pendingKey{uh, xxhash.Sum64String(p.id)})
+		}
 		n++
 	}
 	u.pending = slices.Delete(u.pending, 0, n)

@@ -216,6 +216,14 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 	if d.err != nil {
 		return nil, d.err
 	}
+	s.pendingFloor = math.MaxInt64
+	for _, u := range s.users {
+		if len(u.pending) > 0 {
+			s.pendingFloor = min(s.pendingFloor, u.pending[0].timeMs)
+		}
+	}
+	s.pendingFloor = min(s.pendingFloor, s.Watermark())
+	s.dropPendingIfCovered()
 	return s, nil
 }
 
