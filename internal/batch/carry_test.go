@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -179,3 +180,72 @@ func TestResumeRejectsOtherRules(t *testing.T) {
 }
 
 func defaultRulesForTest() session.Rules { return session.DefaultRules() }
+
+// TestResumeLateEventIsLate: after a run with --carry-open closed a user's
+// session, a --resume run given an older event of that user (a re-sent copy
+// of its first event, or one that arrived late) must not write a second
+// session for it (the copy's would even have the same session_id): it is
+// counted as late, listed in --rejected with reason "late", and the
+// summary says so.
+func TestResumeLateEventIsLate(t *testing.T) {
+	const t0, minute = int64(1_700_000_000_000), int64(60_000)
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.jsonl")
+	writeLines(t, a, []testEvent{
+		{"u", "u1", "home", t0}, {"u", "u2", "search", t0 + minute}, // closes: the input goes on for two hours
+		{"x", "x1", "home", t0 + 2*60*minute - 10*minute}, // still open at the end: carried
+		{"y", "y1", "home", t0 + 2*60*minute},             // the end; carried too
+	})
+	state := filepath.Join(dir, "state")
+	sumA, outA := runBatch(t, Config{Inputs: []string{a}, Output: filepath.Join(dir, "a-out.jsonl"), CarryOpen: state})
+	if sumA.Sessions != 1 || sumA.CarriedSessions != 2 {
+		t.Fatalf("first run: %d sessions, %d carried", sumA.Sessions, sumA.CarriedSessions)
+	}
+	b := filepath.Join(dir, "b.jsonl")
+	writeLines(t, b, []testEvent{
+		{"u", "u1", "home", t0},                             // re-sent copy of the closed session's first event
+		{"u", "u9", "details", t0 + 5*minute},               // late: it belonged in the closed session
+		{"w", "w1", "home", t0 + 60*minute},                 // older than the first run's end: late too
+		{"x", "x2", "search", t0 + 2*60*minute + minute},    // continues the carried session
+		{"w", "w2", "home", t0 + 2*60*minute + 2*minute},    // after the first run's end
+		{"x", "x0", "results", t0 + 2*60*minute - 5*minute}, // older than the end, but within x's carried session
+	})
+	rejected := filepath.Join(dir, "rejected.jsonl")
+	cfg := Config{Inputs: []string{b}, Output: filepath.Join(dir, "b-out.jsonl"), Resume: state, Rejected: rejected}
+	sumB, outB := runBatch(t, cfg)
+	ids := map[string]string{}
+	for _, l := range append(outA, outB...) {
+		var s struct {
+			ID   string `json:"session_id"`
+			UUID string `json:"uuid"`
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := ids[s.ID]; ok {
+			t.Fatalf("session_id %s written twice:\n %s\n %s", s.ID, prev, l)
+		}
+		ids[s.ID] = l
+	}
+	for _, l := range outB {
+		if strings.Contains(l, `"uuid":"u"`) {
+			t.Fatalf("second run wrote another session of u: %s", l)
+		}
+	}
+	if !sumB.InvariantHolds || sumB.Late != 3 || sumB.EventsInSessions != 5 || sumB.Rejected != 0 {
+		t.Fatalf("second run: late %d (want 3), in sessions %d (want 5: x's three, y1, w2), rejected %d, invariant %v",
+			sumB.Late, sumB.EventsInSessions, sumB.Rejected, sumB.InvariantHolds)
+	}
+	rej, err := os.ReadFile(rejected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(rej), `"reason":"late"`); n != 3 || !strings.Contains(string(rej), `b.jsonl:2"`) {
+		t.Fatalf("rejected file lists %d late records, want 3 with their file:line:\n%s", n, rej)
+	}
+	var text strings.Builder
+	sumB.WriteText(&text)
+	if !strings.Contains(text.String(), "late                3 (older than 2023-11-15T00:13:20Z") || !strings.Contains(text.String(), "+ late") {
+		t.Fatalf("summary does not explain the late events:\n%s", text.String())
+	}
+}

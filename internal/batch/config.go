@@ -46,6 +46,8 @@ type Config struct {
 	// Progress, if not nil, gets a refreshing progress line (a TTY).
 	Progress io.Writer
 	Logger   *slog.Logger
+
+	resumed *resumeCut // set by Run from the Resume state
 }
 
 func (c *Config) validate() error {

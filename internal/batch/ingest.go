@@ -33,7 +33,7 @@ func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, fi
 			defer wg.Done()
 			ps := event.NewParser(cfg.MaxRecordBytes)
 			for j := range jobs {
-				p := parseJSONL(ps, j.chunk, parts)
+				p := parseJSONL(ps, j.chunk, parts, cfg.resumed)
 				splitter.release(j.chunk.data)
 				j.res <- p
 			}
@@ -129,7 +129,7 @@ const structuredBatch = 64 << 10
 
 func readStructured(ctx context.Context, cfg *Config, in input.File, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
 	first := seq
-	p := newPartitioner(parts)
+	p := newPartitioner(parts, cfg.resumed)
 	visit := func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
 		p.out.bytes += int64(len(raw)) + 1
 		if f == nil {
@@ -137,12 +137,12 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		} else if r := event.Validate(f, tsOK); r != event.OK {
 			p.reject(raw, r, name, line)
 		} else {
-			p.accept(seq, f)
+			p.event(seq, f, raw, name, line)
 		}
 		seq++
 		if p.out.records >= structuredBatch {
 			out := p.out
-			p = newPartitioner(parts)
+			p = newPartitioner(parts, cfg.resumed)
 			return done(out)
 		}
 		return nil

@@ -9,11 +9,20 @@ import (
 	"github.com/sessionize/sessionize/internal/event"
 )
 
-// rejectedRecord is one record that did not become an event.
+// rejectedRecord is one record that did not become an event: rejected for
+// reason, or late (see resumeCut).
 type rejectedRecord struct {
 	raw    []byte
 	reason event.Reason
+	late   bool
 	source string // file:line
+}
+
+func (r *rejectedRecord) why() string {
+	if r.late {
+		return reasonLate
+	}
+	return r.reason.String()
 }
 
 // parsed is what one unit of input turned into.
@@ -22,6 +31,7 @@ type parsed struct {
 	rejected []rejectedRecord
 	counts   event.Counts // by outcome; counts[event.OK] are accepted
 	records  int64
+	late     int64 // valid events older than the resumed state allows
 	maxMs    int64
 	bytes    int64 // input bytes this unit covered, for progress
 }
@@ -30,10 +40,22 @@ type parsed struct {
 type partitioner struct {
 	out   *parsed
 	parts uint64
+	cut   *resumeCut // nil unless resuming
 }
 
-func newPartitioner(parts int) partitioner {
-	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts)}
+func newPartitioner(parts int, cut *resumeCut) partitioner {
+	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts), cut: cut}
+}
+
+// event takes a valid event: accepted, or late if the resumed state says
+// so.
+func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string, line int64) {
+	if p.cut.late(f.UUID, f.TimestampMs) {
+		p.out.late++
+		p.keep(raw, rejectedRecord{late: true}, file, line)
+		return
+	}
+	p.accept(seq, f)
 }
 
 // partitionOf must be stable across runs and machines: it decides which
@@ -58,18 +80,21 @@ func (p *partitioner) accept(seq uint64, f *event.Fields) {
 }
 
 func (p *partitioner) reject(raw []byte, reason event.Reason, file string, line int64) {
+	p.out.counts[reason]++
+	p.keep(raw, rejectedRecord{reason: reason}, file, line)
+}
+
+// keep counts a record that is not an event and keeps it for the rejected
+// output.
+func (p *partitioner) keep(raw []byte, r rejectedRecord, file string, line int64) {
 	o := p.out
 	o.records++
-	o.counts[reason]++
 	src := make([]byte, 0, len(file)+12)
 	src = append(src, file...)
 	src = append(src, ':')
 	src = strconv.AppendInt(src, line, 10)
-	o.rejected = append(o.rejected, rejectedRecord{
-		raw:    bytes.Clone(raw),
-		reason: reason,
-		source: string(src),
-	})
+	r.raw, r.source = bytes.Clone(raw), string(src)
+	o.rejected = append(o.rejected, r)
 }
 
 // jsonlChunk is a run of complete lines of one JSON lines input.
@@ -82,8 +107,8 @@ type jsonlChunk struct {
 
 // parseJSONL parses every line of c. It runs on many goroutines at once,
 // each with its own Parser.
-func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int) *parsed {
-	p := newPartitioner(parts)
+func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int, cut *resumeCut) *parsed {
+	p := newPartitioner(parts, cut)
 	p.out.bytes = int64(len(c.data))
 	var f event.Fields
 	data := c.data
@@ -99,7 +124,7 @@ func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int) *parsed {
 			rec = rec[:n-1]
 		}
 		if r := ps.Parse(rec, &f); r == event.OK {
-			p.accept(seq, &f)
+			p.event(seq, &f, rec, c.file, line)
 		} else {
 			p.reject(rec, r, c.file, line)
 		}

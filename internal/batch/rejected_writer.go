@@ -5,8 +5,8 @@ import (
 	"io"
 )
 
-// rejectedWriter writes one JSON object per rejected record: its reason,
-// where it came from (file:line) and the raw record as a string.
+// rejectedWriter writes one JSON object per rejected (or late) record: its
+// reason, where it came from (file:line) and the raw record as a string.
 type rejectedWriter struct {
 	w   *bufio.Writer
 	buf []byte
@@ -18,7 +18,7 @@ func newRejectedWriter(w io.Writer) *rejectedWriter {
 
 func (r *rejectedWriter) write(rec *rejectedRecord) error {
 	b := append(r.buf[:0], `{"reason":"`...)
-	b = append(b, rec.reason.String()...)
+	b = append(b, rec.why()...)
 	b = append(b, `","source":`...)
 	b = appendJSONString(b, rec.source)
 	b = append(b, `,"raw":`...)

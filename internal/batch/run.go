@@ -130,9 +130,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	endMs := int64(math.MinInt64)
 	var seq uint64
 	if cfg.Resume != "" {
-		p := newPartitioner(parts)
+		p := newPartitioner(parts, nil)
+		cut := newResumeCut()
 		h, err := readState(cfg.Resume, cfg.Rules, func(uuid string, ts int64, id, page string) {
 			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(id), TimestampMs: ts, PageName: []byte(page)})
+			cut.carried(uuid, ts)
 			seq++
 		})
 		if err != nil {
@@ -140,6 +142,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 		sum.ResumedEvents = p.out.records
 		endMs = max(endMs, h.EndTimeMs, p.out.maxMs)
+		cut.endMs = h.EndTimeMs
+		cfg.resumed = cut
+		sum.ResumedEndTimeMs = &h.EndTimeMs
 		for i, slab := range p.out.slabs {
 			if err := store.add(i, slab); err != nil {
 				return nil, err
@@ -169,6 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			}
 		}
 		counts.Add(&p.counts)
+		sum.Late += p.late
 		sum.RecordsRead += p.records
 		sum.BytesRead += p.bytes
 		endMs = max(endMs, p.maxMs)

@@ -23,24 +23,32 @@ type Summary struct {
 	Duplicates       int64            `json:"duplicates"`
 	Rejected         int64            `json:"rejected"`
 	RejectedByReason map[string]int64 `json:"rejected_by_reason"`
-	CarriedSessions  int64            `json:"carried_sessions"`
-	CarriedEvents    int64            `json:"carried_events"`
-	EndTimeMs        int64            `json:"end_time_ms"`
-	Partitions       int              `json:"partitions"`
-	SpilledBytes     int64            `json:"spilled_bytes"`
-	ElapsedSeconds   float64          `json:"elapsed_seconds"`
-	EventsPerSecond  float64          `json:"records_per_second"`
-	PeakRSSBytes     int64            `json:"peak_rss_bytes"`
-	InvariantHolds   bool             `json:"invariant_holds"`
+	// Late counts valid events of a --resume run older than the resumed
+	// state's end (ResumedEndTimeMs) that could belong to a session the
+	// previous run already wrote: they are not sessionized again (that
+	// would write a second, overlapping session) but listed in --rejected
+	// with reason "late".
+	Late             int64   `json:"late"`
+	ResumedEndTimeMs *int64  `json:"resumed_end_time_ms,omitempty"`
+	CarriedSessions  int64   `json:"carried_sessions"`
+	CarriedEvents    int64   `json:"carried_events"`
+	EndTimeMs        int64   `json:"end_time_ms"`
+	Partitions       int     `json:"partitions"`
+	SpilledBytes     int64   `json:"spilled_bytes"`
+	ElapsedSeconds   float64 `json:"elapsed_seconds"`
+	EventsPerSecond  float64 `json:"records_per_second"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	InvariantHolds   bool    `json:"invariant_holds"`
 	// Table is what the run did to the sessions table (--output-table).
 	Table *TableResult `json:"table,omitempty"`
 }
 
 // checkInvariant verifies that nothing was lost: every record read (and
-// every event resumed) is in a session, a duplicate, rejected, or carried.
+// every event resumed) is in a session, a duplicate, rejected, late, or
+// carried.
 func (s *Summary) checkInvariant() bool {
 	in := s.RecordsRead + s.ResumedEvents
-	out := s.EventsInSessions + s.Duplicates + s.Rejected + s.CarriedEvents
+	out := s.EventsInSessions + s.Duplicates + s.Rejected + s.Late + s.CarriedEvents
 	s.InvariantHolds = in == out
 	return s.InvariantHolds
 }
@@ -68,6 +76,10 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "events in sessions  %d\n", s.EventsInSessions)
 	fmt.Fprintf(w, "duplicates          %d\n", s.Duplicates)
 	fmt.Fprintf(w, "rejected            %d%s\n", s.Rejected, formatReasons(s.RejectedByReason))
+	if s.ResumedEndTimeMs != nil {
+		fmt.Fprintf(w, "late                %d (older than %s, the end of the run whose state was resumed: they could belong to sessions it already wrote; in --rejected as \"late\")\n",
+			s.Late, time.UnixMilli(*s.ResumedEndTimeMs).UTC().Format(time.RFC3339Nano))
+	}
 	if s.CarriedEvents > 0 || s.CarriedSessions > 0 {
 		fmt.Fprintf(w, "carried open        %d sessions, %d events\n", s.CarriedSessions, s.CarriedEvents)
 	}
@@ -95,9 +107,13 @@ func (s *Summary) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "sessions table      %d sessions appended in snapshot %d%s (batch run %s)\n", t.Sessions, t.Snapshot, replaced, t.RunID)
 	}
-	fmt.Fprintf(w, "nothing lost        records%s %d = in sessions + duplicates + rejected%s %d: %s\n",
-		resumed, s.RecordsRead+s.ResumedEvents, carried,
-		s.EventsInSessions+s.Duplicates+s.Rejected+s.CarriedEvents, verdict)
+	late := ""
+	if s.Late > 0 {
+		late = " + late"
+	}
+	fmt.Fprintf(w, "nothing lost        records%s %d = in sessions + duplicates + rejected%s%s %d: %s\n",
+		resumed, s.RecordsRead+s.ResumedEvents, late, carried,
+		s.EventsInSessions+s.Duplicates+s.Rejected+s.Late+s.CarriedEvents, verdict)
 }
 
 // WriteJSON writes the summary as one indented JSON object.

@@ -179,7 +179,7 @@ func (t *tableWriter) commit(ctx context.Context, sum *Summary, cfg *Config) (*T
 	run := iceberg.BatchRun{ID: t.id, CommittedMs: time.Now().UnixMilli(), InputCount: len(t.inputs),
 		Inputs: t.inputs[:min(len(t.inputs), maxListedInputs)], Sessions: int64(len(t.rows)), RejectedTo: rejectedTo,
 		Counters: iceberg.Counters{Records: sum.RecordsRead + sum.ResumedEvents, InSessions: sum.EventsInSessions,
-			Duplicates: sum.Duplicates, Rejected: sum.Rejected, Open: sum.CarriedEvents}}
+			Duplicates: sum.Duplicates, Rejected: sum.Rejected, Late: sum.Late, Open: sum.CarriedEvents}}
 	window := t.window()
 	if window != nil {
 		run.FromMs, run.ToMs = window.FromMs, window.ToMs-1

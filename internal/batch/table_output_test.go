@@ -169,3 +169,28 @@ func TestTableOverlapCountsEachSessionOnce(t *testing.T) {
 		t.Fatalf("message %q does not say %q", err, want)
 	}
 }
+
+// TestTableAuditCountsResumedLateEvents: events of a --resume run older
+// than the resumed run's end are late (listed in --rejected, not in a
+// session); the batch run's record counts them, so the table's account
+// still adds up.
+func TestTableAuditCountsResumedLateEvents(t *testing.T) {
+	const t0, minute = int64(1_700_000_000_000), int64(60_000)
+	dir := t.TempDir()
+	wcfg := iceberg.Config{Warehouse: filepath.Join(dir, "wh")}
+	a := filepath.Join(dir, "a.jsonl")
+	writeLines(t, a, []testEvent{{"u", "u1", "home", t0}, {"x", "x1", "home", t0 + 2*60*minute}})
+	state := filepath.Join(dir, "state")
+	runBatch(t, Config{Inputs: []string{a}, Output: filepath.Join(dir, "a-out.jsonl"), CarryOpen: state,
+		Table: &TableOutput{Table: iceberg.TableSessions, Warehouse: wcfg}})
+	b := filepath.Join(dir, "b.jsonl")
+	writeLines(t, b, []testEvent{{"u", "u9", "details", t0 + 5*minute}, {"x", "x2", "search", t0 + 2*60*minute + minute}})
+	sum, _ := runBatch(t, Config{Inputs: []string{b}, Output: filepath.Join(dir, "b-out.jsonl"), Resume: state,
+		Rejected: filepath.Join(dir, "rejected.jsonl"), Table: &TableOutput{Table: iceberg.TableSessions, Warehouse: wcfg}})
+	if sum.Late != 1 {
+		t.Fatalf("resumed run: %d late, want 1", sum.Late)
+	}
+	if _, audit := tableRows(t, wcfg); !audit.OK {
+		t.Fatalf("account of a table with a resumed run's late event: %s", audit.Account)
+	}
+}

@@ -65,7 +65,7 @@ extension (.csv, .parquet; anything else is JSON lines).
 Sessions go to --output: Parquet (zstd) if the name ends in .parquet, otherwise
 JSON lines (gzip if it ends in .gz). Every rejected record goes to --rejected
 with its reason and file:line. The run prints a summary that accounts for every
-record: records = events in sessions + duplicates + rejected (+ carried). If that
+record: records = events in sessions + duplicates + rejected (+ late + carried). If that
 ever fails to add up the run exits non-zero.
 
 Outputs are written under temporary names and appear only when the run succeeds.
@@ -84,7 +84,13 @@ starting in [FROM, TO) are deleted in the same snapshot that appends the run's.
 Hourly runs: --carry-open STATE keeps the sessions still open at the end of the
 input (the user was active within the inactivity timeout of the input's last
 event) out of the output and in STATE; the next run's --resume STATE continues
-them, so splitting the input by time gives the same sessions as one run.
+them, so splitting the input by time gives the same sessions as one run. An event
+of the resumed run older than the end of the run that wrote STATE (its last event
+time) could belong to a session that run already closed and wrote; it is not
+sessionized again (that would write a second, overlapping session, with the same
+session_id for a re-sent copy) but counted as late and listed in --rejected with
+reason "late". Events of a carried session's user from that session's start on
+are not late: the session continues here.
 
 Memory: events are hashed by user into partitions; past --memory-limit they spill
 to --temp-dir and are sessionized one partition at a time.`,
@@ -149,7 +155,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.StringVar(&cfg.Rejected, "rejected", "", "write every rejected record (raw, reason, file:line) to this JSON lines file")
 	fs.StringVar(&cfg.SummaryJSON, "summary-json", "", "also write the run summary to this file as JSON")
 	fs.StringVar(&cfg.CarryOpen, "carry-open", "", "write sessions still open at the end of the input to this state file instead of the output")
-	fs.StringVar(&cfg.Resume, "resume", "", "continue the open sessions saved by an earlier run's --carry-open")
+	fs.StringVar(&cfg.Resume, "resume", "", "continue the open sessions saved by an earlier run's --carry-open; events older than that run's end are late (see above)")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.Var(newByteSize(&cfg.MemoryLimit, 0), "memory-limit", "memory budget; past it partitions spill to --temp-dir (0: a quarter of RAM, or of the cgroup limit)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")

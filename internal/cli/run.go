@@ -9,6 +9,7 @@ import (
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/metrics"
 	"github.com/sessionize/sessionize/internal/pipeline"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // warehouseFlags say where the Iceberg tables live; shared by run, batch
@@ -34,6 +35,8 @@ func newRunCmd(e *env) *cobra.Command {
 		servers  []string
 		maxBytes int64
 		httpAddr string
+		dedup    = session.DefaultDedup()
+		dedupWin = time.Duration(dedup.WindowMs) * time.Millisecond
 	)
 	cmd := &cobra.Command{
 		Use:   "run --kafka-servers HOST:PORT --topic TOPIC --warehouse DIR",
@@ -55,6 +58,16 @@ in the snapshot summaries. On start and on every partition assignment the job
 restores the state and seeks to those offsets; a crash at any point and a restart
 give the same tables as a run without the crash (docs/commit-protocol.md). Run
 more instances with the same --group to share the partitions.
+
+Duplicates: a re-sent copy of an event (same uuid and event_id, any timestamp)
+counts once, also after its session was committed, while its key is remembered:
+each partition keeps the keys of its accepted events, in its checkpointed state,
+until the watermark is --dedup-window past their event time, at most
+--dedup-max-keys of them. A copy of a forgotten event with the original's
+timestamp is below the watermark, so it is late, never in a second session (unless
+--drain closed the original and --dedup-max-keys pushed its key out before the
+watermark passed it: watch sessionize_dedup_evicted_early_total). A copy with
+another timestamp at or above the watermark is taken for a new event.
 
 SIGTERM or SIGINT commits what has been processed and exits 0; open sessions
 continue after a restart. --drain closes them instead, as batch does at the end of
@@ -92,6 +105,11 @@ another --group is refused.`,
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
 			cfg.Rules = rules
 			cfg.MaxRecordBytes = int(maxBytes)
+			if dedupWin < 0 || dedup.MaxKeys < 0 {
+				return usagef("--dedup-window and --dedup-max-keys must not be negative")
+			}
+			dedup.WindowMs = dedupWin.Milliseconds()
+			cfg.Dedup = &dedup
 			cfg.Logger = e.logger
 			if httpAddr != "" {
 				cfg.Metrics = metrics.New(cfg.CommitInterval)
@@ -121,6 +139,8 @@ another --group is refused.`,
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once the whole topic is finished: this instance's partitions read to their end with nothing new for this long, and every other partition committed to the tables up to its end by whichever instance holds it; until then wait, saying which partitions are unfinished and who holds them (0: never)")
 	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", 0, "how long --stop-when-idle may wait, once this instance's own partitions are finished, for the partitions other instances hold; then exit 1 naming them (0: no limit)")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session of this instance's partitions (as batch does at the end of its input) instead of keeping it for the next run; other instances' partitions are theirs to drain")
+	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's (uuid, event_id) until the watermark is this far past its event time: a copy re-sent meanwhile is a duplicate, even after its session was committed (keep it above --inactivity-timeout to cover closed sessions). Memory: 40 to 100 bytes per event of the last --allowed-lateness + --dedup-window, per partition")
+	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition, oldest forgotten first (about 40 bytes of memory when full and 18 of checkpoint each; sessionize_dedup_evicted_early_total counts keys forgotten inside --dedup-window); 0: none, a copy is a duplicate only while its first copy is still open")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")

@@ -24,8 +24,12 @@ type Account struct {
 	// RejectedNotInTable are batch runs' rejected records: they went to
 	// each run's --rejected file (or nowhere), never to rejected_events.
 	RejectedNotInTable int64
-	Open               int64 // events in sessions still open at the pipeline's last commit
-	Carried            int64 // events batch runs carried to a --carry-open state file
+	// LateNotInTable are the events of batch --resume runs older than the
+	// resumed run's end: listed in each run's --rejected file as late,
+	// never in late_events.
+	LateNotInTable int64
+	Open           int64 // events in sessions still open at the pipeline's last commit
+	Carried        int64 // events batch runs carried to a --carry-open state file
 	// Replaced are the events of sessions that a batch --replace-range
 	// removed from the table on purpose.
 	Replaced  int64
@@ -34,7 +38,7 @@ type Account struct {
 
 // Holds reports whether every consumed record is accounted for.
 func (a Account) Holds() bool {
-	return a.Records == a.InSessions+a.Duplicates+a.Late+a.Rejected+a.RejectedNotInTable+a.Open+a.Carried+a.Replaced
+	return a.Records == a.InSessions+a.Duplicates+a.Late+a.Rejected+a.RejectedNotInTable+a.LateNotInTable+a.Open+a.Carried+a.Replaced
 }
 
 func (a Account) String() string {
@@ -50,6 +54,7 @@ func (a Account) String() string {
 		what string
 	}{
 		{a.RejectedNotInTable, "rejected by batch (not in the table)"},
+		{a.LateNotInTable, "late in batch --resume (not in the table)"},
 		{a.Open, "still open"},
 		{a.Carried, "carried open by batch"},
 		{a.Replaced, "replaced"},
@@ -146,6 +151,7 @@ func (w *Warehouse) Audit(ctx context.Context) (Audit, error) {
 			a.Records += r.Counters.Records
 			a.Duplicates += r.Counters.Duplicates
 			a.RejectedNotInTable += r.Counters.Rejected
+			a.LateNotInTable += r.Counters.Late
 			a.Carried += r.Counters.Open
 			if r.Replaced != nil {
 				a.Replaced += r.Replaced.Events

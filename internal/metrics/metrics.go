@@ -25,6 +25,9 @@ type Pipeline struct {
 	stateBytes      prometheus.Gauge
 	lag             *prometheus.GaugeVec
 	watermarkDelay  *prometheus.GaugeVec
+	dedupKeys       *prometheus.GaugeVec
+	dedupBytes      *prometheus.GaugeVec
+	dedupEarly      *prometheus.CounterVec
 	commitDuration  prometheus.Histogram
 	commitConflicts prometheus.Counter
 	commitFailures  prometheus.Counter
@@ -59,6 +62,12 @@ type PartitionStatus struct {
 	Partition   int32 `json:"partition"`
 	Lag         int64 `json:"lag"`
 	WatermarkMs int64 `json:"watermark_ms"`
+	// Keys of committed events remembered to recognise re-sent copies,
+	// their memory, and how many were forgotten early (still inside
+	// --dedup-window) because of --dedup-max-keys since the process began.
+	DedupKeys         int   `json:"dedup_keys"`
+	DedupBytes        int64 `json:"dedup_bytes"`
+	DedupEvictedEarly int64 `json:"dedup_evicted_early"`
 }
 
 const keepCommits = 20
@@ -81,6 +90,9 @@ func New(commitInterval time.Duration) *Pipeline {
 	m.stateBytes = f.gauge("sessionize_state_bytes", "Size of the last state checkpoint.")
 	m.lag = f.gaugeVec("sessionize_consumer_lag_records", "Records between the consumer's position and the partition's end.", "partition")
 	m.watermarkDelay = f.gaugeVec("sessionize_watermark_delay_seconds", "Wall-clock time minus the partition's event-time watermark.", "partition")
+	m.dedupKeys = f.gaugeVec("sessionize_dedup_keys", "Keys of accepted events remembered to recognise re-sent copies (bounded by --dedup-window and --dedup-max-keys).", "partition")
+	m.dedupBytes = f.gaugeVec("sessionize_dedup_bytes", "Memory held by the remembered keys.", "partition")
+	m.dedupEarly = f.counterVec("sessionize_dedup_evicted_early_total", "Keys forgotten because of --dedup-max-keys while still inside --dedup-window: raise --dedup-max-keys if this grows.", "partition")
 	m.commitDuration = f.histogram("sessionize_commit_duration_seconds", "Time to commit checkpoint and tables.", prometheus.ExponentialBuckets(0.005, 2, 14))
 	m.commitConflicts = f.counter("sessionize_commit_conflicts_total", "Commits retried because another writer moved a table.")
 	m.commitFailures = f.counter("sessionize_commit_failures_total", "Commit attempts that failed and were retried.")
@@ -165,7 +177,30 @@ func (m *Pipeline) SetPartition(p int32, lag, watermarkMs int64) {
 		m.watermarkDelay.WithLabelValues(label).Set(time.Since(time.UnixMilli(watermarkMs)).Seconds())
 	}
 	m.mu.Lock()
-	m.parts[p] = PartitionStatus{Partition: p, Lag: lag, WatermarkMs: watermarkMs}
+	st := m.parts[p]
+	st.Partition, st.Lag, st.WatermarkMs = p, lag, watermarkMs
+	m.parts[p] = st
+	m.mu.Unlock()
+}
+
+// SetDedup records a partition's remembered keys, their memory, and the
+// keys forgotten early since the last call.
+func (m *Pipeline) SetDedup(p int32, keys int, bytes, evictedEarly int64) {
+	if m == nil {
+		return
+	}
+	label := strconv.Itoa(int(p))
+	m.dedupKeys.WithLabelValues(label).Set(float64(keys))
+	m.dedupBytes.WithLabelValues(label).Set(float64(bytes))
+	early := m.dedupEarly.WithLabelValues(label)
+	if evictedEarly > 0 {
+		early.Add(float64(evictedEarly))
+	}
+	m.mu.Lock()
+	st := m.parts[p]
+	st.Partition, st.DedupKeys, st.DedupBytes = p, keys, bytes
+	st.DedupEvictedEarly += evictedEarly
+	m.parts[p] = st
 	m.mu.Unlock()
 }
 
@@ -179,8 +214,9 @@ func (m *Pipeline) SetAssigned(parts []int32) {
 	for p := range m.parts {
 		if !containsPartition(parts, p) {
 			delete(m.parts, p)
-			m.lag.DeleteLabelValues(strconv.Itoa(int(p)))
-			m.watermarkDelay.DeleteLabelValues(strconv.Itoa(int(p)))
+			for _, v := range []interface{ DeleteLabelValues(...string) bool }{m.lag, m.watermarkDelay, m.dedupKeys, m.dedupBytes, m.dedupEarly} {
+				v.DeleteLabelValues(strconv.Itoa(int(p)))
+			}
 		}
 	}
 	m.mu.Unlock()

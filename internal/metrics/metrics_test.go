@@ -35,6 +35,12 @@ func TestHandlers(t *testing.T) {
 	m.AddRecords("consumed", "", 10)
 	m.AddSessions("inactivity", 2)
 	m.SetPartition(1, 42, time.Now().UnixMilli())
+	m.SetDedup(1, 1000, 40_000, 3)
+	m.SetDedup(1, 1200, 48_000, 2)
+	m.SetPartition(1, 42, time.Now().UnixMilli())
+	if st := m.Status().Partitions; len(st) != 1 || st[0].DedupKeys != 1200 || st[0].DedupBytes != 48_000 || st[0].DedupEvictedEarly != 5 || st[0].Lag != 42 {
+		t.Fatalf("status partitions %+v", st)
+	}
 	m.Committed(Commit{Time: time.Now(), Records: 10})
 	if code, _ := get(t, srv, "/readyz"); code != 200 {
 		t.Fatalf("readyz after a commit: %d", code)
@@ -44,6 +50,9 @@ func TestHandlers(t *testing.T) {
 		`sessionize_records_total{outcome="rejected",reason="invalid_json"} 3`,
 		`sessionize_sessions_total{end_reason="inactivity"} 2`,
 		`sessionize_consumer_lag_records{partition="1"} 42`,
+		`sessionize_dedup_keys{partition="1"} 1200`,
+		`sessionize_dedup_bytes{partition="1"} 48000`,
+		`sessionize_dedup_evicted_early_total{partition="1"} 5`,
 		`sessionize_commit_duration_seconds_count 1`,
 	} {
 		if !strings.Contains(body, want) {

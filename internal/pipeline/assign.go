@@ -55,6 +55,11 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 			start[id] = c.next
 		}
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
+		if _, restored := sess.checkpoints[id]; restored {
+			part.setDedup(*p.cfg.Dedup)
+		} else {
+			stream.SetDedup(*p.cfg.Dedup)
+		}
 		part.rejectedCount = rejected
 		part.reported = part.counters() // metrics count from here on
 		p.parts[id] = part

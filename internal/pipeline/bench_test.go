@@ -118,6 +118,7 @@ func BenchmarkCheckpoint100k(b *testing.B) {
 	streams := make([]*session.Stream, 6)
 	for i := range streams {
 		streams[i] = session.NewStream(session.DefaultRules(), DefaultAllowedLateness.Milliseconds())
+		streams[i].SetDedup(session.DefaultDedup()) // as run does: the remembered keys are in the checkpoint
 	}
 	pages := []string{"home", "search", "results", "details", "booking"}
 	const t0 = 1_790_000_000_000
@@ -128,10 +129,11 @@ func BenchmarkCheckpoint100k(b *testing.B) {
 				ID: fmt.Sprintf("%016x", (k*users+u)*40503), Page: pages[(u+k)%5]})
 		}
 	}
-	open := 0
+	open, keys := 0, 0
 	for _, s := range streams {
 		s.Advance(func(*session.Session) {})
 		open += s.OpenSessions()
+		keys += s.DedupStats().Keys
 	}
 	wh, err := iceberg.Open(b.Context(), iceberg.Config{Warehouse: b.TempDir()}, nil)
 	if err != nil {
@@ -157,6 +159,7 @@ func BenchmarkCheckpoint100k(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/checkpoint")
 	b.ReportMetric(float64(size)/float64(open), "bytes/open_session")
 	b.ReportMetric(float64(open), "open_sessions")
+	b.ReportMetric(float64(keys), "dedup_keys")
 }
 
 func envInt(name string, def int) int {

@@ -32,6 +32,11 @@ type Config struct {
 	CommitInterval   time.Duration
 	CommitMaxRecords int
 
+	// Dedup bounds the keys of committed events each partition remembers,
+	// so that a re-sent copy is a duplicate, not a new event (see
+	// session.Dedup); nil means session.DefaultDedup().
+	Dedup *session.Dedup
+
 	// StopWhenIdle, if positive, stops the job once the whole topic is
 	// finished: this member has read its partitions to their end and
 	// found nothing new for this long, and every other partition is
@@ -96,6 +101,13 @@ func (c *Config) validate() error {
 	}
 	if c.StopTimeout > 0 && c.StopWhenIdle == 0 {
 		return errors.New("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
+	}
+	if c.Dedup == nil {
+		d := session.DefaultDedup()
+		c.Dedup = &d
+	}
+	if c.Dedup.WindowMs < 0 || c.Dedup.MaxKeys < 0 {
+		return errors.New("--dedup-window and --dedup-max-keys must not be negative")
 	}
 	if c.MaxFutureSkew <= 0 {
 		c.MaxFutureSkew = DefaultMaxFutureSkew

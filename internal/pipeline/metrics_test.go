@@ -96,6 +96,11 @@ func TestMetricsDuringRun(t *testing.T) {
 	if in+dup+late+rejected+last["sessionize_open_events"] != consumed {
 		t.Fatalf("metrics do not add up: in %v + dup %v + late %v + rejected %v + open %v != %v", in, dup, late, rejected, last["sessionize_open_events"], consumed)
 	}
+	// Keys of accepted events are remembered, and their memory reported
+	// (mid-run: a revoked partition's series go at the end).
+	if keys, bytes := first["sessionize_dedup_keys"], first["sessionize_dedup_bytes"]; keys <= 0 || bytes < 40*keys {
+		t.Fatalf("mid-run: dedup keys %v, %v bytes", keys, bytes)
+	}
 	a, err := Audit(t.Context(), openWarehouse(t, wh))
 	if err != nil {
 		t.Fatal(err)

@@ -61,9 +61,17 @@ type partition struct {
 	// (committed before a crash); replay must not write them again.
 	lateDone, rejectedDone int64
 
+	// A restored stream keeps the dedup bound it was checkpointed with
+	// while replaying records whose late rows are committed already (they
+	// must come out late again); the configured one applies from
+	// dedupFrom on.
+	nextDedup *session.Dedup
+	dedupFrom int64
+
 	rejectedCount int64
 	rejectedBy    map[string]int64 // since the process started, for metrics
 	reported      Counters         // counters last handed to metrics
+	reportedEarly int64            // DedupStats.EvictedEarly last handed to metrics
 	sessions      []session.Session
 	// closedAtMs[i] is the Kafka timestamp of the newest record read when
 	// sessions[i] closed: when it became final, for the close-to-visible
@@ -80,10 +88,25 @@ func newPartition(id int32, stream *session.Stream, next, lateDone, rejectedDone
 	return &partition{id: id, stream: stream, next: next, lateDone: lateDone, rejectedDone: rejectedDone, maxFutureMs: maxFuture.Milliseconds()}
 }
 
+// setDedup applies the configured dedup bound d to a stream restored from
+// a checkpoint: at once if it is the checkpoint's, or if the replay has no
+// committed late rows to reproduce, else from offset lateDone on.
+func (p *partition) setDedup(d session.Dedup) {
+	if p.stream.Dedup() == d || p.next >= p.lateDone {
+		p.stream.SetDedup(d)
+		return
+	}
+	p.nextDedup, p.dedupFrom = &d, p.lateDone
+}
+
 // process takes one record: reject, late, duplicate or into the engine.
 func (p *partition) process(ps *event.Parser, r *Record) {
 	if r.Offset < p.next {
 		return // a redelivery below what we have processed
+	}
+	if p.nextDedup != nil && r.Offset >= p.dedupFrom {
+		p.stream.SetDedup(*p.nextDedup)
+		p.nextDedup = nil
 	}
 	p.next = r.Offset + 1
 	p.lastKafkaTsMs = max(p.lastKafkaTsMs, r.TimestampMs)
@@ -146,6 +169,9 @@ func (p *partition) observe(m *metrics.Pipeline) {
 	}
 	clear(p.rejectedBy)
 	p.reported = c
+	d := p.stream.DedupStats()
+	m.SetDedup(p.id, d.Keys, d.Bytes, d.EvictedEarly-p.reportedEarly)
+	p.reportedEarly = d.EvictedEarly
 }
 
 // counters is the partition's account so far.

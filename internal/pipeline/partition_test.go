@@ -109,3 +109,69 @@ func TestProgressMerge(t *testing.T) {
 		t.Fatal("merge modified its base")
 	}
 }
+
+// TestReplayKeepsTheDedupBound: restarted after a crash with another
+// --dedup-window, a partition replays the records whose late rows are
+// committed already under the bound they were first judged by (so they
+// are late again, and their rows stay the only ones), and applies the new
+// bound from there on.
+func TestReplayKeepsTheDedupBound(t *testing.T) {
+	const t0 = 1_700_000_000_000
+	ps := event.NewParser(0)
+	first := session.NewStream(session.DefaultRules(), 600_000)
+	first.SetDedup(session.Dedup{}) // no keys: as before they existed
+	p := newPartition(0, first, 0, 0, 0, time.Hour)
+	for _, r := range []Record{rec(0, t0, "u", "a"), rec(1, t0+45*60_000, "v", "x")} { // u's session closes
+		p.process(ps, &r)
+	}
+	p.advance()
+	state := first.AppendState(nil) // the checkpoint of the last sessions commit: next 2
+	copyOfA := rec(2, t0, "u", "a")
+	p.process(ps, &copyOfA)
+	if _, _, late, _ := p.takeOutput(); len(late) != 1 {
+		t.Fatalf("without keys the copy must be late: %+v", late)
+	}
+	// The late row of offset 2 was committed (late offset 3); then a crash.
+	restored, err := session.RestoreStream(session.DefaultRules(), 600_000, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newPartition(0, restored, 2, 3, 0, time.Hour)
+	q.setDedup(session.DefaultDedup())
+	for _, r := range []Record{rec(2, t0, "u", "a"), rec(3, t0+36*60_000, "w", "y"), rec(4, t0+80*60_000, "v", "z"), rec(5, t0+36*60_000, "w", "y")} {
+		q.process(ps, &r)
+		q.advance() // w's session closes at offset 4; the copy at 5 is below the watermark
+	}
+	_, _, late, _ := q.takeOutput()
+	if c := q.counters(); len(late) != 0 || c.Late != 1 || c.Duplicates != 1 {
+		t.Fatalf("the replayed copy must be late again (its row is committed), the copy after the replay a duplicate: late rows %d, %+v", len(late), c)
+	}
+	if restored.Dedup() != session.DefaultDedup() {
+		t.Fatalf("bound %+v after the replay", restored.Dedup())
+	}
+
+	// The other way: a copy first judged a duplicate under the keys stays
+	// one on replay, though the new bound remembers nothing.
+	first = session.NewStream(session.DefaultRules(), 600_000)
+	first.SetDedup(session.DefaultDedup())
+	p = newPartition(0, first, 0, 0, 0, time.Hour)
+	for _, r := range []Record{rec(0, t0, "u", "a"), rec(1, t0+45*60_000, "v", "x")} {
+		p.process(ps, &r)
+	}
+	p.advance()
+	state = first.AppendState(nil)
+	// Offsets 2 (a duplicate) and 3 (late) were processed, the late row
+	// of 3 committed (late offset 4); then a crash.
+	if restored, err = session.RestoreStream(session.DefaultRules(), 600_000, state); err != nil {
+		t.Fatal(err)
+	}
+	q = newPartition(0, restored, 2, 4, 0, time.Hour)
+	q.setDedup(session.Dedup{})
+	for _, r := range []Record{rec(2, t0, "u", "a"), rec(3, t0, "u", "b"), rec(4, t0, "u", "a")} {
+		q.process(ps, &r)
+	}
+	_, _, late, _ = q.takeOutput()
+	if c := q.counters(); len(late) != 1 || late[0].Offset != 4 || c.Late != 2 || c.Duplicates != 1 {
+		t.Fatalf("the replayed duplicate must stay one, the copy after the replay (no keys) be late: late rows %+v, %+v", late, c)
+	}
+}

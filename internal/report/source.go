@@ -87,9 +87,10 @@ func warehouseQuality(a iceberg.Account, byReason map[string]int64) Quality {
 	// Batch runs' rejects are counted but not in rejected_events, so they
 	// are in the rate and not in the reasons.
 	rejected := a.Rejected + a.RejectedNotInTable
-	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(a.Late), ptr(rejected)
+	late := a.Late + a.LateNotInTable // batch --resume's late events are in its --rejected files
+	q.Records, q.Duplicates, q.Late, q.Rejected = ptr(a.Records), ptr(a.Duplicates), ptr(late), ptr(rejected)
 	q.DuplicateRate = ptr(ratio(a.Duplicates, a.Records))
-	q.LateRate = ptr(ratio(a.Late, a.Records))
+	q.LateRate = ptr(ratio(late, a.Records))
 	q.RejectedRate = ptr(ratio(rejected, a.Records))
 	q.AccountHolds = ptr(a.Holds())
 	q.Note = "over every record the streaming job and batch runs consumed; --from/--to do not apply"

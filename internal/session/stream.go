@@ -34,10 +34,15 @@ func (o Outcome) String() string {
 // user's current session, keeping only what the output needs; so open
 // state grows with the lateness window, not with session length.
 //
-// Duplicates: a redelivered event is either still pending (and counted as
-// a duplicate) or below the watermark (and late). An event re-sent with the
-// same id but another timestamp is recognised only while the first copy is
-// pending; batch, which sees everything at once, recognises it always.
+// Duplicates: a copy of an event (same user and event id, whatever its
+// timestamp) is a duplicate while the first copy is pending, or while its
+// key is among those the Dedup bound keeps (see Dedup): its session may be
+// closed, drained and committed. A copy whose key was forgotten is late if
+// below the watermark; at or above it, it is taken for a new event. That
+// needs a copy with another timestamp than its original's, or an original
+// that a drain closed above the watermark and MaxKeys newer keys pushed out
+// before the watermark passed it. Batch, which sees everything at once,
+// recognises every copy.
 type Stream struct {
 	rules      Rules
 	latenessMs int64
@@ -46,7 +51,16 @@ type Stream struct {
 	users   map[string]*streamUser
 	due     dueHeap // users by the time at which they need attention
 	pending map[pendingKey]struct{}
-	pages   map[string]string // interned page names
+	recent  recentKeys // keys of recently accepted events, see Dedup
+	// The pending map is kept only while a pending event's key may be
+	// missing from recent (no remembered keys, or one that may be pending
+	// was forgotten); otherwise a miss in recent means "not pending", and
+	// the map, a third of Add's time, is skipped. pendingFloor is at or
+	// below every pending event's time, so a key older is not pending.
+	needPending  bool
+	pendingFloor int64
+	keepMap      bool              // tests: keep the pending map always, to compare
+	pages        map[string]string // interned page names
 
 	stats StreamStats
 }
@@ -91,12 +105,14 @@ type current struct {
 // NewStream returns an empty Stream.
 func NewStream(rules Rules, allowedLatenessMs int64) *Stream {
 	return &Stream{
-		rules:      rules,
-		latenessMs: allowedLatenessMs,
-		maxSeenMs:  math.MinInt64,
-		users:      make(map[string]*streamUser),
-		pending:    make(map[pendingKey]struct{}),
-		pages:      make(map[string]string),
+		rules:        rules,
+		latenessMs:   allowedLatenessMs,
+		maxSeenMs:    math.MinInt64,
+		users:        make(map[string]*streamUser),
+		pending:      make(map[pendingKey]struct{}),
+		pages:        make(map[string]string),
+		needPending:  true,
+		pendingFloor: math.MinInt64,
 	}
 }
 
@@ -115,31 +131,91 @@ func (s *Stream) MaxSeenMs() int64 { return s.maxSeenMs }
 // Stats returns the counts so far.
 func (s *Stream) Stats() StreamStats { return s.stats }
 
+// SetDedup sets how many keys of accepted events the Stream remembers (see
+// Dedup); keys beyond the new bound are forgotten, oldest first. A
+// NewStream remembers none until this is called; a restored one keeps the
+// bound it was checkpointed with.
+func (s *Stream) SetDedup(d Dedup) {
+	if s.recent.setBound(d, s.pendingFloor) || d.MaxKeys <= 0 {
+		s.keepPending()
+	} else {
+		s.dropPendingIfCovered()
+	}
+}
+
+// keepPending starts keeping the pending map, from every pending event.
+func (s *Stream) keepPending() {
+	if s.needPending {
+		return
+	}
+	s.needPending = true
+	for _, u := range s.users {
+		uh := xxhash.Sum64String(u.uuid)
+		for i := range u.pending {
+			s.pending[pendingKey{uh, xxhash.Sum64String(u.pending[i].id)}] = struct{}{}
+		}
+	}
+}
+
+// dropPendingIfCovered stops keeping the pending map if every pending
+// event's key is remembered.
+func (s *Stream) dropPendingIfCovered() {
+	if !s.needPending || s.recent.d.MaxKeys <= 0 || s.keepMap {
+		return
+	}
+	for k := range s.pending {
+		if !s.recent.has(k) {
+			return
+		}
+	}
+	s.needPending = false
+	clear(s.pending)
+}
+
+// Dedup is the current bound.
+func (s *Stream) Dedup() Dedup { return s.recent.d }
+
+// DedupStats describes the remembered keys.
+func (s *Stream) DedupStats() DedupStats {
+	return DedupStats{Keys: s.recent.n, Bytes: s.recent.memBytes(), EvictedEarly: s.recent.evictedEarly}
+}
+
 // Add takes one event. Accepted events wait for Advance to close their
 // sessions; duplicates and late events are only counted.
 func (s *Stream) Add(uuid string, ev Event) Outcome {
+	key := pendingKey{xxhash.Sum64String(uuid), xxhash.Sum64String(ev.ID)}
+	if s.recent.has(key) {
+		s.stats.Duplicates++
+		return Duplicate
+	}
 	if ev.TimeMs < s.Watermark() {
 		s.stats.Late++
 		return Late
 	}
 	u := s.users[uuid]
-	key := pendingKey{xxhash.Sum64String(uuid), xxhash.Sum64String(ev.ID)}
 	if u != nil {
-		if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
-			s.stats.Duplicates++
-			return Duplicate
+		if s.needPending {
+			if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
+				s.stats.Duplicates++
+				return Duplicate
+			}
 		}
 	} else {
 		uuid = strings.Clone(uuid)
 		u = &streamUser{uuid: uuid, heapIdx: -1}
 		s.users[uuid] = u
 	}
-	s.pending[key] = struct{}{}
+	if s.needPending {
+		s.pending[key] = struct{}{}
+	}
 	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
 	i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
 	u.pending = slices.Insert(u.pending, i, p)
 	if ev.TimeMs > s.maxSeenMs {
 		s.maxSeenMs = ev.TimeMs
+	}
+	if s.recent.add(key, ev.TimeMs, s.Watermark(), s.pendingFloor) {
+		s.keepPending()
 	}
 	s.stats.Accepted++
 	s.schedule(u)
@@ -189,6 +265,9 @@ func (s *Stream) intern(page string) string {
 // Advance emits every session the watermark has closed.
 func (s *Stream) Advance(emit func(*Session)) {
 	w := s.Watermark()
+	// Every pending event below w is folded below, and later ones are
+	// accepted at or above the watermark.
+	defer func() { s.pendingFloor = max(s.pendingFloor, w) }()
 	for len(s.due) > 0 && s.due[0].dueMs < w {
 		u := s.due[0]
 		s.settle(u, w, emit)
@@ -203,7 +282,8 @@ func (s *Stream) Advance(emit func(*Session)) {
 // endMs is the latest event time the data covers (for a stream, the
 // highest seen over all its partitions); sessions whose deadline it passed
 // are closed, the rest end as EndOfInput. The Stream is empty afterwards
-// but keeps its watermark and counts.
+// but keeps its watermark, counts and remembered keys (so a copy of a
+// drained event re-sent later is still a duplicate).
 func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 	users := make([]*streamUser, 0, len(s.users))
 	for _, u := range s.users {
@@ -221,13 +301,18 @@ func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 	clear(s.users)
 	s.due = s.due[:0]
 	clear(s.pending)
+	s.pendingFloor = s.Watermark()
+	s.needPending = s.recent.d.MaxKeys <= 0 || s.keepMap
 }
 
 // settle folds u's pending events below w into its current session in
 // their final order, emitting the sessions they split off.
 func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	n := 0
-	uh := xxhash.Sum64String(u.uuid)
+	var uh uint64
+	if s.needPending {
+		uh = xxhash.Sum64String(u.uuid)
+	}
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
@@ -235,7 +320,9 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 			s.emit(u, true, emit)
 		}
 		s.foldIn(u, p)
-		delete(s.pending, pendingKey{uh, xxhash.Sum64String(p.id)})
+		if s.needPending {
+			delete(s.pending, pendingKey{uh, xxhash.Sum64String(p.id)})
+		}
 		n++
 	}
 	u.pending = slices.Delete(u.pending, 0, n)

@@ -6,8 +6,18 @@ import (
 )
 
 // BenchmarkStreamAdd: events/s through Add and Advance on one core, 20k
-// users in time order with occasional disorder.
+// users in time order with occasional disorder; without remembered keys
+// and with sessionize run's default bound.
 func BenchmarkStreamAdd(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		dedup Dedup
+	}{{"dedup=off", Dedup{}}, {"dedup=default", DefaultDedup()}} {
+		b.Run(c.name, func(b *testing.B) { benchStreamAdd(b, c.dedup) })
+	}
+}
+
+func benchStreamAdd(b *testing.B, d Dedup) {
 	const users = 20_000
 	uuids := make([]string, users)
 	for i := range uuids {
@@ -18,6 +28,7 @@ func BenchmarkStreamAdd(b *testing.B) {
 		ids[i] = fmt.Sprintf("%016x", i*7919)
 	}
 	s := NewStream(DefaultRules(), 10*min_)
+	s.SetDedup(d)
 	emitted := 0
 	emit := func(*Session) { emitted++ }
 	clock := t0
@@ -34,13 +45,17 @@ func BenchmarkStreamAdd(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(s.DedupStats().Keys), "keys")
+	b.ReportMetric(float64(s.DedupStats().Bytes)/(1<<20), "dedup_MiB")
 }
 
 // BenchmarkStreamCheckpoint: writing the state of 100k open sessions
-// (five folded events and two pending each), and its size per session.
+// (five folded events and two pending each, all seven events' keys
+// remembered under the default bound), and its size per session.
 func BenchmarkStreamCheckpoint(b *testing.B) {
 	const users = 100_000
 	s := NewStream(DefaultRules(), 10*min_)
+	s.SetDedup(DefaultDedup())
 	pages := []string{"home", "search", "results", "details", "booking"}
 	for k := 0; k < 7; k++ {
 		for u := 0; u < users; u++ {

@@ -13,11 +13,19 @@ import (
 
 // The checkpoint of a Stream is a compact binary image: a header (format,
 // rules, lateness, watermark input, counts), a dictionary of page names,
-// then every open user with its folded session and pending events. It holds
+// every open user with its folded session and pending events, then the
+// Dedup bound and the remembered keys oldest first (16 bytes and a time
+// delta each). It holds
 // only what the output needs, so a checkpoint is small enough to write on
 // every commit.
+//
+// Format 1 (before remembered keys) is still read, as a Stream that
+// remembers no keys yet.
 
-const streamStateMagic = "SZST1"
+const (
+	streamStateMagic  = "SZST2"
+	streamStateMagic1 = "SZST1"
+)
 
 var errBadState = errors.New("corrupt stream checkpoint")
 
@@ -88,6 +96,16 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = binary.AppendUvarint(b, page(p.page))
 		}
 	}
+	b = binary.AppendVarint(b, s.recent.d.WindowMs)
+	b = binary.AppendVarint(b, int64(s.recent.d.MaxKeys))
+	b = binary.AppendUvarint(b, uint64(s.recent.n))
+	prev := int64(0)
+	s.recent.each(func(_ int, e recentEntry) {
+		b = binary.LittleEndian.AppendUint64(b, e.key.user)
+		b = binary.LittleEndian.AppendUint64(b, e.key.id)
+		b = binary.AppendVarint(b, e.timeMs-prev)
+		prev = e.timeMs
+	})
 	return b
 }
 
@@ -98,10 +116,13 @@ func appendStr(b []byte, s string) []byte {
 
 // RestoreStream rebuilds a Stream from AppendState's bytes. The rules and
 // lateness must match the ones it was written with: changing them under
-// open sessions would silently change what those sessions become.
+// open sessions would silently change what those sessions become. The
+// Stream remembers keys under the Dedup bound it was written with until
+// SetDedup changes it.
 func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, error) {
 	d := stateDecoder{b: data}
-	if !strings.HasPrefix(string(data), streamStateMagic) {
+	withKeys := strings.HasPrefix(string(data), streamStateMagic)
+	if !withKeys && !strings.HasPrefix(string(data), streamStateMagic1) {
 		return nil, errBadState
 	}
 	d.b = d.b[len(streamStateMagic):]
@@ -165,12 +186,44 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 		s.users[u.uuid] = u
 		s.schedule(u)
 	}
+	if withKeys && d.err == nil {
+		bound := Dedup{WindowMs: d.varint(), MaxKeys: int(d.varint())}
+		if bound.WindowMs < 0 || bound.MaxKeys < 0 {
+			d.fail()
+		}
+		s.recent.d = bound
+		n := d.count()
+		if n > bound.MaxKeys {
+			d.fail()
+		}
+		prev := int64(0)
+		for i := 0; i < n && d.err == nil; i++ {
+			e := recentEntry{key: pendingKey{user: d.uint64(), id: d.uint64()}}
+			e.timeMs = prev + d.varint()
+			prev = e.timeMs
+			if d.err == nil {
+				if s.recent.has(e.key) {
+					d.fail() // AppendState never writes a key twice
+					break
+				}
+				s.recent.push(e)
+			}
+		}
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}
 	if d.err != nil {
 		return nil, d.err
 	}
+	s.pendingFloor = math.MaxInt64
+	for _, u := range s.users {
+		if len(u.pending) > 0 {
+			s.pendingFloor = min(s.pendingFloor, u.pending[0].timeMs)
+		}
+	}
+	s.pendingFloor = min(s.pendingFloor, s.Watermark())
+	s.dropPendingIfCovered()
 	return s, nil
 }
 
@@ -193,6 +246,16 @@ func (d *stateDecoder) uvarint() uint64 {
 		return 0
 	}
 	d.b = d.b[n:]
+	return v
+}
+
+func (d *stateDecoder) uint64() uint64 {
+	if len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
 	return v
 }
 
