@@ -241,7 +241,6 @@ func TestCheckFenceMixedOffsets(t *testing.T) {
 func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
 	b := startBroker(t, 2)
 	wh := t.TempDir()
-	const t0 = int64(1_767_225_600_000) // 2026-01-01
 	// Members of one group as far as the tables know (they hold one
 	// group's output); each source joins a Kafka group of its own, so
 	// that members that are never polled do not hold up each other's
@@ -251,35 +250,24 @@ func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
 		cfg.Kafka.Group, cfg.AllowedLateness = "partial-takeover", 0 // a session closes at the next event
 		return unpolledPipeline(t, cfg, openWarehouse(t, wh), writer)
 	}
-	// Offset k of partition q: user u<q>, 31 minutes after offset k-1, so
-	// every record closes the session before it.
-	feed := func(p *Pipeline, q int32, from, to int64) {
-		for k := from; k < to; k++ {
-			ts := t0 + k*31*60_000
-			p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts,
-				Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)})
-		}
-		p.parts[q].advance()
-		p.dirty = true
-	}
 
 	a := newPipeline("a")
 	if _, err := a.OnAssigned(t.Context(), []int32{0, 1}); err != nil {
 		t.Fatal(err)
 	}
-	feed(a, 0, 0, 10)
-	feed(a, 1, 0, 10)
+	feedClosing(a, 0, 0, 10)
+	feedClosing(a, 1, 0, 10)
 	if err := a.commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	feed(a, 0, 10, 20) // A stalls here, before committing these
-	feed(a, 1, 10, 20)
+	feedClosing(a, 0, 10, 20) // A stalls here, before committing these
+	feedClosing(a, 1, 10, 20)
 
 	bp := newPipeline("b")
 	if _, err := bp.OnAssigned(t.Context(), []int32{0}); err != nil {
 		t.Fatal(err)
 	}
-	feed(bp, 0, 10, 20)
+	feedClosing(bp, 0, 10, 20)
 	if err := bp.commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -403,22 +391,10 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 	b := startBroker(t, 3)
 	wh := t.TempDir()
-	const t0 = int64(1_767_225_600_000) // 2026-01-01
 	newPipeline := func(writer string) *Pipeline {
 		cfg := runConfig(t, b, wh)
 		cfg.Kafka.Group, cfg.AllowedLateness = "contested", 0 // a session closes at the next event
 		return unpolledPipeline(t, cfg, openWarehouse(t, wh), writer)
-	}
-	// Offset k of partition q: user u<q>, 31 minutes after offset k-1, so
-	// every record closes the session before it.
-	feed := func(p *Pipeline, q int32, from, to int64) {
-		for k := from; k < to; k++ {
-			ts := t0 + k*31*60_000
-			p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts,
-				Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)})
-		}
-		p.parts[q].advance()
-		p.dirty = true
 	}
 
 	a := newPipeline("a")
@@ -426,20 +402,20 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for q := int32(0); q < 3; q++ {
-		feed(a, q, 0, 10)
+		feedClosing(a, q, 0, 10)
 	}
 	if err := a.commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for q := int32(0); q < 3; q++ {
-		feed(a, q, 10, 20) // A stalls here, before committing these
+		feedClosing(a, q, 10, 20) // A stalls here, before committing these
 	}
 
 	bp := newPipeline("b")
 	if _, err := bp.OnAssigned(t.Context(), []int32{0}); err != nil {
 		t.Fatal(err)
 	}
-	feed(bp, 0, 10, 25)
+	feedClosing(bp, 0, 10, 25)
 	if err := bp.commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -463,8 +439,8 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 		t.Fatalf("sessions offsets %v after A's commit, want %v: partitions 1 and 2 committed by A, 0 by B", st.offsets, want)
 	}
 	// A's partitions 1 and 2 go on from the state they had.
-	feed(a, 1, 20, 30)
-	feed(a, 2, 20, 30)
+	feedClosing(a, 1, 20, 30)
+	feedClosing(a, 2, 20, 30)
 	if err := a.commit(t.Context()); err != nil {
 		t.Fatalf("A's next commit of the partitions it kept: %v", err)
 	}
@@ -490,4 +466,18 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 	if want := map[string]int{"u0": 24, "u1": 29, "u2": 29}; !maps.Equal(perUser, want) {
 		t.Errorf("sessions per user %v, want %v", perUser, want)
 	}
+}
+
+// feedClosing has p process offsets [from, to) of partition q, made up:
+// offset k is user u<q>'s event 31 minutes after offset k-1, so with no
+// allowed lateness every record closes the session before it.
+func feedClosing(p *Pipeline, q int32, from, to int64) {
+	const t0 = int64(1_767_225_600_000) // 2026-01-01
+	for k := from; k < to; k++ {
+		ts := t0 + k*31*60_000
+		p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts,
+			Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)})
+	}
+	p.parts[q].advance()
+	p.dirty = true
 }
