@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"time"
+
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -69,5 +71,6 @@ interrupted (Ctrl-C or SIGTERM) and then stops cleanly.`,
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory to keep topics, records and offsets in across restarts (default: memory only)")
 	fs.BoolVar(&cfg.SyncWrites, "sync-writes", false, "fsync every write to --data-dir: survives OS crashes, slower")
 	fs.IntVar(&cfg.Partitions, "partitions", kafka.DefaultPartitions, "partitions of automatically created topics")
+	fs.DurationVar(&cfg.MinSessionTimeout, "min-session-timeout", 6*time.Second, "shortest consumer-group session timeout accepted (group.min.session.timeout.ms): lower it to try a short run --session-timeout")
 	return cmd
 }

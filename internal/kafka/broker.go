@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +44,11 @@ type BrokerConfig struct {
 	// Partitions is the partition count of topics created automatically
 	// or with the broker's default; <= 0 is DefaultPartitions.
 	Partitions int
+	// MinSessionTimeout is the shortest consumer-group session timeout
+	// the broker accepts (group.min.session.timeout.ms); <= 0 keeps
+	// Kafka's default, 6s. Lower it to try short --session-timeout values
+	// locally, as the tests do.
+	MinSessionTimeout time.Duration
 }
 
 // Broker is a running single-node Kafka-protocol broker: franz-go's kfake,
@@ -122,6 +129,9 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		kfake.DefaultNumPartitions(cfg.Partitions),
 		kfake.ClusterID("sessionize"),
 		kfake.WithLogger(kfakeLogger{logger.With("component", "kafka-broker")}),
+	}
+	if cfg.MinSessionTimeout > 0 {
+		opts = append(opts, kfake.GroupMinSessionTimeout(cfg.MinSessionTimeout))
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))

@@ -121,13 +121,12 @@ func killMidJoin(t *testing.T, cluster *kfake.Cluster, addrs []string, group str
 func TestBrokerDropsMemberKilledMidJoin(t *testing.T) {
 	const hold = 3 * time.Second // three session timeouts
 	t.Run("kfake", func(t *testing.T) {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(4))
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(4), kfake.GroupMinSessionTimeout(testMinSessionTimeout))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		addrs := c.ListenAddrs()
-		allowShortSessionsAt(t, addrs)
 		if _, err := CreateTopic(context.Background(), addrs, "midjoin", 4); err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +143,6 @@ func TestBrokerDropsMemberKilledMidJoin(t *testing.T) {
 	})
 	t.Run("broker", func(t *testing.T) {
 		b := startBroker(t, BrokerConfig{})
-		allowShortSessions(t, b)
 		mustCreateTopic(t, b, "midjoin", 4)
 		for attempt := 1; attempt <= 3; attempt++ {
 			held, kept := killMidJoin(t, b.Cluster(), b.Addrs(), fmt.Sprintf("midjoin-%d", attempt), hold)

@@ -22,11 +22,19 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// testMinSessionTimeout is the shortest session timeout the tests' brokers
+// accept (Kafka's default minimum is 6s), so that tests can watch a dead
+// member's session expire within a second or two.
+const testMinSessionTimeout = 100 * time.Millisecond
+
 // startBroker starts an in-process broker on a random port.
 func startBroker(t testing.TB, cfg BrokerConfig) *Broker {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.MinSessionTimeout == 0 {
+		cfg.MinSessionTimeout = testMinSessionTimeout
 	}
 	b, err := StartBroker(context.Background(), cfg, testLogger(t))
 	if err != nil {

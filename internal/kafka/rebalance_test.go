@@ -68,33 +68,6 @@ func (k *killableClient) kill() {
 	k.conns = nil
 }
 
-// allowShortSessions lets group members use session timeouts down to
-// 100ms (kfake's minimum is 6s, as Kafka's).
-func allowShortSessions(t *testing.T, b *Broker) {
-	t.Helper()
-	allowShortSessionsAt(t, b.Addrs())
-}
-
-func allowShortSessionsAt(t *testing.T, addrs []string) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	v := "100"
-	resp, err := kadm.NewClient(cl).AlterBrokerConfigs(context.Background(),
-		[]kadm.AlterConfig{{Op: kadm.SetConfig, Name: "group.min.session.timeout.ms", Value: &v}})
-	if err == nil {
-		for _, r := range resp {
-			err = errors.Join(err, r.Err)
-		}
-	}
-	if err != nil {
-		t.Fatalf("lower group.min.session.timeout.ms: %v", err)
-	}
-}
-
 // groupState describes group: its state and member count.
 func groupState(t *testing.T, servers []string, group string) (string, int) {
 	t.Helper()
@@ -147,7 +120,6 @@ func pollLoop(t *testing.T, s *Source) (records *atomic.Int64, stop func()) {
 // seconds on every member change.
 func TestSourceCommitAndCloseDuringRebalanceDoNotWait(t *testing.T) {
 	b := startBroker(t, BrokerConfig{})
-	allowShortSessions(t, b)
 	servers := b.Addrs()
 	mustCreateTopic(t, b, "rebal", 4)
 	const group = "rebal"

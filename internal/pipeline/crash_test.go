@@ -52,7 +52,6 @@ func TestCrashRecoveryKill9(t *testing.T) {
 
 	bin := procBuildBinary(t)
 	b := startBroker(t, 3)
-	procAllowShortSessions(t, b)
 	in := procMakeInput(t, 60_000, 500, 5)
 	n := len(in.recs)
 	const plannedKills, extraKills = 12, 8

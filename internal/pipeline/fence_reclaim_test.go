@@ -43,7 +43,6 @@ func (l *lockedBuffer) String() string {
 // reading it: the partition must not stay unread.
 func TestFenceContestedPartitionStillOursIsReassigned(t *testing.T) {
 	b := startBroker(t, 2)
-	procAllowShortSessions(t, b)
 	wh := t.TempDir()
 	const t0 = int64(1_767_225_600_000) // 2026-01-01
 	prod, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("clickstream"),

@@ -37,7 +37,6 @@ func TestFencedInstanceWritesNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0xfe9ce))
 	bin := procBuildBinary(t)
 	b := startBroker(t, 3)
-	procAllowShortSessions(t, b)
 	in := procMakeInput(t, 40_000, 400, 9)
 	n := len(in.recs)
 	c1, c2, c3 := n*40/100, n*65/100, n*85/100

@@ -131,7 +131,6 @@ type heldRun struct {
 func startHeldRun(t *testing.T, holderSession time.Duration, tune func(*Config)) *heldRun {
 	t.Helper()
 	b := startBroker(t, 4)
-	procAllowShortSessions(t, b)
 	lines, keys := generated(t, 8_000, 200, 31)
 	produceLines(t, b, lines, keys)
 	const group = "held"

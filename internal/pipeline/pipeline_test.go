@@ -50,7 +50,9 @@ func testLogger(t *testing.T) *slog.Logger {
 // startBroker starts an in-memory kfake broker with topic "clickstream".
 func startBroker(t *testing.T, partitions int32) *kafka.Broker {
 	t.Helper()
-	b, err := kafka.StartBroker(t.Context(), kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: int(partitions)}, nil)
+	// Short session timeouts let tests see a dead member go within a second.
+	b, err := kafka.StartBroker(t.Context(), kafka.BrokerConfig{Listen: "127.0.0.1:0", Partitions: int(partitions),
+		MinSessionTimeout: testMinSessionTimeout}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type procBroker struct {
 
 // startBroker starts a broker child with a data directory and creates
 // topic "clickstream" with partitions partitions on it, allowing the
-// children's short session timeouts (see procAllowShortSessions).
+// children's short session timeouts (testMinSessionTimeout).
 func (ps *procGroup) startBroker(partitions int) *procBroker {
 	t := ps.t
 	t.Helper()
@@ -44,7 +44,6 @@ func (ps *procGroup) startBroker(partitions int) *procBroker {
 	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", int32(partitions)); err != nil {
 		t.Fatal(err)
 	}
-	procAllowShortSessions(t, b)
 	return b
 }
 
@@ -59,7 +58,7 @@ func (b *procBroker) start() {
 	t.Helper()
 	b.starts++
 	b.child = b.ps.start(fmt.Sprintf("broker-%d", b.starts), "broker", "--listen", b.addr,
-		"--data-dir", b.dataDir, "--partitions", strconv.Itoa(b.partitions))
+		"--data-dir", b.dataDir, "--partitions", strconv.Itoa(b.partitions), "--min-session-timeout", testMinSessionTimeout.String())
 	var addr string
 	b.child.waitLog("the address it listens on", 30*time.Second, func(log string) bool {
 		m := procBrokerAddr.FindStringSubmatch(log)

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -295,27 +294,10 @@ func (ps *procGroup) runArgs(b brokerAddrs, warehouse, group string, extra ...st
 	return append(append(args, ps.runExtra...), extra...)
 }
 
-// procAllowShortSessions lets the broker accept the children's short session
-// timeout (kfake's minimum is 6s, as Kafka's).
-func procAllowShortSessions(t *testing.T, b brokerAddrs) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	v := "100"
-	resp, err := kadm.NewClient(cl).AlterBrokerConfigs(t.Context(),
-		[]kadm.AlterConfig{{Op: kadm.SetConfig, Name: "group.min.session.timeout.ms", Value: &v}})
-	if err == nil {
-		for _, r := range resp {
-			err = errors.Join(err, r.Err)
-		}
-	}
-	if err != nil {
-		t.Fatalf("lower group.min.session.timeout.ms: %v", err)
-	}
-}
+// testMinSessionTimeout is the shortest session timeout the tests'
+// brokers accept (Kafka's default minimum is 6s), so that children with a
+// session timeout of a second lose their partitions quickly.
+const testMinSessionTimeout = 100 * time.Millisecond
 
 // procWaitGroupEmpty waits until group has no members: the children that
 // were killed have been dropped, so the next one to join gets every
