@@ -152,20 +152,7 @@ type dedupRun struct {
 func runStreamDedup(rules Rules, latenessMs int64, d Dedup, evs []ev, advanceEvery int) dedupRun {
 	s := NewStream(rules, latenessMs)
 	s.SetDedup(d)
-	r := streamRun{outcomes: map[Outcome]int{}}
-	collect := func(x *Session) { r.sessions = append(r.sessions, sessionKey(x)) }
-	for i, e := range evs {
-		o := s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
-		r.outcomes[o]++
-		if o == Late {
-			r.late = append(r.late, i)
-		}
-		if advanceEvery > 0 && i%advanceEvery == 0 {
-			s.Advance(collect)
-		}
-	}
-	s.Drain(s.MaxSeenMs(), collect)
-	slices.Sort(r.sessions)
+	r := feedStream(s, evs, advanceEvery)
 	return dedupRun{r, s.MaxSeenMs()}
 }
 

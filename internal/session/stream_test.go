@@ -25,7 +25,12 @@ type streamRun struct {
 // runStream feeds evs in order, advancing after every advanceEvery events,
 // and drains at the end.
 func runStream(rules Rules, latenessMs int64, evs []ev, advanceEvery int) streamRun {
-	s := NewStream(rules, latenessMs)
+	return feedStream(NewStream(rules, latenessMs), evs, advanceEvery)
+}
+
+// feedStream feeds evs to s in order, advancing after every advanceEvery
+// events, and drains at the end.
+func feedStream(s *Stream, evs []ev, advanceEvery int) streamRun {
 	r := streamRun{outcomes: map[Outcome]int{}}
 	collect := func(x *Session) { r.sessions = append(r.sessions, sessionKey(x)) }
 	for i, e := range evs {
