@@ -91,14 +91,20 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	// Before writing anything, drop what another writer has moved on any
 	// table: a late or rejected snapshot of a partition that is no longer
 	// ours would make its new owner's next commit of that table fenced.
+	// The snapshots loaded here serve the first attempt of each table's
+	// commit below, which is pinned to them: if another writer commits in
+	// between, that attempt conflicts and the retry loads afresh.
+	loaded := map[string]*baseSnapshot{}
 	for _, table := range []string{iceberg.TableLate, iceberg.TableRejected, iceberg.TableSessions} {
-		base, err := retryOp(ctx, p, "load "+table, func(ctx context.Context) (progress, error) {
-			base, _, err := p.current(ctx, table)
-			return base, err
+		b, err := retryOp(ctx, p, "load "+table, func(ctx context.Context) (*baseSnapshot, error) {
+			base, parent, err := p.current(ctx, table)
+			return &baseSnapshot{base, parent}, err
 		})
 		if err != nil {
 			return err
 		}
+		loaded[table] = b
+		base := b.progress
 		prog := progress{offsets: map[int32]int64{}}
 		for _, id := range ids {
 			prog.offsets[id] = next[id]
@@ -117,7 +123,8 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 			if !ok {
 				return nil // no rows for this table
 			}
-			err := p.commitTable(ctx, c, prog)
+			err := p.commitTable(ctx, c, prog, loaded[table])
+			delete(loaded, table) // used once: after a fence, reload
 			var fe *fenceError
 			if !errors.As(err, &fe) {
 				return err
@@ -228,11 +235,17 @@ type partitionOutput struct {
 // partitions' progress merged into the summary. It retries conflicts with
 // writers of other partitions and transient failures, and returns
 // errFenced if a writer moved one of our partitions.
-func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progress) error {
+func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progress, loaded *baseSnapshot) error {
 	_, err := retryOp(ctx, p, "commit "+c.Table, func(ctx context.Context) (struct{}, error) {
-		base, parent, err := p.current(ctx, c.Table)
-		if err != nil {
-			return struct{}{}, err
+		var base progress
+		var parent int64
+		if loaded != nil { // the first attempt: the snapshot commit just loaded
+			base, parent, loaded = loaded.progress, loaded.parent, nil
+		} else {
+			var err error
+			if base, parent, err = p.current(ctx, c.Table); err != nil {
+				return struct{}{}, err
+			}
 		}
 		if done, err := p.checkFence(c.Table, base, ours); err != nil || done {
 			return struct{}{}, err
@@ -242,7 +255,7 @@ func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progr
 		// On ErrConflict the next attempt reloads and merges again. On
 		// ErrCommitUnknown it finds out: only we move our partitions'
 		// offsets, so if they show ours the commit landed.
-		_, err = p.wh.Commit(ctx, c)
+		_, err := p.wh.Commit(ctx, c)
 		return struct{}{}, err
 	})
 	if err != nil {
@@ -313,6 +326,13 @@ func sameOffsets(a, b map[int32]int64) bool {
 		}
 	}
 	return true
+}
+
+// baseSnapshot is a table's current snapshot as a commit builds on it: its
+// progress and its id, the parent the commit is pinned to.
+type baseSnapshot struct {
+	progress progress
+	parent   int64
 }
 
 func (p *Pipeline) current(ctx context.Context, table string) (progress, int64, error) {
