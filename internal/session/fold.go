@@ -18,7 +18,7 @@ func (f *folder) fold(a *arena, uuid string, rs []rec, endMs int64, flush bool, 
 	start, last := rs[0].time, rs[0].time
 	for i := 1; i < len(rs); i++ {
 		t := rs[i].time
-		if t-last > f.rules.InactivityMs || t-start > f.rules.MaxDurationMs {
+		if f.rules.startsNew(start, last, t) {
 			f.emit(a, uuid, rs[begin:i], true, emit)
 			begin, start = i, t
 		}

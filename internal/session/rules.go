@@ -73,6 +73,14 @@ func (e EndReason) String() string {
 	return "end_of_input"
 }
 
+// startsNew is the split rule, the one place it is written: an event at t
+// starts a new session rather than joining the open one that started at
+// start and whose latest event is at last. Batch (folder) and stream
+// (Stream.settle) both cut with it, so they cannot disagree.
+func (r Rules) startsNew(start, last, t int64) bool {
+	return t-last > r.InactivityMs || t-start > r.MaxDurationMs
+}
+
 // closeDeadline is the last event time that could still join a session that
 // started at start and whose latest event is at last: an event after it
 // starts a new session. The reason is whichever limit comes first; deriving

@@ -316,7 +316,7 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
-		if c.count > 0 && (p.timeMs-c.lastMs > s.rules.InactivityMs || p.timeMs-c.startMs > s.rules.MaxDurationMs) {
+		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, p.timeMs) {
 			s.emit(u, true, emit)
 		}
 		s.foldIn(u, p)
