@@ -21,6 +21,10 @@ type Config struct {
 	// Output is the sessions file; its extension picks the format
 	// (.parquet, otherwise JSON lines). "-" is standard output.
 	Output string
+	// OutputEvents, if set, receives every event of the emitted sessions
+	// tagged with its session (see events_writer.go); the extension picks
+	// the format as for Output.
+	OutputEvents string
 	// Table, if set, also appends the sessions to an Iceberg table.
 	Table *TableOutput
 	// Rejected, if set, receives every rejected record with its reason.
@@ -49,6 +53,10 @@ type Config struct {
 
 	resumed *resumeCut // set by Run from the Resume state
 }
+
+// keepsEvents: the run writes events, so they carry their records through
+// the engine (and the --carry-open state).
+func (c *Config) keepsEvents() bool { return c.OutputEvents != "" }
 
 func (c *Config) validate() error {
 	if len(c.Inputs) == 0 {

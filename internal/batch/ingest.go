@@ -33,7 +33,7 @@ func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, fi
 			defer wg.Done()
 			ps := event.NewParser(cfg.MaxRecordBytes)
 			for j := range jobs {
-				p := parseJSONL(ps, j.chunk, parts, cfg.resumed)
+				p := parseJSONL(ps, j.chunk, parts, cfg)
 				splitter.release(j.chunk.data)
 				j.res <- p
 			}
@@ -129,7 +129,7 @@ const structuredBatch = 64 << 10
 
 func readStructured(ctx context.Context, cfg *Config, in input.File, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
 	first := seq
-	p := newPartitioner(parts, cfg.resumed)
+	p := newPartitioner(parts, cfg)
 	visit := func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
 		p.out.bytes += int64(len(raw)) + 1
 		if f == nil {
@@ -142,7 +142,7 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		seq++
 		if p.out.records >= structuredBatch {
 			out := p.out
-			p = newPartitioner(parts, cfg.resumed)
+			p = newPartitioner(parts, cfg)
 			return done(out)
 		}
 		return nil

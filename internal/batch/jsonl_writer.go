@@ -9,20 +9,30 @@ import (
 	"github.com/sessionize/sessionize/internal/session"
 )
 
-// jsonlWriter writes one JSON object per session. The fields are appended by
-// hand: reflection-based encoding costs more than the engine itself.
+// jsonlWriter writes JSON lines for each session: by default one object per
+// session. The fields are appended by hand: reflection-based encoding costs
+// more than the engine itself.
 type jsonlWriter struct {
-	w   *bufio.Writer
-	buf []byte
+	w      *bufio.Writer
+	buf    []byte
+	append func([]byte, *session.Session) []byte // the session's lines
 }
 
 func newJSONLWriter(w io.Writer) *jsonlWriter {
-	return &jsonlWriter{w: bufio.NewWriterSize(w, 1<<20)}
+	return newJSONLWriterFunc(w, appendSessionLine)
+}
+
+// newJSONLWriterFunc writes what lines appends for each session.
+func newJSONLWriterFunc(w io.Writer, lines func([]byte, *session.Session) []byte) *jsonlWriter {
+	return &jsonlWriter{w: bufio.NewWriterSize(w, 1<<20), append: lines}
+}
+
+func appendSessionLine(b []byte, s *session.Session) []byte {
+	return append(AppendSessionJSON(b, s), '\n')
 }
 
 func (j *jsonlWriter) Write(s *session.Session) error {
-	j.buf = AppendSessionJSON(j.buf[:0], s)
-	j.buf = append(j.buf, '\n')
+	j.buf = j.append(j.buf[:0], s)
 	_, err := j.w.Write(j.buf)
 	return err
 }

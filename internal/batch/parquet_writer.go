@@ -39,9 +39,7 @@ func parquetSessionSchema() *arrow.Schema {
 // parquetSessionWriter buffers sessions in Arrow builders and writes a row
 // group every parquetSessionBatch sessions.
 type parquetSessionWriter struct {
-	fw *pqarrow.FileWriter
-	rb *array.RecordBuilder
-	n  int // sessions buffered in rb
+	parquetRows
 
 	sessionID, uuid, entry, exit, reason *array.StringBuilder
 	start, end, count                    *array.Int64Builder
@@ -49,7 +47,6 @@ type parquetSessionWriter struct {
 	pages                                *array.ListBuilder
 	page                                 *array.StringBuilder
 	truncated                            *array.BooleanBuilder
-	closed                               bool
 }
 
 // parquetNopCloser hides w's Close: pqarrow closes its sink if it can, and
@@ -57,43 +54,32 @@ type parquetSessionWriter struct {
 type parquetNopCloser struct{ io.Writer }
 
 func newParquetSessionWriter(w io.Writer) (sessionWriter, error) {
-	sc := parquetSessionSchema()
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithAllocator(memory.DefaultAllocator),
-		// Unique per session: a dictionary would only be built to be
-		// abandoned once it outgrows the page.
-		parquet.WithDictionaryFor("session_id", false),
-		parquet.WithDictionaryFor("session_start_time_ms", false),
-		parquet.WithDictionaryFor("session_end_time_ms", false),
-	)
-	fw, err := pqarrow.NewFileWriter(sc, parquetNopCloser{w}, props, pqarrow.DefaultWriterProps())
+	pr, err := newParquetRows(w, parquetSessionSchema(), "sessions", "session_id", "session_start_time_ms", "session_end_time_ms")
 	if err != nil {
-		return nil, fmt.Errorf("create parquet writer: %w", err)
+		return nil, err
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	rb := pr.rb
 	pages := rb.Field(6).(*array.ListBuilder)
 	return &parquetSessionWriter{
-		fw:        fw,
-		rb:        rb,
-		sessionID: rb.Field(0).(*array.StringBuilder),
-		uuid:      rb.Field(1).(*array.StringBuilder),
-		start:     rb.Field(2).(*array.Int64Builder),
-		end:       rb.Field(3).(*array.Int64Builder),
-		duration:  rb.Field(4).(*array.Float64Builder),
-		count:     rb.Field(5).(*array.Int64Builder),
-		pages:     pages,
-		page:      pages.ValueBuilder().(*array.StringBuilder),
-		truncated: rb.Field(7).(*array.BooleanBuilder),
-		entry:     rb.Field(8).(*array.StringBuilder),
-		exit:      rb.Field(9).(*array.StringBuilder),
-		reason:    rb.Field(10).(*array.StringBuilder),
+		parquetRows: pr,
+		sessionID:   rb.Field(0).(*array.StringBuilder),
+		uuid:        rb.Field(1).(*array.StringBuilder),
+		start:       rb.Field(2).(*array.Int64Builder),
+		end:         rb.Field(3).(*array.Int64Builder),
+		duration:    rb.Field(4).(*array.Float64Builder),
+		count:       rb.Field(5).(*array.Int64Builder),
+		pages:       pages,
+		page:        pages.ValueBuilder().(*array.StringBuilder),
+		truncated:   rb.Field(7).(*array.BooleanBuilder),
+		entry:       rb.Field(8).(*array.StringBuilder),
+		exit:        rb.Field(9).(*array.StringBuilder),
+		reason:      rb.Field(10).(*array.StringBuilder),
 	}, nil
 }
 
 func (p *parquetSessionWriter) Write(s *session.Session) error {
-	if p.closed {
-		return fmt.Errorf("write parquet session: writer is closed")
+	if err := p.check(); err != nil {
+		return err
 	}
 	p.sessionID.Append(s.ID())
 	p.uuid.Append(s.UUID)
@@ -109,14 +95,54 @@ func (p *parquetSessionWriter) Write(s *session.Session) error {
 	p.entry.Append(s.EntryPage)
 	p.exit.Append(s.ExitPage)
 	p.reason.Append(s.EndReason.String())
-	p.n++
+	return p.added(1)
+}
+
+// parquetRows is a Parquet file being written from Arrow builders: what
+// the sessions and events writers share. what names the rows in errors.
+type parquetRows struct {
+	fw     *pqarrow.FileWriter
+	rb     *array.RecordBuilder
+	n      int // rows buffered in rb
+	closed bool
+	what   string
+}
+
+func newParquetRows(w io.Writer, sc *arrow.Schema, what string, noDict ...string) (parquetRows, error) {
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithAllocator(memory.DefaultAllocator),
+	}
+	// Columns unique per row: a dictionary would only be built to be
+	// abandoned once it outgrows the page.
+	for _, c := range noDict {
+		opts = append(opts, parquet.WithDictionaryFor(c, false))
+	}
+	fw, err := pqarrow.NewFileWriter(sc, parquetNopCloser{w}, parquet.NewWriterProperties(opts...), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return parquetRows{}, fmt.Errorf("create parquet %s writer: %w", what, err)
+	}
+	return parquetRows{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, sc), what: what}, nil
+}
+
+func (p *parquetRows) check() error {
+	if p.closed {
+		return fmt.Errorf("write parquet %s: writer is closed", p.what)
+	}
+	return nil
+}
+
+// added counts rows appended to the builders, writing a row group every
+// parquetSessionBatch rows.
+func (p *parquetRows) added(rows int) error {
+	p.n += rows
 	if p.n >= parquetSessionBatch {
 		return p.flush()
 	}
 	return nil
 }
 
-func (p *parquetSessionWriter) flush() error {
+func (p *parquetRows) flush() error {
 	if p.n == 0 {
 		return nil
 	}
@@ -124,14 +150,14 @@ func (p *parquetSessionWriter) flush() error {
 	defer rec.Release()
 	p.n = 0
 	if err := p.fw.Write(rec); err != nil {
-		return fmt.Errorf("write parquet sessions: %w", err)
+		return fmt.Errorf("write parquet %s: %w", p.what, err)
 	}
 	return nil
 }
 
-// Close writes the buffered sessions and the footer. Without it the file
-// is not valid Parquet.
-func (p *parquetSessionWriter) Close() error {
+// Close writes the buffered rows and the footer. Without it the file is
+// not valid Parquet.
+func (p *parquetRows) Close() error {
 	if p.closed {
 		return nil
 	}
@@ -142,7 +168,7 @@ func (p *parquetSessionWriter) Close() error {
 		return err
 	}
 	if err := p.fw.Close(); err != nil {
-		return fmt.Errorf("finish parquet file: %w", err)
+		return fmt.Errorf("finish parquet %s file: %w", p.what, err)
 	}
 	return nil
 }

@@ -38,13 +38,14 @@ type parsed struct {
 
 // partitioner routes accepted events to partitions and keeps rejected ones.
 type partitioner struct {
-	out   *parsed
-	parts uint64
-	cut   *resumeCut // nil unless resuming
+	out     *parsed
+	parts   uint64
+	cut     *resumeCut // nil unless resuming
+	keepRaw bool       // events keep their record, for --output-events
 }
 
-func newPartitioner(parts int, cut *resumeCut) partitioner {
-	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts), cut: cut}
+func newPartitioner(parts int, cfg *Config) partitioner {
+	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts), cut: cfg.resumed, keepRaw: cfg.keepsEvents()}
 }
 
 // event takes a valid event: accepted, or late if the resumed state says
@@ -55,7 +56,7 @@ func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string
 		p.keep(raw, rejectedRecord{late: true}, file, line)
 		return
 	}
-	p.accept(seq, f)
+	p.accept(seq, f, raw)
 }
 
 // partitionOf must be stable across runs and machines: it decides which
@@ -65,7 +66,7 @@ func partitionOf(uuid []byte, parts uint64) int {
 	return int(xxhash.Sum64(uuid) % parts)
 }
 
-func (p *partitioner) accept(seq uint64, f *event.Fields) {
+func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte) {
 	o := p.out
 	o.records++
 	o.counts[event.OK]++
@@ -73,7 +74,10 @@ func (p *partitioner) accept(seq uint64, f *event.Fields) {
 	if o.slabs[i] == nil {
 		o.slabs[i] = make([]byte, 0, 4096)
 	}
-	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName)
+	if !p.keepRaw {
+		raw = nil
+	}
+	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw)
 	if f.TimestampMs > o.maxMs {
 		o.maxMs = f.TimestampMs
 	}
@@ -107,8 +111,8 @@ type jsonlChunk struct {
 
 // parseJSONL parses every line of c. It runs on many goroutines at once,
 // each with its own Parser.
-func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int, cut *resumeCut) *parsed {
-	p := newPartitioner(parts, cut)
+func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int, cfg *Config) *parsed {
+	p := newPartitioner(parts, cfg)
 	p.out.bytes = int64(len(c.data))
 	var f event.Fields
 	data := c.data

@@ -21,6 +21,7 @@ type partResult struct {
 // latest event time of the whole input; with keepOpen, sessions that may
 // still continue are carried instead of emitted.
 func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen bool) *partResult {
+	keepEvents := p.KeepsEvents()
 	var size int
 	for _, slab := range slabs {
 		size += len(slab)
@@ -39,14 +40,20 @@ func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen b
 			r.carried = append(r.carried, carriedUser{uuid: uuid, events: slices.Clone(evs)})
 		}
 	}
-	// Pages of all sessions share one backing array; the engine reuses
-	// its own between callbacks.
+	// Pages (and events) of all sessions share one backing array; the
+	// engine reuses its own between callbacks.
 	var pages []string
+	var events []session.Event
 	r.res = p.Close(endMs, carry, func(s *session.Session) {
 		start := len(pages)
 		pages = append(pages, s.Pages...)
 		out := *s
 		out.Pages = pages[start:len(pages):len(pages)]
+		if keepEvents {
+			start := len(events)
+			events = append(events, s.Events...)
+			out.Events = events[start:len(events):len(events)]
+		}
 		r.sessions = append(r.sessions, out)
 	})
 	return r
@@ -70,6 +77,7 @@ func foldAll(ctx context.Context, cfg *Config, store *partitionStore, endMs int6
 		go func() {
 			defer wg.Done()
 			p := session.NewPartition(cfg.Rules)
+			p.KeepEvents(cfg.keepsEvents())
 			for j := range jobs {
 				j.res <- foldPartition(p, j.slabs, endMs, cfg.CarryOpen != "")
 			}

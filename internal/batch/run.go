@@ -26,11 +26,11 @@ var ErrInvariant = errors.New("nothing-lost invariant violated: records in != re
 
 // outputs are the files a run writes; all appear together, or none.
 type outputs struct {
-	sessions, rejected, carry, summary *fileout.File
+	sessions, events, rejected, carry, summary *fileout.File
 }
 
 func (o *outputs) all() []*fileout.File {
-	return []*fileout.File{o.sessions, o.rejected, o.carry, o.summary}
+	return []*fileout.File{o.sessions, o.events, o.rejected, o.carry, o.summary}
 }
 
 func (o *outputs) abort() {
@@ -54,7 +54,7 @@ func openOutputs(cfg *Config) (*outputs, error) {
 		path string
 		dst  **fileout.File
 	}{
-		{cfg.Output, &o.sessions}, {cfg.Rejected, &o.rejected},
+		{cfg.Output, &o.sessions}, {cfg.OutputEvents, &o.events}, {cfg.Rejected, &o.rejected},
 		{cfg.CarryOpen, &o.carry}, {cfg.SummaryJSON, &o.summary},
 	} {
 		if spec.path == "" {
@@ -79,6 +79,7 @@ func distinctFiles(cfg *Config, inputs []input.File) error {
 	}
 	uses = append(uses, fileout.Uses("--resume", false, cfg.Resume)...)
 	uses = append(uses, fileout.Uses("--output", true, cfg.Output)...)
+	uses = append(uses, fileout.Uses("--output-events", true, cfg.OutputEvents)...)
 	uses = append(uses, fileout.Uses("--rejected", true, cfg.Rejected)...)
 	uses = append(uses, fileout.Uses("--carry-open", true, cfg.CarryOpen)...)
 	uses = append(uses, fileout.Uses("--summary-json", true, cfg.SummaryJSON)...)
@@ -130,10 +131,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	endMs := int64(math.MinInt64)
 	var seq uint64
 	if cfg.Resume != "" {
-		p := newPartitioner(parts, nil)
+		p := newPartitioner(parts, &cfg)
 		cut := newResumeCut()
-		h, err := readState(cfg.Resume, cfg.Rules, func(uuid string, ts int64, id, page string) {
-			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(id), TimestampMs: ts, PageName: []byte(page)})
+		h, err := readState(cfg.Resume, cfg.Rules, cfg.keepsEvents(), func(uuid string, ts int64, id, page, raw string) {
+			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(id), TimestampMs: ts, PageName: []byte(page)}, []byte(raw))
 			cut.carried(uuid, ts)
 			seq++
 		})
@@ -205,6 +206,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 		sw = append(sw, w)
 	}
+	if outs.events != nil {
+		w, err := newEventsWriter(cfg.OutputEvents, outs.events)
+		if err != nil {
+			return nil, err
+		}
+		sw = append(sw, w)
+	}
 	if table != nil {
 		sw = append(sw, table)
 	}
@@ -238,7 +246,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	if outs.carry != nil {
 		h := stateHeader{InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
-			EndTimeMs: endMs, Users: sum.CarriedSessions, Events: sum.CarriedEvents}
+			EndTimeMs: endMs, Users: sum.CarriedSessions, Events: sum.CarriedEvents, RawKept: cfg.keepsEvents()}
 		if err := writeState(outs.carry, h, carried); err != nil {
 			return nil, fmt.Errorf("write open sessions to %s: %w", cfg.CarryOpen, err)
 		}

@@ -10,12 +10,15 @@ import (
 
 // A slab is a run of encoded events of one partition:
 //
-//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page
+//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page | uvarint len, raw
+//
+// raw, the original record, is empty unless the run writes events
+// (--output-events): one byte per event otherwise.
 //
 // The same bytes live in memory or in a spill file, and decoding points the
 // engine's strings into the slab instead of copying millions of small strings.
 
-func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page []byte) []byte {
+func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []byte) []byte {
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendVarint(b, timeMs)
 	b = binary.AppendUvarint(b, uint64(len(uuid)))
@@ -23,7 +26,9 @@ func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page []byte) 
 	b = binary.AppendUvarint(b, uint64(len(id)))
 	b = append(b, id...)
 	b = binary.AppendUvarint(b, uint64(len(page)))
-	return append(b, page...)
+	b = append(b, page...)
+	b = binary.AppendUvarint(b, uint64(len(raw)))
+	return append(b, raw...)
 }
 
 var errCorruptSlab = errors.New("corrupt partition data")
@@ -42,7 +47,7 @@ func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
 			return errCorruptSlab
 		}
 		slab = slab[n:]
-		var uuid, id, page string
+		var uuid, id, page, raw string
 		var ok bool
 		if uuid, slab, ok = slabString(slab); !ok {
 			return errCorruptSlab
@@ -53,7 +58,10 @@ func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
 		if page, slab, ok = slabString(slab); !ok {
 			return errCorruptSlab
 		}
-		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page})
+		if raw, slab, ok = slabString(slab); !ok {
+			return errCorruptSlab
+		}
+		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page, Raw: raw})
 	}
 	return nil
 }

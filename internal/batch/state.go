@@ -27,10 +27,14 @@ type stateHeader struct {
 	EndTimeMs     int64  `json:"end_time_ms"`
 	Users         int64  `json:"users"`
 	Events        int64  `json:"events"`
+	// RawKept: events carry their original record (written by a run with
+	// --output-events), so a resumed run can write them as events.
+	RawKept bool `json:"raw_kept,omitempty"`
 }
 
-// stateEvent is [time_ms, event_id, page_name].
-type stateEvent [3]any
+// stateEvent is [time_ms, event_id, page_name], plus the raw record as a
+// fourth element when the header says RawKept.
+type stateEvent []any
 
 type stateUser struct {
 	UUID   string       `json:"uuid"`
@@ -56,6 +60,9 @@ func writeState(w io.Writer, h stateHeader, users [][]carriedUser) error {
 			su := stateUser{UUID: u.uuid, Events: make([]stateEvent, len(u.events))}
 			for i, e := range u.events {
 				su.Events[i] = stateEvent{e.TimeMs, e.ID, e.Page}
+				if h.RawKept {
+					su.Events[i] = append(su.Events[i], e.Raw)
+				}
 			}
 			if err := enc.Encode(su); err != nil {
 				return err
@@ -69,8 +76,9 @@ func writeState(w io.Writer, h stateHeader, users [][]carriedUser) error {
 }
 
 // readState loads a state file written by an earlier run with the same
-// rules, calling add for every carried event in order.
-func readState(path string, rules session.Rules, add func(uuid string, timeMs int64, id, page string)) (stateHeader, error) {
+// rules, calling add for every carried event in order; raw is empty unless
+// the header says RawKept. wantRaw refuses a state without raw records.
+func readState(path string, rules session.Rules, wantRaw bool, add func(uuid string, timeMs int64, id, page, raw string)) (stateHeader, error) {
 	var h stateHeader
 	f, err := os.Open(path)
 	if err != nil {
@@ -93,6 +101,13 @@ func readState(path string, rules session.Rules, add func(uuid string, timeMs in
 		return h, fmt.Errorf("state %s was written with --inactivity-timeout %dms and --max-session-duration %dms; resume with the same values (now %dms and %dms)",
 			path, h.InactivityMs, h.MaxDurationMs, rules.InactivityMs, rules.MaxDurationMs)
 	}
+	if wantRaw && !h.RawKept {
+		return h, fmt.Errorf("state %s was written without --output-events, so its open sessions' records are not in it: resume without --output-events, or rerun the earlier run with it", path)
+	}
+	width := 3
+	if h.RawKept {
+		width = 4
+	}
 	for line := 2; ; line++ {
 		var u stateUser
 		if err := dec.Decode(&u); err == io.EOF {
@@ -101,15 +116,23 @@ func readState(path string, rules session.Rules, add func(uuid string, timeMs in
 			return h, fmt.Errorf("state %s line %d: %w", path, line, err)
 		}
 		for _, e := range u.Events {
+			if len(e) != width {
+				return h, fmt.Errorf("state %s line %d: malformed event", path, line)
+			}
+			var raw string
+			rok := true
+			if width == 4 {
+				raw, rok = e[3].(string)
+			}
 			num, tok := e[0].(json.Number)
 			ts, nerr := num.Int64()
 			tok = tok && nerr == nil
 			id, iok := e[1].(string)
 			page, pok := e[2].(string)
-			if !tok || !iok || !pok || u.UUID == "" || id == "" {
+			if !tok || !iok || !pok || !rok || u.UUID == "" || id == "" {
 				return h, fmt.Errorf("state %s line %d: malformed event", path, line)
 			}
-			add(u.UUID, ts, id, page)
+			add(u.UUID, ts, id, page, raw)
 		}
 	}
 	return h, nil

@@ -68,6 +68,13 @@ with its reason and file:line. The run prints a summary that accounts for every
 record: records = events in sessions + duplicates + rejected (+ late + carried). If that
 ever fails to add up the run exits non-zero.
 
+--output-events writes the events of the output's sessions, one row each: the
+session_id of the session row it belongs to, event_index (0-based position in
+the session, in session order: time, then event_id), session_start_time_ms, uuid,
+event_id, event_timestamp, page_name and raw (the record as read). Carried
+sessions' events are written by the run that writes the session; a resumed run
+needs a state written with --output-events.
+
 Outputs are written under temporary names and appear only when the run succeeds.
 An output that is an input (or --resume), or another output, is refused before
 anything is read (exit 2): files are compared by device and inode, so a symlink or
@@ -96,6 +103,7 @@ Memory: events are hashed by user into partitions; past --memory-limit they spil
 to --temp-dir and are sessionized one partition at a time.`,
 		Example: `  sessionize batch --input events.jsonl --output sessions.parquet --rejected rejected.jsonl
   sessionize batch --input 'logs/2026-11-25/*.jsonl.gz' --output sessions.jsonl --summary-json summary.json
+  sessionize batch --input events.jsonl --output-events tagged.parquet --output sessions.parquet
   sessionize batch --input events.jsonl --output-table sessions --warehouse ./warehouse
   sessionize batch --input fixed-2026-11-25.jsonl --output-table sessions --replace-range 2026-11-25..2026-11-26
   sessionize batch --input hour-10.jsonl --output s10.jsonl --carry-open open.state
@@ -152,6 +160,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.Var(startRange{&replace}, "replace-range", "with --output-table: delete the sessions starting in [FROM, TO) and append this run's in one snapshot (times: RFC 3339, a UTC date, or epoch ms)")
 	fs.StringArrayVarP(&cfg.Inputs, "input", "i", nil, "input file or glob; repeatable; - reads JSON lines from stdin")
 	fs.StringVarP(&cfg.Output, "output", "o", "", "sessions file: .parquet for Parquet (zstd), else JSON lines; - for stdout")
+	fs.StringVar(&cfg.OutputEvents, "output-events", "", "also write every event of the output sessions, tagged with its session_id, 0-based event_index and the session start, with its raw record: .parquet, else JSON lines")
 	fs.StringVar(&cfg.Rejected, "rejected", "", "write every rejected record (raw, reason, file:line) to this JSON lines file")
 	fs.StringVar(&cfg.SummaryJSON, "summary-json", "", "also write the run summary to this file as JSON")
 	fs.StringVar(&cfg.CarryOpen, "carry-open", "", "write sessions still open at the end of the input to this state file instead of the output")

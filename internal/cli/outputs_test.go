@@ -38,6 +38,7 @@ func TestOutputOnAnInputIsRefused(t *testing.T) {
 		{"batch two outputs", []string{"batch", "-i", "events.jsonl", "-o", "s.jsonl", "--rejected", "s.jsonl"}, []string{"--rejected", "--output", "s.jsonl"}},
 		{"batch two outputs on stdout", []string{"batch", "-i", "events.jsonl", "-o", "-", "--rejected", "-"}, []string{"--rejected", "--output", "-"}},
 		{"batch carry-open is the resume state", []string{"batch", "-i", "events.jsonl", "-o", "s.jsonl", "--resume", "open.state", "--carry-open", "open.state"}, []string{"--carry-open", "--resume", "open.state"}},
+		{"batch events are the sessions", []string{"batch", "-i", "events.jsonl", "-o", "s.jsonl", "--output-events", "s.jsonl"}, []string{"--output-events", "--output", "s.jsonl"}},
 		{"report html is the input", []string{"report", "--input", "sessions.jsonl", "--html", "sessions.jsonl"}, []string{"--html", "--input", "sessions.jsonl"}},
 		{"report html is the summary", []string{"report", "--input", "sessions.jsonl", "--summary", "summary.json", "--html", "./summary.json"}, []string{"--html ./summary.json", "--summary summary.json"}},
 	}

@@ -2,8 +2,10 @@ package session
 
 // folder cuts one user's ordered, deduplicated events into sessions.
 type folder struct {
-	rules Rules
-	pages []string // scratch reused for every session's pages
+	rules      Rules
+	pages      []string // scratch reused for every session's pages
+	keepEvents bool
+	events     []Event // scratch reused for every session's events
 }
 
 // fold emits every session of rs that is closed by endMs (the latest time
@@ -60,5 +62,17 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, closed bool, emit func(*S
 		f.pages = append(f.pages, a.str(rs[i].page))
 	}
 	s.Pages = f.pages
+	if f.keepEvents {
+		f.events = f.events[:0]
+		for i := range rs {
+			f.events = append(f.events, rs[i].event(a))
+		}
+		s.Events = f.events
+	}
 	emit(&s)
+}
+
+// event is r as an Event; its strings point into a.
+func (r *rec) event(a *arena) Event {
+	return Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page), Raw: a.str(r.raw)}
 }

@@ -29,6 +29,13 @@ func NewPartition(rules Rules) *Partition {
 	}
 }
 
+// KeepEvents makes every emitted Session carry its Events (with Raw), for
+// event-level output; off by default, as it keeps each record's bytes.
+func (p *Partition) KeepEvents(keep bool) { p.fold.keepEvents = keep }
+
+// KeepsEvents reports whether KeepEvents is on.
+func (p *Partition) KeepsEvents() bool { return p.fold.keepEvents }
+
 // Grow makes room for n more events, avoiding repeated growth when the
 // caller knows roughly how many are coming.
 func (p *Partition) Grow(events, bytes int) {
@@ -54,7 +61,11 @@ func (p *Partition) Add(uuid string, ev Event) {
 		p.counts = append(p.counts, 0)
 	}
 	p.counts[u]++
-	p.recs = append(p.recs, rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID), id: p.arena.add(ev.ID), page: p.arena.add(ev.Page)})
+	r := rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID), id: p.arena.add(ev.ID), page: p.arena.add(ev.Page)}
+	if p.fold.keepEvents {
+		r.raw = p.arena.add(ev.Raw)
+	}
+	p.recs = append(p.recs, r)
 	p.owner = append(p.owner, u)
 	if ev.TimeMs > p.maxMs {
 		p.maxMs = ev.TimeMs
@@ -103,7 +114,7 @@ func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emi
 			res.Carried += int64(len(rs) - n)
 			carried = carried[:0]
 			for _, r := range rs[n:] {
-				carried = append(carried, Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page)})
+				carried = append(carried, r.event(a))
 			}
 			carry(uuid, carried)
 		}

@@ -13,6 +13,9 @@ type Event struct {
 	Seq  uint64
 	ID   string
 	Page string
+	// Raw is the original record, carried opaque for event-level output;
+	// empty unless the caller keeps events (see Partition.KeepEvents).
+	Raw string
 }
 
 // Session is one output session. The Pages slice is reused after the emit
@@ -27,6 +30,10 @@ type Session struct {
 	EntryPage      string
 	ExitPage       string
 	EndReason      EndReason
+	// Events are the session's events in session order (an event's index
+	// in the session is its position), set only when the engine keeps
+	// events. Reused after the emit callback returns, like Pages.
+	Events []Event
 }
 
 // DurationSeconds is end - start in seconds with millisecond precision.
