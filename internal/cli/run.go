@@ -84,6 +84,12 @@ with the same list. With several instances, --drain closes the open sessions of 
 partitions each one holds when it stops: give --drain to every instance (or finish
 with one --drain run alone in the group) for tables that equal batch's.
 
+--events-table adds the table events: one row per accepted event with the
+session_id of the session row it belongs to, its 0-based event_index in the
+session, session_start_time_ms, its fields, raw record, partition and offset. An
+event is written as soon as its place is final (the watermark passed it), so the
+events of a session still open are in the table before its session row is.
+
 The tables of a warehouse namespace belong to one consumer group: a run with
 another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
@@ -138,6 +144,7 @@ another --group is refused.`,
 	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once the whole topic is finished: this instance's partitions read to their end with nothing new for this long, and every other partition committed to the tables up to its end by whichever instance holds it; until then wait, saying which partitions are unfinished and who holds them (0: never)")
 	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", 0, "how long --stop-when-idle may wait, once this instance's own partitions are finished, for the partitions other instances hold; then exit 1 naming them (0: no limit)")
+	fs.BoolVar(&cfg.Warehouse.EventsTable, "events-table", false, "also write every accepted event, tagged with its session_id, 0-based event_index and session start, with its raw record, to the Iceberg table events (exactly once, like the other tables); an event is written once its place in its session is final, before the session closes")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session of this instance's partitions (as batch does at the end of its input) instead of keeping it for the next run; other instances' partitions are theirs to drain")
 	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's (uuid, event_id) until the watermark is this far past its event time: a copy re-sent meanwhile is a duplicate, even after its session was committed (keep it above --inactivity-timeout to cover closed sessions). Memory: 40 to 100 bytes per event of the last --allowed-lateness + --dedup-window, per partition")
 	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition, oldest forgotten first (about 40 bytes of memory when full and 18 of checkpoint each; sessionize_dedup_evicted_early_total counts keys forgotten inside --dedup-window); 0: none, a copy is a duplicate only while its first copy is still open")

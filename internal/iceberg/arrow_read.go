@@ -218,3 +218,28 @@ func rejectedFromRecord(rec arrow.RecordBatch, out []RejectedRow) ([]RejectedRow
 	}
 	return out, nil
 }
+
+func eventsFromRecord(rec arrow.RecordBatch, out []EventRow) ([]EventRow, error) {
+	c := &recordColumns{rec: rec}
+	sessionID := col[stringValues](c, "session_id")
+	index := col[*array.Int64](c, "event_index")
+	startMs := col[*array.Int64](c, "session_start_time_ms")
+	uuid := col[stringValues](c, "uuid")
+	eventID := col[stringValues](c, "event_id")
+	eventMs := col[*array.Int64](c, "event_timestamp_ms")
+	page := col[stringValues](c, "page_name")
+	raw := col[stringValues](c, "raw")
+	partition := col[*array.Int32](c, "partition")
+	offset := col[*array.Int64](c, "offset")
+	if c.err != nil {
+		return out, c.err
+	}
+	for i := range int(rec.NumRows()) {
+		out = append(out, EventRow{
+			SessionID: sessionID.Value(i), EventIndex: index.Value(i), SessionStartTimeMs: startMs.Value(i),
+			UUID: uuid.Value(i), EventID: eventID.Value(i), EventTimestampMs: eventMs.Value(i), PageName: page.Value(i),
+			Raw: raw.Value(i), Partition: partition.Value(i), Offset: offset.Value(i),
+		})
+	}
+	return out, nil
+}

@@ -165,6 +165,36 @@ func bindRejected(c *columns) rowAppender[RejectedRow] {
 	}
 }
 
+func bindEvents(c *columns) rowAppender[EventRow] {
+	sessionID := column[*array.StringBuilder](c, "session_id")
+	index := column[*array.Int64Builder](c, "event_index")
+	startMs := column[*array.Int64Builder](c, "session_start_time_ms")
+	uuid := column[*array.StringBuilder](c, "uuid")
+	eventID := column[*array.StringBuilder](c, "event_id")
+	eventMs := column[*array.Int64Builder](c, "event_timestamp_ms")
+	page := column[*array.StringBuilder](c, "page_name")
+	raw := column[*array.StringBuilder](c, "raw")
+	partition := column[*array.Int32Builder](c, "partition")
+	offset := column[*array.Int64Builder](c, "offset")
+	start := column[*array.TimestampBuilder](c, "session_start")
+	if c.err != nil {
+		return nil
+	}
+	return func(r *EventRow) {
+		sessionID.Append(r.SessionID)
+		index.Append(r.EventIndex)
+		startMs.Append(r.SessionStartTimeMs)
+		uuid.Append(r.UUID)
+		eventID.Append(r.EventID)
+		eventMs.Append(r.EventTimestampMs)
+		page.Append(r.PageName)
+		raw.Append(validUTF8(r.Raw))
+		partition.Append(r.Partition)
+		offset.Append(r.Offset)
+		start.Append(msToMicros(r.SessionStartTimeMs))
+	}
+}
+
 // recordBatches turns rows into Arrow records of at most batchRows rows,
 // built lazily so only one batch is in memory at a time. The consumer
 // (iceberg-go's WriteRecords) releases each record.

@@ -40,6 +40,7 @@ type Commit struct {
 	Sessions []SessionRow
 	Late     []LateRow
 	Rejected []RejectedRow
+	Events   []EventRow
 	// Properties go into the snapshot summary.
 	Properties map[string]string
 	// ExpectParentSnapshotID is the snapshot the table's main branch must
@@ -52,11 +53,13 @@ type Commit struct {
 	Replace *StartRange
 }
 
-func (c *Commit) rowCount() int { return len(c.Sessions) + len(c.Late) + len(c.Rejected) }
+func (c *Commit) rowCount() int {
+	return len(c.Sessions) + len(c.Late) + len(c.Rejected) + len(c.Events)
+}
 
 func (c *Commit) validate() error {
 	kinds := 0
-	for name, n := range map[string]int{TableSessions: len(c.Sessions), TableLate: len(c.Late), TableRejected: len(c.Rejected)} {
+	for name, n := range map[string]int{TableSessions: len(c.Sessions), TableLate: len(c.Late), TableRejected: len(c.Rejected), TableEvents: len(c.Events)} {
 		if n == 0 {
 			continue
 		}
@@ -228,6 +231,8 @@ func (w *Warehouse) writeDataFiles(ctx context.Context, tbl *table.Table, ti tab
 		recs = recordBatches(ti.arrowSchema, c.Late, bindLate)
 	case len(c.Rejected) > 0:
 		recs = recordBatches(ti.arrowSchema, c.Rejected, bindRejected)
+	case len(c.Events) > 0:
+		recs = recordBatches(ti.arrowSchema, c.Events, bindEvents)
 	default:
 		return nil, nil
 	}

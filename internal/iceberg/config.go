@@ -24,6 +24,9 @@ type Config struct {
 	// spec when > 0. It only matters when the table is created: an existing
 	// table keeps the spec it was created with.
 	UUIDBuckets int
+	// EventsTable also opens (creating if missing) the opt-in events
+	// table.
+	EventsTable bool
 	// Faults injects catalog commit failures: for tests and fault
 	// drills; nil in production.
 	Faults *FaultInjector

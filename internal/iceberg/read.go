@@ -27,6 +27,11 @@ func (w *Warehouse) ReadRejected(ctx context.Context) ([]RejectedRow, error) {
 	return readAll(ctx, w, TableRejected, rejectedFromRecord)
 }
 
+// ReadEvents returns every row of the events table's current snapshot.
+func (w *Warehouse) ReadEvents(ctx context.Context) ([]EventRow, error) {
+	return readAll(ctx, w, TableEvents, eventsFromRecord)
+}
+
 func readAll[R any](ctx context.Context, w *Warehouse, name string, convert func(arrow.RecordBatch, []R) ([]R, error)) ([]R, error) {
 	var out []R
 	_, err := w.Scan(ctx, name, ScanOptions{}, func(rec arrow.RecordBatch) error {

@@ -39,6 +39,23 @@ type LateRow struct {
 	EventTimestampMs int64
 }
 
+// EventRow is one row of the events table. The derived session_start
+// column is computed from SessionStartTimeMs on write.
+type EventRow struct {
+	SessionID          string
+	EventIndex         int64
+	SessionStartTimeMs int64
+	UUID               string
+	EventID            string
+	EventTimestampMs   int64
+	PageName           string
+	// Raw is the Kafka record value; bytes that are not valid UTF-8 are
+	// stored as U+FFFD.
+	Raw       string
+	Partition int32
+	Offset    int64
+}
+
 // LateReason is the reason column of every late_events row.
 const LateReason = "late"
 

@@ -13,6 +13,9 @@ const (
 	TableSessions = "sessions"
 	TableLate     = "late_events"
 	TableRejected = "rejected_events"
+	// TableEvents is opt-in (Config.EventsTable): every accepted event
+	// tagged with its session.
+	TableEvents = "events"
 )
 
 // TableNames returns the names of the tables Open creates.
@@ -137,6 +140,42 @@ func rejectedSchema() *iceberg.Schema {
 	)
 }
 
+// The events table: one row per accepted event, tagged with the session
+// it belongs to (session_id equals the sessions row's), its 0-based index
+// in the session and the session's start, plus the record it came from.
+const (
+	eventFieldSessionID    = 1
+	eventFieldIndex        = 2
+	eventFieldStartMs      = 3
+	eventFieldUUID         = 4
+	eventFieldEventID      = 5
+	eventFieldEventTsMs    = 6
+	eventFieldPageName     = 7
+	eventFieldRaw          = 8
+	eventFieldPartition    = 9
+	eventFieldOffset       = 10
+	eventFieldStart        = 11
+	partitionFieldEventDay = 1000
+)
+
+func eventsSchema() *iceberg.Schema {
+	return iceberg.NewSchema(0,
+		iceberg.NestedField{ID: eventFieldSessionID, Name: "session_id", Type: iceberg.PrimitiveTypes.String, Required: true},
+		iceberg.NestedField{ID: eventFieldIndex, Name: "event_index", Type: iceberg.PrimitiveTypes.Int64, Required: true,
+			Doc: "0-based position of the event in its session (session order: time, then event_id)"},
+		iceberg.NestedField{ID: eventFieldStartMs, Name: "session_start_time_ms", Type: iceberg.PrimitiveTypes.Int64, Required: true},
+		iceberg.NestedField{ID: eventFieldUUID, Name: "uuid", Type: iceberg.PrimitiveTypes.String, Required: true},
+		iceberg.NestedField{ID: eventFieldEventID, Name: "event_id", Type: iceberg.PrimitiveTypes.String, Required: true},
+		iceberg.NestedField{ID: eventFieldEventTsMs, Name: "event_timestamp_ms", Type: iceberg.PrimitiveTypes.Int64, Required: true},
+		iceberg.NestedField{ID: eventFieldPageName, Name: "page_name", Type: iceberg.PrimitiveTypes.String, Required: true},
+		iceberg.NestedField{ID: eventFieldRaw, Name: "raw", Type: iceberg.PrimitiveTypes.String, Required: true},
+		iceberg.NestedField{ID: eventFieldPartition, Name: "partition", Type: iceberg.PrimitiveTypes.Int32, Required: true},
+		iceberg.NestedField{ID: eventFieldOffset, Name: "offset", Type: iceberg.PrimitiveTypes.Int64, Required: true},
+		iceberg.NestedField{ID: eventFieldStart, Name: "session_start", Type: iceberg.PrimitiveTypes.TimestampTz, Required: true,
+			Doc: "session_start_time_ms as a timestamp; derived at write time, exists to partition by day"},
+	)
+}
+
 // tableDef is everything needed to create one table.
 type tableDef struct {
 	name   string
@@ -144,7 +183,7 @@ type tableDef struct {
 	spec   iceberg.PartitionSpec
 }
 
-func tableDefs(uuidBuckets int) ([]tableDef, error) {
+func tableDefs(uuidBuckets int, events bool) ([]tableDef, error) {
 	sessions := sessionsSchema()
 	opts := []iceberg.PartitionOption{
 		iceberg.AddPartitionFieldBySourceID(sessionFieldStart, "session_start_day", iceberg.DayTransform{}, sessions, ptr(partitionFieldSessionDay)),
@@ -172,11 +211,21 @@ func tableDefs(uuidBuckets int) ([]tableDef, error) {
 		return nil, fmt.Errorf("rejected_events partition spec: %w", err)
 	}
 
-	return []tableDef{
+	defs := []tableDef{
 		{name: TableSessions, schema: sessions, spec: sessionsSpec},
 		{name: TableLate, schema: late, spec: lateSpec},
 		{name: TableRejected, schema: rejected, spec: rejectedSpec},
-	}, nil
+	}
+	if events {
+		ev := eventsSchema()
+		evSpec, err := iceberg.NewPartitionSpecOpts(iceberg.AddPartitionFieldBySourceID(
+			eventFieldStart, "session_start_day", iceberg.DayTransform{}, ev, ptr(partitionFieldEventDay)))
+		if err != nil {
+			return nil, fmt.Errorf("events partition spec: %w", err)
+		}
+		defs = append(defs, tableDef{name: TableEvents, schema: ev, spec: evSpec})
+	}
+	return defs, nil
 }
 
 // Table properties set at creation.

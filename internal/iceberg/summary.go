@@ -33,6 +33,10 @@ const (
 	propOffsets     = "sessionize.offsets"
 	propCheckpoints = "sessionize.checkpoints"
 	propCounters    = "sessionize.counters"
+	// propSettled (events table): per partition, the watermark below
+	// which the events of the records below its offset were placed in
+	// their sessions, i.e. written (docs/commit-protocol.md).
+	propSettled = "sessionize.settled"
 
 	// propBatchRuns is the sessions table's record of every batch run
 	// that appended to it (a JSON array of BatchRun, oldest first),
@@ -115,6 +119,9 @@ type Summary struct {
 	Offsets     map[int32]int64
 	Checkpoints map[int32]string
 	Counters    map[int32]Counters
+	// Settled is the events table's per-partition watermark (see
+	// propSettled); math.MaxInt64 after a drain.
+	Settled map[int32]int64
 
 	// BatchRuns are all batch runs that appended to the table, oldest
 	// first; BatchRun is the ID of the one this snapshot wrote, if any.
@@ -141,6 +148,9 @@ func ParseSummary(props map[string]string) (Summary, error) {
 	if s.Counters, err = partitionMap[Counters](props[propCounters]); err != nil {
 		return s, fmt.Errorf("snapshot property %s: %w", propCounters, err)
 	}
+	if s.Settled, err = partitionMap[int64](props[propSettled]); err != nil {
+		return s, fmt.Errorf("snapshot property %s: %w", propSettled, err)
+	}
 	if raw := props[propBatchRuns]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &s.BatchRuns); err != nil {
 			return s, fmt.Errorf("snapshot property %s: %w", propBatchRuns, err)
@@ -156,7 +166,7 @@ func ParseSummary(props map[string]string) (Summary, error) {
 
 func known(k string) bool {
 	switch k {
-	case CommitIDProperty, propTopic, propGroup, propWriter, propOffsets, propCheckpoints, propCounters, propBatchRuns, propBatchRun:
+	case CommitIDProperty, propTopic, propGroup, propWriter, propOffsets, propCheckpoints, propCounters, propSettled, propBatchRuns, propBatchRun:
 		return true
 	}
 	return false
@@ -180,6 +190,9 @@ func (s Summary) Properties() map[string]string {
 	}
 	if len(s.Counters) > 0 {
 		props[propCounters] = encodeMap(s.Counters)
+	}
+	if len(s.Settled) > 0 {
+		props[propSettled] = encodeMap(s.Settled)
 	}
 	if len(s.BatchRuns) > 0 {
 		b, _ := json.Marshal(s.BatchRuns) // plain values always marshal

@@ -12,6 +12,7 @@ func TestSummaryRoundTrip(t *testing.T) {
 		Offsets:     map[int32]int64{0: 12, 3: 7},
 		Checkpoints: map[int32]string{0: "a.ckpt", 3: "a.ckpt"},
 		Counters:    map[int32]Counters{0: {Records: 12, InSessions: 10, Duplicates: 2}},
+		Settled:     map[int32]int64{0: 99, 3: 9223372036854775807},
 		BatchRuns: []BatchRun{{ID: "r1", CommittedMs: 5, Inputs: []string{"in.jsonl"}, InputCount: 1, FromMs: 1, ToMs: 2,
 			Sessions: 3, Counters: Counters{Records: 9, InSessions: 8, Rejected: 1}, RejectedTo: "rej.jsonl",
 			Replaced: &ReplacedRange{FromMs: 0, ToMs: 10, Sessions: 1, Events: 4}}},

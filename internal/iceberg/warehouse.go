@@ -58,7 +58,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 		return nil, fmt.Errorf("iceberg: create warehouse directory: %w", err)
 	}
 
-	defs, err := tableDefs(cfg.UUIDBuckets)
+	defs, err := tableDefs(cfg.UUIDBuckets, cfg.EventsTable)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: %w", err)
 	}
@@ -230,6 +230,9 @@ func (w *Warehouse) ident(name string) table.Identifier {
 func (w *Warehouse) info(name string) (tableInfo, error) {
 	ti, ok := w.tables[name]
 	if !ok {
+		if name == TableEvents {
+			return tableInfo{}, fmt.Errorf("iceberg: table %s is opt-in: open the warehouse with the events table (sessionize run --events-table)", name)
+		}
 		return tableInfo{}, fmt.Errorf("iceberg: unknown table %q (want %s, %s or %s)", name, TableSessions, TableLate, TableRejected)
 	}
 	return ti, nil

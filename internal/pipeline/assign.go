@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
@@ -18,7 +19,7 @@ const noOffset int64 = -1
 // docs/commit-protocol.md).
 func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64, error) {
 	prog := map[string]progress{}
-	for _, t := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+	for _, t := range p.tables() {
 		pr, err := p.loadProgress(ctx, t)
 		if err != nil {
 			return nil, err
@@ -55,6 +56,14 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 			start[id] = c.next
 		}
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
+		if p.cfg.Warehouse.EventsTable {
+			ev := prog[iceberg.TableEvents]
+			settled, ok := ev.settled[id]
+			if !ok {
+				settled = math.MinInt64
+			}
+			part.tagEvents(offsetOr(ev, id, 0), settled)
+		}
 		if _, restored := sess.checkpoints[id]; restored {
 			part.setDedup(*p.cfg.Dedup)
 		} else {

@@ -43,6 +43,8 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		counters[id] = part.counters()
 		var o partitionOutput
 		o.sessions, o.closedAt, o.late, o.rejected = part.takeOutput()
+		o.events = part.takeEvents()
+		o.eventsAt, o.settled = part.eventsProgress()
 		// The late and rejected tables can be ahead of where we read
 		// (their previous owner committed them and died before its
 		// sessions snapshot): the rows below their offsets are there, so
@@ -95,7 +97,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	// commit below, which is pinned to them: if another writer commits in
 	// between, that attempt conflicts and the retry loads afresh.
 	loaded := map[string]*baseSnapshot{}
-	for _, table := range []string{iceberg.TableLate, iceberg.TableRejected, iceberg.TableSessions} {
+	for _, table := range p.tables() {
 		b, err := retryOp(ctx, p, "load "+table, func(ctx context.Context) (*baseSnapshot, error) {
 			base, parent, err := p.current(ctx, table)
 			return &baseSnapshot{base, parent}, err
@@ -155,6 +157,19 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		return iceberg.Commit{Table: iceberg.TableRejected, Rejected: rows}, prog, len(rows) > 0
 	}); err != nil {
 		return err
+	}
+	if p.cfg.Warehouse.EventsTable {
+		if err := step(iceberg.TableEvents, func(ids []int32) (iceberg.Commit, progress, bool) {
+			prog := progress{topic: topic, offsets: map[int32]int64{}, settled: map[int32]int64{}}
+			var rows []iceberg.EventRow
+			for _, id := range ids {
+				prog.offsets[id], prog.settled[id] = out[id].eventsAt, out[id].settled
+				rows = append(rows, out[id].events...)
+			}
+			return iceberg.Commit{Table: iceberg.TableEvents, Events: rows}, prog, len(rows) > 0
+		}); err != nil {
+			return err
+		}
 	}
 	var sessions []iceberg.SessionRow
 	if err := step(iceberg.TableSessions, func(ids []int32) (iceberg.Commit, progress, bool) {
@@ -229,6 +244,8 @@ type partitionOutput struct {
 	late               []LateRow
 	rejected           []RejectedRow
 	lateAt, rejectedAt int64 // the late and rejected tables' offsets to commit
+	events             []iceberg.EventRow
+	eventsAt, settled  int64 // the events table's progress to commit
 }
 
 // commitTable appends c on top of the table's current snapshot, with our

@@ -30,7 +30,8 @@ import (
 // is not only replay. A last run drains. The tables must then equal a
 // crash-free run over the same topic and batch mode over the same records,
 // hold nothing twice, never have moved an offset back, and account for
-// every record produced. The input carries deliberately late and malformed records
+// every record produced; the events table (--events-table) must tag every
+// event as batch --output-events does, none twice. The input carries deliberately late and malformed records
 // throughout, so late_events and rejected_events are committed (steps 2
 // and 3) in most commits and kills hit those steps too.
 //
@@ -93,7 +94,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 		before := procReadState(t, wh)
 		doneBefore, tmpBefore := procCheckpointFiles(wh, group)
 
-		c := ps.start(fmt.Sprintf("crash-%02d", round), ps.runArgs(b, wh, group)...)
+		c := ps.start(fmt.Sprintf("crash-%02d", round), ps.runArgs(b, wh, group, "--events-table")...)
 		stop, produced := make(chan struct{}), make(chan error, 1)
 		go func() { // a trickle while the child runs (4s worth); what is left at once when it is killed
 			const pieces = 40
@@ -174,12 +175,13 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	}
 	procWaitGroupEmpty(t, b, group, 15*time.Second)
 
-	final := ps.start("crash-final", ps.runArgs(b, wh, group, "--drain", "--stop-when-idle", "2s")...)
+	final := ps.start("crash-final", ps.runArgs(b, wh, group, "--events-table", "--drain", "--stop-when-idle", "2s")...)
 	final.wait(90 * time.Second)
 	t.Logf("final drain run: %s", time.Since(final.started).Round(time.Millisecond))
 
 	ref := procReferenceRun(t, b)
 	procAssertExactlyOnce(t, wh, ref, in)
+	assertEventsTable(t, wh, in.batchInput())
 }
 
 func waitFirstCommit(c *procChild) {
@@ -220,6 +222,9 @@ func classifyKill(before, after map[string]procTableState, newDone, newTmp []str
 	newest := slices.MaxFunc(newDone, func(a, b string) int { return int(procCheckpointSeq(a) - procCheckpointSeq(b)) })
 	if procReferenced(sess, newest) {
 		return "between commits"
+	}
+	if ahead(iceberg.TableEvents) {
+		return "mid-commit: events committed, sessions not (after step 3b)"
 	}
 	switch la, ra := ahead(iceberg.TableLate), ahead(iceberg.TableRejected); {
 	case la && ra:

@@ -42,7 +42,7 @@ func (e *ForeignGroupError) Error() string {
 // checkGroup returns a *ForeignGroupError if the current snapshot of any
 // of the tables was written by another consumer group.
 func (p *Pipeline) checkGroup(ctx context.Context) error {
-	for _, t := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+	for _, t := range p.tables() {
 		if err := p.checkTableGroup(ctx, t); err != nil {
 			return err
 		}

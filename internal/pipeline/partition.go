@@ -4,6 +4,7 @@
 package pipeline
 
 import (
+	"math"
 	"time"
 
 	"github.com/sessionize/sessionize/internal/event"
@@ -82,21 +83,65 @@ type partition struct {
 	late          []LateRow
 	rejected      []RejectedRow
 	maxFutureMs   int64
+
+	// Event-level output (nil events: off). An event is written when the
+	// Stream folds it into its session; the events table holds every
+	// event of the records below eventsDone whose time is below
+	// eventsSettled (docs/commit-protocol.md), so replay skips those.
+	events                    *[]iceberg.EventRow
+	eventsDone, eventsSettled int64
+	drained                   bool // a Drain placed every event
 }
 
 func newPartition(id int32, stream *session.Stream, next, lateDone, rejectedDone int64, maxFuture time.Duration) *partition {
 	return &partition{id: id, stream: stream, next: next, lateDone: lateDone, rejectedDone: rejectedDone, maxFutureMs: maxFuture.Milliseconds()}
 }
 
+// tagEvents turns event-level output on; done and settled are the events
+// table's progress for this partition.
+func (p *partition) tagEvents(done, settled int64) {
+	p.events = new([]iceberg.EventRow)
+	p.eventsDone, p.eventsSettled = done, settled
+	p.stream.TagEvents(p.collectEvent)
+}
+
+func (p *partition) collectEvent(e *session.TaggedEvent) {
+	if int64(e.Seq) < p.eventsDone && e.TimeMs < p.eventsSettled {
+		return // committed before a crash; this is the replay
+	}
+	*p.events = append(*p.events, iceberg.EventRow{SessionID: session.SessionID(e.UUID, e.SessionStartMs), EventIndex: e.Index,
+		SessionStartTimeMs: e.SessionStartMs, UUID: e.UUID, EventID: e.ID, EventTimestampMs: e.TimeMs, PageName: e.Page,
+		Raw: e.Raw, Partition: p.id, Offset: int64(e.Seq)})
+}
+
+// eventsProgress is the events table's progress once this partition's
+// events so far are in it: every event of the records below next whose
+// time is below the watermark has been placed (Advance runs after every
+// batch of records, and before every commit), all of them after a drain.
+// It never moves back, so it still covers what a crashed commit wrote
+// ahead of the sessions table.
+func (p *partition) eventsProgress() (offset, settled int64) {
+	w := p.stream.Watermark()
+	if p.drained {
+		w = math.MaxInt64
+	}
+	return max(p.next, p.eventsDone), max(w, p.eventsSettled)
+}
+
 // setDedup applies the configured dedup bound d to a stream restored from
 // a checkpoint: at once if it is the checkpoint's, or if the replay has no
-// committed late rows to reproduce, else from offset lateDone on.
+// committed late (or event) rows to reproduce, else from the offset
+// below which they are committed on.
 func (p *partition) setDedup(d session.Dedup) {
-	if p.stream.Dedup() == d || p.next >= p.lateDone {
+	horizon := p.lateDone
+	if p.events != nil {
+		horizon = max(horizon, p.eventsDone)
+	}
+	if p.stream.Dedup() == d || p.next >= horizon {
 		p.stream.SetDedup(d)
 		return
 	}
-	p.nextDedup, p.dedupFrom = &d, p.lateDone
+	p.nextDedup, p.dedupFrom = &d, horizon
 }
 
 // process takes one record: reject, late, duplicate or into the engine.
@@ -133,6 +178,9 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 	}
 	wm := p.stream.Watermark()
 	ev := session.Event{TimeMs: f.TimestampMs, Seq: uint64(r.Offset), ID: string(f.EventID), Page: string(f.PageName)}
+	if p.events != nil {
+		ev.Raw = string(r.Value)
+	}
 	if p.stream.Add(string(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
 			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})
@@ -143,7 +191,10 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 func (p *partition) advance() { p.stream.Advance(p.collect) }
 
 // drain closes every open session as of endMs.
-func (p *partition) drain(endMs int64) { p.stream.Drain(endMs, p.collect) }
+func (p *partition) drain(endMs int64) {
+	p.stream.Drain(endMs, p.collect)
+	p.drained = true
+}
 
 func (p *partition) collect(s *session.Session) {
 	start := len(p.pages)
@@ -192,4 +243,14 @@ func (p *partition) takeOutput() ([]session.Session, []int64, []LateRow, []Rejec
 	s, c, l, r := p.sessions, p.closedAtMs, p.late, p.rejected
 	p.sessions, p.closedAtMs, p.pages, p.late, p.rejected = nil, nil, nil, nil, nil
 	return s, c, l, r
+}
+
+// takeEvents hands over the event rows since the last call (nil if off).
+func (p *partition) takeEvents() []iceberg.EventRow {
+	if p.events == nil {
+		return nil
+	}
+	e := *p.events
+	*p.events = nil
+	return e
 }

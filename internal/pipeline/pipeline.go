@@ -91,6 +91,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
+// tables are the tables the pipeline writes: the events table only when
+// opted in.
+func (p *Pipeline) tables() []string {
+	if p.cfg.Warehouse.EventsTable {
+		return []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected, iceberg.TableEvents}
+	}
+	return []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected}
+}
+
 // isContested reports whether err is a commit's report of partitions it
 // dropped to another writer, after it committed the rest.
 func isContested(err error) bool {
@@ -100,8 +109,9 @@ func isContested(err error) bool {
 
 func (p *Pipeline) reset() {
 	p.parts = map[int32]*partition{}
-	p.expected = map[string]map[int32]int64{
-		iceberg.TableSessions: {}, iceberg.TableLate: {}, iceberg.TableRejected: {},
+	p.expected = map[string]map[int32]int64{}
+	for _, t := range p.tables() {
+		p.expected[t] = map[int32]int64{}
 	}
 	p.fenced = false
 	p.contested = map[int32]time.Time{}

@@ -175,7 +175,9 @@ func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string 
 
 func openWarehouse(t *testing.T, warehouse string) *iceberg.Warehouse {
 	t.Helper()
-	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse}, nil)
+	// With the events table, so tests can read it (opening creates it
+	// empty where no run wrote it).
+	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse, EventsTable: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

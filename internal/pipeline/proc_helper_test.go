@@ -458,13 +458,13 @@ type procTableState struct {
 // the warehouse (so it holds no catalog connection afterwards).
 func procReadState(t *testing.T, warehouse string) map[string]procTableState {
 	t.Helper()
-	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse}, nil)
+	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse, EventsTable: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer wh.Close()
 	out := map[string]procTableState{}
-	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected, iceberg.TableEvents} {
 		snap, ok, err := wh.Current(t.Context(), tbl)
 		if err != nil {
 			t.Fatal(err)
@@ -844,7 +844,7 @@ func procAssertExactlyOnce(t *testing.T, warehouse, reference string, in procInp
 // restores from there write rows a second time.)
 func procAssertOffsetsNeverBack(t *testing.T, wh *iceberg.Warehouse) {
 	t.Helper()
-	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected, iceberg.TableEvents} {
 		snaps, err := wh.Snapshots(t.Context(), tbl)
 		if err != nil {
 			t.Fatal(err)

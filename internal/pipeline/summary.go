@@ -14,6 +14,7 @@ type progress struct {
 	offsets     map[int32]int64
 	checkpoints map[int32]string
 	counters    map[int32]Counters
+	settled     map[int32]int64 // events table only
 	// carried is the rest of the snapshot's summary (batch runs, properties
 	// of newer versions), which every commit carries forward unchanged.
 	carried iceberg.Summary
@@ -24,14 +25,15 @@ func parseProgress(summary map[string]string) (progress, error) {
 	if err != nil {
 		return progress{}, err
 	}
-	return progress{topic: s.Topic, offsets: s.Offsets, checkpoints: s.Checkpoints, counters: s.Counters, carried: s}, nil
+	return progress{topic: s.Topic, offsets: s.Offsets, checkpoints: s.Checkpoints, counters: s.Counters, settled: s.Settled, carried: s}, nil
 }
 
 // merged returns the properties of a new snapshot on top of base: base's
 // entries for every partition, overwritten by ours.
 func (base progress) merged(ours progress) progress {
 	out := progress{topic: ours.topic, carried: base.carried,
-		offsets: maps.Clone(base.offsets), checkpoints: maps.Clone(base.checkpoints), counters: maps.Clone(base.counters)}
+		offsets: maps.Clone(base.offsets), checkpoints: maps.Clone(base.checkpoints), counters: maps.Clone(base.counters),
+		settled: maps.Clone(base.settled)}
 	if out.offsets == nil {
 		out.offsets = map[int32]int64{}
 	}
@@ -44,13 +46,17 @@ func (base progress) merged(ours progress) progress {
 		out.counters = map[int32]Counters{}
 	}
 	maps.Copy(out.counters, ours.counters)
+	if len(ours.settled) > 0 && out.settled == nil {
+		out.settled = map[int32]int64{}
+	}
+	maps.Copy(out.settled, ours.settled)
 	return out
 }
 
 func (p progress) properties(group, writer string) map[string]string {
 	s := p.carried
 	s.Topic, s.Group, s.Writer = p.topic, group, writer
-	s.Offsets, s.Checkpoints, s.Counters = p.offsets, p.checkpoints, p.counters
+	s.Offsets, s.Checkpoints, s.Counters, s.Settled = p.offsets, p.checkpoints, p.counters, p.settled
 	s.BatchRun = "" // names the batch run of one snapshot only
 	return s.Properties()
 }

@@ -48,10 +48,25 @@ var idNamespace = uuid.MustParse("6f1c3d52-8a7e-4b7e-9d2f-5e0b1a9c4d11")
 // ID is the session's deterministic id: a UUIDv5 of uuid and start time. A
 // user cannot have two sessions starting at the same millisecond, so it is
 // unique.
-func (s *Session) ID() string {
+func (s *Session) ID() string { return SessionID(s.UUID, s.StartMs) }
+
+// SessionID is the id of user's session starting at startMs (see
+// Session.ID): what a TaggedEvent names before its session closes.
+func SessionID(user string, startMs int64) string {
 	var buf [256]byte
-	b := append(buf[:0], s.UUID...)
+	b := append(buf[:0], user...)
 	b = append(b, 0)
-	b = strconv.AppendInt(b, s.StartMs, 10)
+	b = strconv.AppendInt(b, startMs, 10)
 	return uuid.NewSHA1(idNamespace, b).String()
+}
+
+// TaggedEvent is an event placed in its session: the Stream hands it out
+// as soon as the event's place is final (see Stream.TagEvents), before
+// the session closes.
+type TaggedEvent struct {
+	UUID           string
+	SessionStartMs int64
+	// Index is the 0-based position in the session.
+	Index int64
+	Event
 }

@@ -61,6 +61,9 @@ type Stream struct {
 	pendingFloor int64
 	keepMap      bool              // tests: keep the pending map always, to compare
 	pages        map[string]string // interned page names
+	// onEvent, if set, gets every event as it is folded into its session
+	// (TagEvents); events then keep their Raw while pending.
+	onEvent func(*TaggedEvent)
 
 	stats StreamStats
 }
@@ -90,6 +93,7 @@ type pendingEvent struct {
 	seq    uint64
 	id     string
 	page   string
+	raw    string // only while tagging events
 }
 
 // current accumulates the folded part of a user's open session.
@@ -172,6 +176,14 @@ func (s *Stream) dropPendingIfCovered() {
 	clear(s.pending)
 }
 
+// TagEvents hands every accepted event to fn at the moment it is folded
+// into its session, with the session's start and its index there. That
+// moment is when the event's place is final (the watermark passed it, or
+// a Drain), so it never changes afterwards: event-level output needs no
+// buffer beyond the pending events the Stream keeps anyway (with their
+// Raw, in the checkpoint too). fn must not keep the *TaggedEvent.
+func (s *Stream) TagEvents(fn func(*TaggedEvent)) { s.onEvent = fn }
+
 // Dedup is the current bound.
 func (s *Stream) Dedup() Dedup { return s.recent.d }
 
@@ -209,6 +221,9 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		s.pending[key] = struct{}{}
 	}
 	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
+	if s.onEvent != nil {
+		p.raw = strings.Clone(ev.Raw)
+	}
 	i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
 	u.pending = slices.Insert(u.pending, i, p)
 	if ev.TimeMs > s.maxSeenMs {
@@ -342,6 +357,10 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 		c.pages = append(c.pages, p.page)
 	} else {
 		c.truncated = true
+	}
+	if s.onEvent != nil {
+		s.onEvent(&TaggedEvent{UUID: u.uuid, SessionStartMs: c.startMs, Index: c.count - 1,
+			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.raw}})
 	}
 }
 

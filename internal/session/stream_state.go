@@ -19,11 +19,13 @@ import (
 // only what the output needs, so a checkpoint is small enough to write on
 // every commit.
 //
-// Format 1 (before remembered keys) is still read, as a Stream that
-// remembers no keys yet.
+// Format 3 adds each pending event's raw record (empty unless the Stream
+// tags events). Format 2 (no raw records) and format 1 (before remembered
+// keys, read as a Stream that remembers no keys yet) are still read.
 
 const (
-	streamStateMagic  = "SZST2"
+	streamStateMagic  = "SZST3"
+	streamStateMagic2 = "SZST2"
 	streamStateMagic1 = "SZST1"
 )
 
@@ -94,6 +96,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = binary.AppendUvarint(b, p.seq)
 			b = appendStr(b, p.id)
 			b = binary.AppendUvarint(b, page(p.page))
+			b = appendStr(b, p.raw)
 		}
 	}
 	b = binary.AppendVarint(b, s.recent.d.WindowMs)
@@ -121,7 +124,8 @@ func appendStr(b []byte, s string) []byte {
 // SetDedup changes it.
 func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, error) {
 	d := stateDecoder{b: data}
-	withKeys := strings.HasPrefix(string(data), streamStateMagic)
+	withRaw := strings.HasPrefix(string(data), streamStateMagic)
+	withKeys := withRaw || strings.HasPrefix(string(data), streamStateMagic2)
 	if !withKeys && !strings.HasPrefix(string(data), streamStateMagic1) {
 		return nil, errBadState
 	}
@@ -175,6 +179,9 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			p.seq = d.uvarint()
 			p.id = d.str()
 			p.page = page()
+			if withRaw {
+				p.raw = d.str()
+			}
 			s.pending[pendingKey{uh, xxhash.Sum64String(p.id)}] = struct{}{}
 		}
 		if d.err != nil {
