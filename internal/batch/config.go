@@ -11,6 +11,7 @@ import (
 	"runtime"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -37,7 +38,10 @@ type Config struct {
 	// Resume, if set, is a CarryOpen file of an earlier run to continue.
 	Resume string
 
-	Rules          session.Rules
+	Rules session.Rules
+	// RuleSet holds the compiled boundary rules whose canonical texts
+	// are in Rules (rule.Set.Apply); nil for none.
+	RuleSet        *rule.Set
 	MaxRecordBytes int
 	// MemoryLimit bounds the memory used for buffered events; above it
 	// partitions spill to TempDir.
@@ -72,6 +76,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Rules.Validate(); err != nil {
 		return err
+	}
+	if c.RuleSet.Apply(c.Rules) != c.Rules {
+		return errors.New("batch: Config.Rules does not carry the texts of Config.RuleSet (use RuleSet.Apply)")
 	}
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = event.DefaultMaxRecordBytes

@@ -40,6 +40,8 @@ type runIdentity struct {
 	MaxPages       int      `json:"max_pages"`
 	MaxRecordBytes int      `json:"max_record_bytes"`
 	CarryOpen      bool     `json:"carry_open"`
+	StartOn        string   `json:"start_on,omitempty"`
+	EndOn          string   `json:"end_on,omitempty"`
 }
 
 // id is the run id: the first 16 bytes of the SHA-256 of the identity, in
@@ -53,7 +55,8 @@ func (r runIdentity) id() string {
 
 func newRunIdentity(cfg *Config) runIdentity {
 	return runIdentity{Version: 1, InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
-		MaxPages: cfg.Rules.MaxPages, MaxRecordBytes: cfg.MaxRecordBytes, CarryOpen: cfg.CarryOpen != ""}
+		MaxPages: cfg.Rules.MaxPages, MaxRecordBytes: cfg.MaxRecordBytes, CarryOpen: cfg.CarryOpen != "",
+		StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn}
 }
 
 // hashFiles fills in the content hashes of the inputs and the resume

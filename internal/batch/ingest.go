@@ -32,8 +32,9 @@ func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, fi
 		go func() {
 			defer wg.Done()
 			ps := event.NewParser(cfg.MaxRecordBytes)
+			mk := cfg.RuleSet.NewMarker()
 			for j := range jobs {
-				p := parseJSONL(ps, j.chunk, parts, cfg)
+				p := parseJSONL(ps, mk, j.chunk, parts, cfg)
 				splitter.release(j.chunk.data)
 				j.res <- p
 			}
@@ -129,7 +130,8 @@ const structuredBatch = 64 << 10
 
 func readStructured(ctx context.Context, cfg *Config, in input.File, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
 	first := seq
-	p := newPartitioner(parts, cfg)
+	mk := cfg.RuleSet.NewMarker()
+	p := newPartitioner(parts, cfg, mk)
 	visit := func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
 		p.out.bytes += int64(len(raw)) + 1
 		if f == nil {
@@ -142,7 +144,7 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		seq++
 		if p.out.records >= structuredBatch {
 			out := p.out
-			p = newPartitioner(parts, cfg)
+			p = newPartitioner(parts, cfg, mk)
 			return done(out)
 		}
 		return nil

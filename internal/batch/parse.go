@@ -7,6 +7,8 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/rule"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // rejectedRecord is one record that did not become an event: rejected for
@@ -42,10 +44,14 @@ type partitioner struct {
 	parts   uint64
 	cut     *resumeCut // nil unless resuming
 	keepRaw bool       // events keep their record, for --output-events
+	marker  *rule.Marker
 }
 
-func newPartitioner(parts int, cfg *Config) partitioner {
-	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts), cut: cfg.resumed, keepRaw: cfg.keepsEvents()}
+// newPartitioner routes events of cfg's run; mk (nil: no rules) marks
+// them by the boundary rules.
+func newPartitioner(parts int, cfg *Config, mk *rule.Marker) partitioner {
+	return partitioner{out: &parsed{slabs: make([][]byte, parts), maxMs: -1 << 63}, parts: uint64(parts), cut: cfg.resumed,
+		keepRaw: cfg.keepsEvents(), marker: mk}
 }
 
 // event takes a valid event: accepted, or late if the resumed state says
@@ -56,7 +62,7 @@ func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string
 		p.keep(raw, rejectedRecord{late: true}, file, line)
 		return
 	}
-	p.accept(seq, f, raw)
+	p.accept(seq, f, raw, p.marker.Mark(raw))
 }
 
 // partitionOf must be stable across runs and machines: it decides which
@@ -66,7 +72,7 @@ func partitionOf(uuid []byte, parts uint64) int {
 	return int(xxhash.Sum64(uuid) % parts)
 }
 
-func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte) {
+func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte, mark session.Mark) {
 	o := p.out
 	o.records++
 	o.counts[event.OK]++
@@ -77,7 +83,7 @@ func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte) {
 	if !p.keepRaw {
 		raw = nil
 	}
-	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw)
+	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw, mark)
 	if f.TimestampMs > o.maxMs {
 		o.maxMs = f.TimestampMs
 	}
@@ -111,8 +117,8 @@ type jsonlChunk struct {
 
 // parseJSONL parses every line of c. It runs on many goroutines at once,
 // each with its own Parser.
-func parseJSONL(ps *event.Parser, c *jsonlChunk, parts int, cfg *Config) *parsed {
-	p := newPartitioner(parts, cfg)
+func parseJSONL(ps *event.Parser, mk *rule.Marker, c *jsonlChunk, parts int, cfg *Config) *parsed {
+	p := newPartitioner(parts, cfg, mk)
 	p.out.bytes = int64(len(c.data))
 	var f event.Fields
 	data := c.data

@@ -15,6 +15,7 @@ import (
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/fileout"
 	"github.com/sessionize/sessionize/internal/input"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // minGCLimit: below this a memory limit only steers spilling; handing it
@@ -99,6 +100,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := distinctFiles(&cfg, inputs); err != nil {
 		return nil, err
 	}
+	if !cfg.RuleSet.Empty() {
+		for _, in := range inputs {
+			if in.Format == input.CSV {
+				return nil, fmt.Errorf("input %s is CSV: session rules read fields of JSON records (JSON lines, Parquet rows); convert it or run without --start-session-on/--end-session-on", in.Name())
+			}
+		}
+	}
 	if cfg.MemoryLimit >= minGCLimit {
 		// Let the GC work harder before the process outgrows the limit.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(cfg.MemoryLimit))
@@ -131,11 +139,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	endMs := int64(math.MinInt64)
 	var seq uint64
 	if cfg.Resume != "" {
-		p := newPartitioner(parts, &cfg)
+		p := newPartitioner(parts, &cfg, nil)
 		cut := newResumeCut()
-		h, err := readState(cfg.Resume, cfg.Rules, cfg.keepsEvents(), func(uuid string, ts int64, id, page, raw string) {
-			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(id), TimestampMs: ts, PageName: []byte(page)}, []byte(raw))
-			cut.carried(uuid, ts)
+		h, err := readState(cfg.Resume, cfg.Rules, cfg.keepsEvents(), func(uuid string, e session.Event) {
+			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(e.ID), TimestampMs: e.TimeMs, PageName: []byte(e.Page)}, []byte(e.Raw), e.Mark)
+			cut.carried(uuid, e.TimeMs)
 			seq++
 		})
 		if err != nil {
@@ -246,7 +254,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	if outs.carry != nil {
 		h := stateHeader{InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
-			EndTimeMs: endMs, Users: sum.CarriedSessions, Events: sum.CarriedEvents, RawKept: cfg.keepsEvents()}
+			EndTimeMs: endMs, Users: sum.CarriedSessions, Events: sum.CarriedEvents, RawKept: cfg.keepsEvents(),
+			StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn}
 		if err := writeState(outs.carry, h, carried); err != nil {
 			return nil, fmt.Errorf("write open sessions to %s: %w", cfg.CarryOpen, err)
 		}

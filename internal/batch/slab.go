@@ -10,15 +10,16 @@ import (
 
 // A slab is a run of encoded events of one partition:
 //
-//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page | uvarint len, raw
+//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page | uvarint len<<2|mark, raw
 //
 // raw, the original record, is empty unless the run writes events
-// (--output-events): one byte per event otherwise.
+// (--output-events); mark is the session.Mark of the boundary rules. One
+// byte per event without either.
 //
 // The same bytes live in memory or in a spill file, and decoding points the
 // engine's strings into the slab instead of copying millions of small strings.
 
-func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []byte) []byte {
+func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []byte, mark session.Mark) []byte {
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendVarint(b, timeMs)
 	b = binary.AppendUvarint(b, uint64(len(uuid)))
@@ -27,7 +28,7 @@ func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []b
 	b = append(b, id...)
 	b = binary.AppendUvarint(b, uint64(len(page)))
 	b = append(b, page...)
-	b = binary.AppendUvarint(b, uint64(len(raw)))
+	b = binary.AppendUvarint(b, uint64(len(raw))<<2|uint64(mark&3))
 	return append(b, raw...)
 }
 
@@ -58,10 +59,16 @@ func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
 		if page, slab, ok = slabString(slab); !ok {
 			return errCorruptSlab
 		}
-		if raw, slab, ok = slabString(slab); !ok {
+		l, n := binary.Uvarint(slab)
+		if n <= 0 || uint64(len(slab)-n) < l>>2 {
 			return errCorruptSlab
 		}
-		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page, Raw: raw})
+		mark := session.Mark(l & 3)
+		if l >>= 2; l > 0 {
+			raw = unsafe.String(&slab[n], int(l))
+		}
+		slab = slab[n+int(l):]
+		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page, Raw: raw, Mark: mark})
 	}
 	return nil
 }

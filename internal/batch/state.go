@@ -30,11 +30,16 @@ type stateHeader struct {
 	// RawKept: events carry their original record (written by a run with
 	// --output-events), so a resumed run can write them as events.
 	RawKept bool `json:"raw_kept,omitempty"`
+	// The boundary rules (canonical), version 2 on.
+	StartOn string `json:"start_session_on,omitempty"`
+	EndOn   string `json:"end_session_on,omitempty"`
 }
 
-// stateEvent is [time_ms, event_id, page_name], plus the raw record as a
-// fourth element when the header says RawKept.
+// stateEvent is [time_ms, event_id, page_name, mark] (version 1: without
+// mark), plus the raw record last when the header says RawKept.
 type stateEvent []any
+
+const stateVersion = 2
 
 type stateUser struct {
 	UUID   string       `json:"uuid"`
@@ -51,7 +56,7 @@ func writeState(w io.Writer, h stateHeader, users [][]carriedUser) error {
 	zw := gzip.NewWriter(w)
 	bw := bufio.NewWriter(zw)
 	enc := json.NewEncoder(bw)
-	h.Format, h.Version = stateFormat, 1
+	h.Format, h.Version = stateFormat, stateVersion
 	if err := enc.Encode(h); err != nil {
 		return err
 	}
@@ -59,7 +64,7 @@ func writeState(w io.Writer, h stateHeader, users [][]carriedUser) error {
 		for _, u := range part {
 			su := stateUser{UUID: u.uuid, Events: make([]stateEvent, len(u.events))}
 			for i, e := range u.events {
-				su.Events[i] = stateEvent{e.TimeMs, e.ID, e.Page}
+				su.Events[i] = stateEvent{e.TimeMs, e.ID, e.Page, uint8(e.Mark)}
 				if h.RawKept {
 					su.Events[i] = append(su.Events[i], e.Raw)
 				}
@@ -78,7 +83,7 @@ func writeState(w io.Writer, h stateHeader, users [][]carriedUser) error {
 // readState loads a state file written by an earlier run with the same
 // rules, calling add for every carried event in order; raw is empty unless
 // the header says RawKept. wantRaw refuses a state without raw records.
-func readState(path string, rules session.Rules, wantRaw bool, add func(uuid string, timeMs int64, id, page, raw string)) (stateHeader, error) {
+func readState(path string, rules session.Rules, wantRaw bool, add func(uuid string, ev session.Event)) (stateHeader, error) {
 	var h stateHeader
 	f, err := os.Open(path)
 	if err != nil {
@@ -94,8 +99,12 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 	if err := dec.Decode(&h); err != nil || h.Format != stateFormat {
 		return h, fmt.Errorf("state %s is not a sessionize state file (written by --carry-open)", path)
 	}
-	if h.Version != 1 {
-		return h, fmt.Errorf("state %s has version %d; this sessionize reads version 1", path, h.Version)
+	if h.Version != 1 && h.Version != stateVersion {
+		return h, fmt.Errorf("state %s has version %d; this sessionize reads versions 1 and %d", path, h.Version, stateVersion)
+	}
+	if h.StartOn != rules.StartOn || h.EndOn != rules.EndOn {
+		return h, fmt.Errorf("state %s was written with --start-session-on %q and --end-session-on %q; resume with the same rules (now %q and %q)",
+			path, h.StartOn, h.EndOn, rules.StartOn, rules.EndOn)
 	}
 	if h.InactivityMs != rules.InactivityMs || h.MaxDurationMs != rules.MaxDurationMs {
 		return h, fmt.Errorf("state %s was written with --inactivity-timeout %dms and --max-session-duration %dms; resume with the same values (now %dms and %dms)",
@@ -105,8 +114,11 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 		return h, fmt.Errorf("state %s was written without --output-events, so its open sessions' records are not in it: resume without --output-events, or rerun the earlier run with it", path)
 	}
 	width := 3
+	if h.Version >= 2 {
+		width++ // the mark
+	}
 	if h.RawKept {
-		width = 4
+		width++
 	}
 	for line := 2; ; line++ {
 		var u stateUser
@@ -120,9 +132,16 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 				return h, fmt.Errorf("state %s line %d: malformed event", path, line)
 			}
 			var raw string
+			var mark session.Mark
 			rok := true
-			if width == 4 {
-				raw, rok = e[3].(string)
+			if h.RawKept {
+				raw, rok = e[width-1].(string)
+			}
+			if h.Version >= 2 {
+				num, nok := e[3].(json.Number)
+				m, merr := num.Int64()
+				rok = rok && nok && merr == nil && m >= 0 && m <= 3
+				mark = session.Mark(m)
 			}
 			num, tok := e[0].(json.Number)
 			ts, nerr := num.Int64()
@@ -132,7 +151,7 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 			if !tok || !iok || !pok || !rok || u.UUID == "" || id == "" {
 				return h, fmt.Errorf("state %s line %d: malformed event", path, line)
 			}
-			add(u.UUID, ts, id, page, raw)
+			add(u.UUID, session.Event{TimeMs: ts, ID: id, Page: page, Raw: raw, Mark: mark})
 		}
 	}
 	return h, nil

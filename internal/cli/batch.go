@@ -12,6 +12,7 @@ import (
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -20,6 +21,7 @@ import (
 type ruleFlags struct {
 	inactivity, maxDuration time.Duration
 	maxPages                int
+	startOn, endOn          string
 }
 
 func (r *ruleFlags) register(cmd *cobra.Command) {
@@ -30,17 +32,30 @@ func (r *ruleFlags) register(cmd *cobra.Command) {
 		"max-session-duration", "an event more than this after the session start starts a new session (Go duration, or a bare number of hours)")
 	fs.IntVar(&r.maxPages, "max-pages-per-session", session.DefaultMaxPages,
 		"cap on pages_visited per session; longer sessions are marked pages_truncated (event_count stays exact)")
+	fs.StringVar(&r.startOn, "start-session-on", "",
+		"an event matching this condition starts a new session, e.g. 'page_name = landing' (see Session rules in the README); a session it cuts ends with end_reason rule")
+	fs.StringVar(&r.endOn, "end-session-on", "",
+		"an event matching this condition is the last of its session, e.g. 'page_name in (logout, confirmation)'; the session ends with end_reason rule")
 }
 
-func (r *ruleFlags) rules() (session.Rules, error) {
+// rules returns the session rules and the compiled boundary rules (nil
+// if none), whose texts the rules carry.
+func (r *ruleFlags) rules() (session.Rules, *rule.Set, error) {
 	if r.maxPages <= 0 {
-		return session.Rules{}, usagef("invalid argument %d for \"--max-pages-per-session\" flag: want a positive number", r.maxPages)
+		return session.Rules{}, nil, usagef("invalid argument %d for \"--max-pages-per-session\" flag: want a positive number", r.maxPages)
 	}
-	return session.Rules{
+	set, err := rule.Parse(r.startOn, r.endOn)
+	if err != nil {
+		return session.Rules{}, nil, usagef("%v", err)
+	}
+	if set.Empty() {
+		set = nil
+	}
+	return set.Apply(session.Rules{
 		InactivityMs:  r.inactivity.Milliseconds(),
 		MaxDurationMs: r.maxDuration.Milliseconds(),
 		MaxPages:      r.maxPages,
-	}, nil
+	}), set, nil
 }
 
 func newBatchCmd(e *env) *cobra.Command {
@@ -110,7 +125,7 @@ to --temp-dir and are sessionized one partition at a time.`,
   sessionize batch --input hour-11.jsonl --output s11.jsonl --resume open.state --carry-open open2.state`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rules, err := rf.rules()
+			rules, ruleSet, err := rf.rules()
 			if err != nil {
 				return err
 			}
@@ -133,7 +148,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if maxBytes > 1<<31 {
 				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")
 			}
-			cfg.Rules = rules
+			cfg.Rules, cfg.RuleSet = rules, ruleSet
 			cfg.MaxRecordBytes = int(maxBytes)
 			if cfg.MemoryLimit == 0 {
 				cfg.MemoryLimit = defaultMemoryLimit()

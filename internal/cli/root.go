@@ -174,7 +174,7 @@ func parseLogLevel(s string) (slog.Level, error) {
 // (sessions) and of produce (events) must not share a variable.
 func sharedFlags() []string {
 	return []string{"log-level", "log-format", "quiet",
-		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
+		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "start-session-on", "end-session-on", "max-record-bytes",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
 		"warehouse", "catalog-uri", "namespace", "uuid-buckets"}
 }

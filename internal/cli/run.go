@@ -96,7 +96,7 @@ another --group is refused.`,
   sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rules, err := rf.rules()
+			rules, ruleSet, err := rf.rules()
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ another --group is refused.`,
 			cfg.Kafka.Servers = servers
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
-			cfg.Rules = rules
+			cfg.Rules, cfg.RuleSet = rules, ruleSet
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {
 				return usagef("--dedup-window and --dedup-max-keys must not be negative")

@@ -56,6 +56,7 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 			start[id] = c.next
 		}
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
+		part.marker = p.marker
 		if p.cfg.Warehouse.EventsTable {
 			ev := prog[iceberg.TableEvents]
 			settled, ok := ev.settled[id]

@@ -8,6 +8,7 @@ import (
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/metrics"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -24,7 +25,10 @@ type Config struct {
 	Kafka     kafka.SourceConfig
 	Warehouse iceberg.Config
 
-	Rules           session.Rules
+	Rules session.Rules
+	// RuleSet holds the compiled boundary rules whose texts are in Rules
+	// (rule.Set.Apply); nil for none.
+	RuleSet         *rule.Set
 	AllowedLateness time.Duration
 	MaxFutureSkew   time.Duration
 	MaxRecordBytes  int
@@ -92,6 +96,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Rules.Validate(); err != nil {
 		return err
+	}
+	if c.RuleSet.Apply(c.Rules) != c.Rules {
+		return errors.New("pipeline: Config.Rules does not carry the texts of Config.RuleSet (use RuleSet.Apply)")
 	}
 	if c.AllowedLateness < 0 {
 		return errors.New("allowed lateness must not be negative")

@@ -10,6 +10,7 @@ import (
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/metrics"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -91,6 +92,8 @@ type partition struct {
 	events                    *[]iceberg.EventRow
 	eventsDone, eventsSettled int64
 	drained                   bool // a Drain placed every event
+
+	marker *rule.Marker // the boundary rules; nil if none
 }
 
 func newPartition(id int32, stream *session.Stream, next, lateDone, rejectedDone int64, maxFuture time.Duration) *partition {
@@ -144,7 +147,8 @@ func (p *partition) setDedup(d session.Dedup) {
 	p.nextDedup, p.dedupFrom = &d, horizon
 }
 
-// process takes one record: reject, late, duplicate or into the engine.
+// process takes one record: reject, late, duplicate or into the engine,
+// marked by the boundary rules.
 func (p *partition) process(ps *event.Parser, r *Record) {
 	if r.Offset < p.next {
 		return // a redelivery below what we have processed
@@ -181,6 +185,7 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 	if p.events != nil {
 		ev.Raw = string(r.Value)
 	}
+	ev.Mark = p.marker.Mark(r.Value)
 	if p.stream.Add(string(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
 			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})

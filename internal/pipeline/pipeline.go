@@ -12,6 +12,7 @@ import (
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/rule"
 )
 
 // errFenced means another member committed one of our partitions: we
@@ -29,6 +30,7 @@ type Pipeline struct {
 	wh     *iceberg.Warehouse
 	src    *kafka.Source
 	parser *event.Parser
+	marker *rule.Marker // the boundary rules; nil if none
 	writer string // this process, in snapshot summaries and checkpoint names
 
 	parts map[int32]*partition
@@ -62,7 +64,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), marker: cfg.RuleSet.NewMarker(), writer: hex.EncodeToString(id[:])}
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})

@@ -5,7 +5,18 @@ type folder struct {
 	rules      Rules
 	pages      []string // scratch reused for every session's pages
 	keepEvents bool
-	events     []Event // scratch reused for every session's events
+	// extras: records have a mark and maybe a raw record in the arena
+	// after their id (see arena.addExtras).
+	extras bool
+	events []Event // scratch reused for every session's events
+}
+
+func (f *folder) mark(a *arena, r *rec) Mark {
+	if !f.extras {
+		return 0
+	}
+	m, _ := a.extras(r.id, false)
+	return m
 }
 
 // fold emits every session of rs that is closed by endMs (the latest time
@@ -17,28 +28,28 @@ func (f *folder) fold(a *arena, uuid string, rs []rec, endMs int64, flush bool, 
 		return 0
 	}
 	begin := 0
-	start, last := rs[0].time, rs[0].time
+	start, last, lastMark := rs[0].time, rs[0].time, f.mark(a, &rs[0])
 	for i := 1; i < len(rs); i++ {
-		t := rs[i].time
-		if f.rules.startsNew(start, last, t) {
-			f.emit(a, uuid, rs[begin:i], true, emit)
+		t, mark := rs[i].time, f.mark(a, &rs[i])
+		if f.rules.startsNew(start, last, lastMark, t, mark) {
+			f.emit(a, uuid, rs[begin:i], f.rules.cutReason(start, last, lastMark, t), emit)
 			begin, start = i, t
 		}
-		last = t
+		last, lastMark = t, mark
 	}
-	deadline, _ := f.rules.closeDeadline(start, last)
+	deadline, reason := f.rules.closeDeadline(start, last, lastMark)
 	if endMs > deadline {
-		f.emit(a, uuid, rs[begin:], true, emit)
+		f.emit(a, uuid, rs[begin:], reason, emit)
 		return len(rs)
 	}
 	if flush {
-		f.emit(a, uuid, rs[begin:], false, emit)
+		f.emit(a, uuid, rs[begin:], EndOfInput, emit)
 		return len(rs)
 	}
 	return begin
 }
 
-func (f *folder) emit(a *arena, uuid string, rs []rec, closed bool, emit func(*Session)) {
+func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit func(*Session)) {
 	first, last := &rs[0], &rs[len(rs)-1]
 	s := Session{
 		UUID:       uuid,
@@ -47,10 +58,7 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, closed bool, emit func(*S
 		EventCount: int64(len(rs)),
 		EntryPage:  a.str(first.page),
 		ExitPage:   a.str(last.page),
-		EndReason:  EndOfInput,
-	}
-	if closed {
-		_, s.EndReason = f.rules.closeDeadline(s.StartMs, s.EndMs)
+		EndReason:  reason,
 	}
 	n := len(rs)
 	if n > f.rules.MaxPages {
@@ -65,7 +73,7 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, closed bool, emit func(*S
 	if f.keepEvents {
 		f.events = f.events[:0]
 		for i := range rs {
-			f.events = append(f.events, rs[i].event(a))
+			f.events = append(f.events, f.event(a, &rs[i]))
 		}
 		s.Events = f.events
 	}
@@ -73,6 +81,10 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, closed bool, emit func(*S
 }
 
 // event is r as an Event; its strings point into a.
-func (r *rec) event(a *arena) Event {
-	return Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page), Raw: a.str(r.raw)}
+func (f *folder) event(a *arena, r *rec) Event {
+	e := Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page)}
+	if f.extras {
+		e.Mark, e.Raw = a.extras(r.id, f.keepEvents)
+	}
+	return e
 }

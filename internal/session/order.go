@@ -12,7 +12,6 @@ type rec struct {
 	idh  uint64 // hash of the id, taken while its bytes are hot in cache
 	id   span
 	page span
-	raw  span // empty unless the Partition keeps events
 }
 
 // orderer puts one user's events into session order and drops duplicates.

@@ -25,13 +25,16 @@ func NewPartition(rules Rules) *Partition {
 	return &Partition{
 		rules: rules,
 		maxMs: -1 << 63,
-		fold:  folder{rules: rules},
+		fold:  folder{rules: rules, extras: rules.hasBoundaries()},
 	}
 }
 
 // KeepEvents makes every emitted Session carry its Events (with Raw), for
 // event-level output; off by default, as it keeps each record's bytes.
-func (p *Partition) KeepEvents(keep bool) { p.fold.keepEvents = keep }
+func (p *Partition) KeepEvents(keep bool) {
+	p.fold.keepEvents = keep
+	p.fold.extras = keep || p.rules.hasBoundaries()
+}
 
 // KeepsEvents reports whether KeepEvents is on.
 func (p *Partition) KeepsEvents() bool { return p.fold.keepEvents }
@@ -61,10 +64,13 @@ func (p *Partition) Add(uuid string, ev Event) {
 		p.counts = append(p.counts, 0)
 	}
 	p.counts[u]++
-	r := rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID), id: p.arena.add(ev.ID), page: p.arena.add(ev.Page)}
-	if p.fold.keepEvents {
-		r.raw = p.arena.add(ev.Raw)
+	r := rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID)}
+	if p.fold.extras {
+		r.id = p.arena.addExtras(ev.ID, ev.Mark, ev.Raw, p.fold.keepEvents)
+	} else {
+		r.id = p.arena.add(ev.ID)
 	}
+	r.page = p.arena.add(ev.Page)
 	p.recs = append(p.recs, r)
 	p.owner = append(p.owner, u)
 	if ev.TimeMs > p.maxMs {
@@ -114,7 +120,7 @@ func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emi
 			res.Carried += int64(len(rs) - n)
 			carried = carried[:0]
 			for _, r := range rs[n:] {
-				carried = append(carried, r.event(a))
+				carried = append(carried, p.fold.event(a, &r))
 			}
 			carry(uuid, carried)
 		}

@@ -38,7 +38,7 @@ func run(t *testing.T, rules Rules, evs []ev) ([]got, Result) {
 func runOn(p *Partition, evs []ev) ([]got, Result) {
 	var endMs int64 = -1 << 63
 	for i, e := range evs {
-		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
+		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		endMs = max(endMs, e.t)
 	}
 	var out []got

@@ -16,7 +16,20 @@ type Event struct {
 	// Raw is the original record, carried opaque for event-level output;
 	// empty unless the caller keeps events (see Partition.KeepEvents).
 	Raw string
+	// Mark says whether the user's boundary rules matched the event
+	// (Rules.StartOn, Rules.EndOn); the caller evaluates them.
+	Mark Mark
 }
+
+// Mark holds the boundary rules an event matched.
+type Mark uint8
+
+const (
+	// StartsSession: the event starts a new session (--start-session-on).
+	StartsSession Mark = 1 << iota
+	// EndsSession: the event is the last of its session (--end-session-on).
+	EndsSession
+)
 
 // Session is one output session. The Pages slice is reused after the emit
 // callback returns (its strings are not): copy the slice to keep it.

@@ -94,6 +94,7 @@ type pendingEvent struct {
 	id     string
 	page   string
 	raw    string // only while tagging events
+	mark   Mark
 }
 
 // current accumulates the folded part of a user's open session.
@@ -101,6 +102,7 @@ type current struct {
 	count     int64
 	startMs   int64
 	lastMs    int64
+	lastMark  Mark
 	pages     []string // at most rules.MaxPages
 	truncated bool
 	exitPage  string
@@ -221,6 +223,9 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		s.pending[key] = struct{}{}
 	}
 	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
+	if s.rules.hasBoundaries() { // as Partition: marks count only under rules
+		p.mark = ev.Mark
+	}
 	if s.onEvent != nil {
 		p.raw = strings.Clone(ev.Raw)
 	}
@@ -286,8 +291,8 @@ func (s *Stream) Advance(emit func(*Session)) {
 	for len(s.due) > 0 && s.due[0].dueMs < w {
 		u := s.due[0]
 		s.settle(u, w, emit)
-		if deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs); u.cur.count > 0 && w > deadline {
-			s.emit(u, true, emit)
+		if deadline, reason := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs, u.cur.lastMark); u.cur.count > 0 && w > deadline {
+			s.emit(u, reason, emit)
 		}
 		s.schedule(u)
 	}
@@ -309,8 +314,11 @@ func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 	for _, u := range users {
 		s.settle(u, math.MaxInt64, emit)
 		if u.cur.count > 0 {
-			deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs)
-			s.emit(u, endMs > deadline, emit)
+			reason := EndOfInput
+			if deadline, r := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs, u.cur.lastMark); endMs > deadline {
+				reason = r
+			}
+			s.emit(u, reason, emit)
 		}
 	}
 	clear(s.users)
@@ -331,8 +339,8 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
-		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, p.timeMs) {
-			s.emit(u, true, emit)
+		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, c.lastMark, p.timeMs, p.mark) {
+			s.emit(u, s.rules.cutReason(c.startMs, c.lastMs, c.lastMark, p.timeMs), emit)
 		}
 		s.foldIn(u, p)
 		if s.needPending {
@@ -352,6 +360,7 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 	}
 	c.count++
 	c.lastMs = p.timeMs
+	c.lastMark = p.mark
 	c.exitPage = p.page
 	if len(c.pages) < s.rules.MaxPages {
 		c.pages = append(c.pages, p.page)
@@ -360,12 +369,13 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 	}
 	if s.onEvent != nil {
 		s.onEvent(&TaggedEvent{UUID: u.uuid, SessionStartMs: c.startMs, Index: c.count - 1,
-			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.raw}})
+			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.raw, Mark: p.mark}})
 	}
 }
 
-// emit hands out u's current session and starts an empty one.
-func (s *Stream) emit(u *streamUser, closed bool, emit func(*Session)) {
+// emit hands out u's current session, ended for reason, and starts an
+// empty one.
+func (s *Stream) emit(u *streamUser, reason EndReason, emit func(*Session)) {
 	c := &u.cur
 	sess := Session{
 		UUID:           u.uuid,
@@ -375,13 +385,10 @@ func (s *Stream) emit(u *streamUser, closed bool, emit func(*Session)) {
 		Pages:          c.pages,
 		PagesTruncated: c.truncated,
 		ExitPage:       c.exitPage,
-		EndReason:      EndOfInput,
+		EndReason:      reason,
 	}
 	if len(c.pages) > 0 {
 		sess.EntryPage = c.pages[0]
-	}
-	if closed {
-		_, sess.EndReason = s.rules.closeDeadline(c.startMs, c.lastMs)
 	}
 	s.stats.Sessions++
 	s.stats.SessionEvents += c.count
@@ -398,7 +405,7 @@ func (s *Stream) schedule(u *streamUser) {
 		due = u.pending[0].timeMs
 	}
 	if u.cur.count > 0 {
-		deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs)
+		deadline, _ := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs, u.cur.lastMark)
 		due = min(due, deadline)
 	}
 	if due == math.MaxInt64 {

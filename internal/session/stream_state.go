@@ -19,8 +19,9 @@ import (
 // only what the output needs, so a checkpoint is small enough to write on
 // every commit.
 //
-// Format 3 adds each pending event's raw record (empty unless the Stream
-// tags events). Format 2 (no raw records) and format 1 (before remembered
+// Format 3 adds the boundary rules (after the header numbers), each open
+// session's last event's mark, and each pending event's raw record (empty
+// unless the Stream tags events) and mark. Format 2 (no raw records) and format 1 (before remembered
 // keys, read as a Stream that remembers no keys yet) are still read.
 
 const (
@@ -38,6 +39,8 @@ func (s *Stream) AppendState(b []byte) []byte {
 		s.stats.Accepted, s.stats.Duplicates, s.stats.Late, s.stats.Sessions, s.stats.SessionEvents} {
 		b = binary.AppendVarint(b, v)
 	}
+	b = appendStr(b, s.rules.StartOn)
+	b = appendStr(b, s.rules.EndOn)
 	users := make([]*streamUser, 0, len(s.users))
 	dict := map[string]uint64{}
 	var pages []string
@@ -88,6 +91,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 			for _, p := range c.pages {
 				b = binary.AppendUvarint(b, page(p))
 			}
+			b = append(b, byte(c.lastMark))
 		}
 		b = binary.AppendUvarint(b, uint64(len(u.pending)))
 		for i := range u.pending {
@@ -97,6 +101,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = appendStr(b, p.id)
 			b = binary.AppendUvarint(b, page(p.page))
 			b = appendStr(b, p.raw)
+			b = append(b, byte(p.mark))
 		}
 	}
 	b = binary.AppendVarint(b, s.recent.d.WindowMs)
@@ -137,6 +142,18 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 	if d.err != nil {
 		return nil, d.err
 	}
+	var startOn, endOn string
+	if withRaw {
+		startOn, endOn = d.str(), d.str()
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
+	if startOn != rules.StartOn || endOn != rules.EndOn {
+		return nil, fmt.Errorf("checkpoint was written with --start-session-on %q and --end-session-on %q; now %q and %q: "+
+			"run with the same rules or start from a fresh table (changing them would change sessions already open)",
+			startOn, endOn, rules.StartOn, rules.EndOn)
+	}
 	if hdr[0] != rules.InactivityMs || hdr[1] != rules.MaxDurationMs || hdr[2] != int64(rules.MaxPages) || hdr[3] != allowedLatenessMs {
 		return nil, fmt.Errorf("checkpoint was written with inactivity %dms, max duration %dms, max pages %d, lateness %dms; now %dms, %dms, %d, %dms: run with the same settings or start from a fresh table",
 			hdr[0], hdr[1], hdr[2], hdr[3], rules.InactivityMs, rules.MaxDurationMs, rules.MaxPages, allowedLatenessMs)
@@ -170,6 +187,9 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			for j := range c.pages {
 				c.pages[j] = page()
 			}
+			if withRaw {
+				c.lastMark = Mark(d.byte())
+			}
 		}
 		u.pending = make([]pendingEvent, d.count())
 		uh := xxhash.Sum64String(u.uuid)
@@ -181,6 +201,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			p.page = page()
 			if withRaw {
 				p.raw = d.str()
+				p.mark = Mark(d.byte())
 			}
 			s.pending[pendingKey{uh, xxhash.Sum64String(p.id)}] = struct{}{}
 		}
@@ -253,6 +274,16 @@ func (d *stateDecoder) uvarint() uint64 {
 		return 0
 	}
 	d.b = d.b[n:]
+	return v
+}
+
+func (d *stateDecoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
 	return v
 }
 

@@ -34,7 +34,7 @@ func feedStream(s *Stream, evs []ev, advanceEvery int) streamRun {
 	r := streamRun{outcomes: map[Outcome]int{}}
 	collect := func(x *Session) { r.sessions = append(r.sessions, sessionKey(x)) }
 	for i, e := range evs {
-		o := s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
+		o := s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		r.outcomes[o]++
 		if o == Late {
 			r.late = append(r.late, i)
@@ -55,7 +55,7 @@ func batchSessions(rules Rules, evs []ev) []string {
 	p := NewPartition(rules)
 	end := int64(-1 << 63)
 	for i, e := range evs {
-		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
+		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		end = max(end, e.t)
 	}
 	var out []string

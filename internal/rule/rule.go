@@ -1,0 +1,100 @@
+// Package rule is the user's session rules, compiled from the flags: the
+// boundary predicates (--start-session-on, --end-session-on) that mark
+// events for the engine. The predicates read fields of the JSON record;
+// they are evaluated once per event where records are parsed (batch's
+// parse workers, the pipeline's partitions), so the engine only sees each
+// event's session.Mark.
+package rule
+
+import (
+	"fmt"
+
+	"github.com/sessionize/sessionize/internal/predicate"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// Set is a compiled set of rules; the zero Set has none. It is immutable:
+// each goroutine takes its own Marker.
+type Set struct {
+	startOn, endOn *predicate.Expr
+	start, end     predicate.Func
+	fields         predicate.Fields
+}
+
+// Parse compiles the boundary flags; "" means no such rule. Errors name
+// the flag and point at the bad token.
+func Parse(startOn, endOn string) (*Set, error) {
+	s := &Set{}
+	var err error
+	if startOn != "" {
+		if s.startOn, err = predicate.Parse(startOn); err != nil {
+			return nil, fmt.Errorf("--start-session-on: %w", err)
+		}
+		s.start = s.startOn.Compile(&s.fields)
+	}
+	if endOn != "" {
+		if s.endOn, err = predicate.Parse(endOn); err != nil {
+			return nil, fmt.Errorf("--end-session-on: %w", err)
+		}
+		s.end = s.endOn.Compile(&s.fields)
+	}
+	return s, nil
+}
+
+// Empty reports whether the set has no rules (nil is empty too).
+func (s *Set) Empty() bool { return s == nil || s.start == nil && s.end == nil }
+
+// Apply returns base with the rules' canonical texts, which the engine's
+// fingerprints (checkpoints, state files, run ids) include.
+func (s *Set) Apply(base session.Rules) session.Rules {
+	base.StartOn, base.EndOn = "", ""
+	if s == nil {
+		return base
+	}
+	if s.startOn != nil {
+		base.StartOn = s.startOn.String()
+	}
+	if s.endOn != nil {
+		base.EndOn = s.endOn.String()
+	}
+	return base
+}
+
+// Fields are the record fields the rules read.
+func (s *Set) Fields() []string {
+	if s == nil {
+		return nil
+	}
+	return s.fields.Paths()
+}
+
+// Marker evaluates a Set on records; one per goroutine.
+type Marker struct {
+	set *Set
+	x   *predicate.Extractor
+}
+
+// NewMarker returns a Marker of s, or nil if s is empty (Mark on nil
+// returns 0).
+func (s *Set) NewMarker() *Marker {
+	if s.Empty() {
+		return nil
+	}
+	return &Marker{set: s, x: predicate.NewExtractor(&s.fields)}
+}
+
+// Mark evaluates the boundary rules on the JSON record raw.
+func (m *Marker) Mark(raw []byte) session.Mark {
+	if m == nil {
+		return 0
+	}
+	vals := m.x.Extract(raw)
+	var mk session.Mark
+	if m.set.start != nil && m.set.start(vals) {
+		mk |= session.StartsSession
+	}
+	if m.set.end != nil && m.set.end(vals) {
+		mk |= session.EndsSession
+	}
+	return mk
+}
