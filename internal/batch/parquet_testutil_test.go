@@ -163,7 +163,7 @@ func readParquetSessions(path string) ([]session.Session, []string, error) {
 	}
 	defer rr.Release()
 	reasons := map[string]session.EndReason{}
-	for r := session.EndOfInput; r <= session.MaxDuration; r++ {
+	for r := session.EndOfInput; r <= session.Rule; r++ {
 		reasons[r.String()] = r
 	}
 	var (

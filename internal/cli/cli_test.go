@@ -37,6 +37,10 @@ func TestBadFlagsExitTwoAndNameTheFlag(t *testing.T) {
 		{"no input", []string{"batch", "-o", out}, []string{"--input"}},
 		{"no output", []string{"batch", "-i", in}, []string{"--output"}},
 		{"bad log level", []string{"batch", "-i", in, "-o", out, "--log-level", "loud"}, []string{"--log-level"}},
+		{"bad end rule", []string{"batch", "-i", in, "-o", out, "--end-session-on", "page_name = logout and"},
+			[]string{"--end-session-on: expected a field name, exists, not or '(', found end of expression at column 23", "  page_name = logout and\n                        ^"}},
+		{"bad start rule", []string{"run", "--kafka-servers", "127.0.0.1:1", "--start-session-on", "page_name in (a b)"},
+			[]string{"--start-session-on: expected ',' or ')'", "column 17"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

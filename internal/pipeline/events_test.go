@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -48,6 +49,12 @@ func eventKey(sessionID string, index int64, eventID, raw string) string {
 // 0..event_count-1, and the same tagging as batch --output-events over
 // lines.
 func assertEventsTable(t *testing.T, warehouse string, lines [][]byte) {
+	t.Helper()
+	assertEventsTableWith(t, warehouse, lines, session.DefaultRules(), nil)
+}
+
+// assertEventsTableWith is assertEventsTable for a run with other rules.
+func assertEventsTableWith(t *testing.T, warehouse string, lines [][]byte, rules session.Rules, set *rule.Set) {
 	t.Helper()
 	wh := openWarehouse(t, warehouse)
 	sessions, err := wh.ReadSessions(t.Context())
@@ -101,7 +108,7 @@ func assertEventsTable(t *testing.T, warehouse string, lines [][]byte) {
 	if total != int64(len(events)) {
 		t.Fatalf("%d events, the sessions count %d", len(events), total)
 	}
-	want := batchEventKeys(t, lines)
+	want := batchEventKeys(t, lines, rules, set)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("events table: %d rows, batch --output-events %d; first difference: %s", len(got), len(want), firstDiff(got, want))
@@ -109,7 +116,7 @@ func assertEventsTable(t *testing.T, warehouse string, lines [][]byte) {
 	t.Logf("events table: %d events in %d sessions, as batch tags them", len(events), len(sessions))
 }
 
-func batchEventKeys(t *testing.T, lines [][]byte) []string {
+func batchEventKeys(t *testing.T, lines [][]byte, rules session.Rules, set *rule.Set) []string {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
@@ -118,7 +125,7 @@ func batchEventKeys(t *testing.T, lines [][]byte) []string {
 	}
 	out := filepath.Join(dir, "events.jsonl")
 	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: os.DevNull, OutputEvents: out,
-		Rules: session.DefaultRules(), Workers: 2}); err != nil {
+		Rules: rules, RuleSet: set, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(out)

@@ -112,7 +112,7 @@ func (p *partition) collectEvent(e *session.TaggedEvent) {
 	if int64(e.Seq) < p.eventsDone && e.TimeMs < p.eventsSettled {
 		return // committed before a crash; this is the replay
 	}
-	*p.events = append(*p.events, iceberg.EventRow{SessionID: session.SessionID(e.UUID, e.SessionStartMs), EventIndex: e.Index,
+	*p.events = append(*p.events, iceberg.EventRow{SessionID: e.SessionID(), EventIndex: e.Index,
 		SessionStartTimeMs: e.SessionStartMs, UUID: e.UUID, EventID: e.ID, EventTimestampMs: e.TimeMs, PageName: e.Page,
 		Raw: e.Raw, Partition: p.id, Offset: int64(e.Seq)})
 }

@@ -31,7 +31,7 @@ type Pipeline struct {
 	src    *kafka.Source
 	parser *event.Parser
 	marker *rule.Marker // the boundary rules; nil if none
-	writer string // this process, in snapshot summaries and checkpoint names
+	writer string       // this process, in snapshot summaries and checkpoint names
 
 	parts map[int32]*partition
 	// expected holds, per table and owned partition, the offset the

@@ -134,7 +134,7 @@ type parser struct {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func (p *parser) errAt(t token, format string, args ...any) error {
 	return &Error{p.src, t.pos, fmt.Sprintf(format, args...)}

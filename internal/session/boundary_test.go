@@ -130,11 +130,16 @@ func TestBoundaryRules(t *testing.T) {
 			endMs = max(endMs, e.t)
 		}
 		var batch []string
+		ids := map[string]bool{}
 		p := NewPartition(rules)
 		for i, e := range evs {
 			p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		}
 		p.Close(endMs, nil, func(s *Session) {
+			if ids[s.ID()] {
+				t.Fatalf("iteration %d: session id %s twice (%s)", iter, s.ID(), shortKey(s))
+			}
+			ids[s.ID()] = true
 			batch = append(batch, shortKey(s))
 			reasons[s.EndReason.String()]++
 		})

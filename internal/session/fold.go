@@ -60,6 +60,9 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 		ExitPage:   a.str(last.page),
 		EndReason:  reason,
 	}
+	if f.rules.hasBoundaries() {
+		s.FirstEventID = a.str(first.id)
+	}
 	n := len(rs)
 	if n > f.rules.MaxPages {
 		n = f.rules.MaxPages

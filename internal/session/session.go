@@ -43,6 +43,12 @@ type Session struct {
 	EntryPage      string
 	ExitPage       string
 	EndReason      EndReason
+	// FirstEventID is the id of the session's first event, set only under
+	// boundary rules: there a user can have two sessions starting in the
+	// same millisecond (an end-marked event and the next one), so the id
+	// must tell them apart. Without rules it stays empty and ids are as
+	// they always were.
+	FirstEventID string
 	// Events are the session's events in session order (an event's index
 	// in the session is its position), set only when the engine keeps
 	// events. Reused after the emit callback returns, like Pages.
@@ -58,18 +64,23 @@ func (s *Session) DurationSeconds() float64 {
 // versions, runs, batch and stream.
 var idNamespace = uuid.MustParse("6f1c3d52-8a7e-4b7e-9d2f-5e0b1a9c4d11")
 
-// ID is the session's deterministic id: a UUIDv5 of uuid and start time. A
-// user cannot have two sessions starting at the same millisecond, so it is
-// unique.
-func (s *Session) ID() string { return SessionID(s.UUID, s.StartMs) }
+// ID is the session's deterministic id: a UUIDv5 of uuid and start time
+// (and, under boundary rules, the first event's id). Without rules a user
+// cannot have two sessions starting at the same millisecond, so it is
+// unique; with them FirstEventID makes it so.
+func (s *Session) ID() string { return SessionID(s.UUID, s.StartMs, s.FirstEventID) }
 
-// SessionID is the id of user's session starting at startMs (see
-// Session.ID): what a TaggedEvent names before its session closes.
-func SessionID(user string, startMs int64) string {
+// SessionID is the id of user's session starting at startMs with first
+// event firstEventID ("" without boundary rules): see Session.ID.
+func SessionID(user string, startMs int64, firstEventID string) string {
 	var buf [256]byte
 	b := append(buf[:0], user...)
 	b = append(b, 0)
 	b = strconv.AppendInt(b, startMs, 10)
+	if firstEventID != "" {
+		b = append(b, 0)
+		b = append(b, firstEventID...)
+	}
 	return uuid.NewSHA1(idNamespace, b).String()
 }
 
@@ -79,7 +90,14 @@ func SessionID(user string, startMs int64) string {
 type TaggedEvent struct {
 	UUID           string
 	SessionStartMs int64
+	// SessionFirstID is the session's FirstEventID.
+	SessionFirstID string
 	// Index is the 0-based position in the session.
 	Index int64
 	Event
+}
+
+// SessionID is the id of the session the event belongs to.
+func (t *TaggedEvent) SessionID() string {
+	return SessionID(t.UUID, t.SessionStartMs, t.SessionFirstID)
 }

@@ -103,6 +103,7 @@ type current struct {
 	startMs   int64
 	lastMs    int64
 	lastMark  Mark
+	firstID   string   // under boundary rules, for the session id
 	pages     []string // at most rules.MaxPages
 	truncated bool
 	exitPage  string
@@ -357,6 +358,9 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 		c.startMs = p.timeMs
 		c.pages = c.pages[:0]
 		c.truncated = false
+		if s.rules.hasBoundaries() {
+			c.firstID = p.id
+		}
 	}
 	c.count++
 	c.lastMs = p.timeMs
@@ -368,7 +372,7 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 		c.truncated = true
 	}
 	if s.onEvent != nil {
-		s.onEvent(&TaggedEvent{UUID: u.uuid, SessionStartMs: c.startMs, Index: c.count - 1,
+		s.onEvent(&TaggedEvent{UUID: u.uuid, SessionStartMs: c.startMs, SessionFirstID: c.firstID, Index: c.count - 1,
 			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.raw, Mark: p.mark}})
 	}
 }
@@ -386,6 +390,7 @@ func (s *Stream) emit(u *streamUser, reason EndReason, emit func(*Session)) {
 		PagesTruncated: c.truncated,
 		ExitPage:       c.exitPage,
 		EndReason:      reason,
+		FirstEventID:   c.firstID,
 	}
 	if len(c.pages) > 0 {
 		sess.EntryPage = c.pages[0]

@@ -20,7 +20,8 @@ import (
 // every commit.
 //
 // Format 3 adds the boundary rules (after the header numbers), each open
-// session's last event's mark, and each pending event's raw record (empty
+// session's last event's mark and first event's id (for the session id
+// under rules), and each pending event's raw record (empty
 // unless the Stream tags events) and mark. Format 2 (no raw records) and format 1 (before remembered
 // keys, read as a Stream that remembers no keys yet) are still read.
 
@@ -92,6 +93,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 				b = binary.AppendUvarint(b, page(p))
 			}
 			b = append(b, byte(c.lastMark))
+			b = appendStr(b, c.firstID)
 		}
 		b = binary.AppendUvarint(b, uint64(len(u.pending)))
 		for i := range u.pending {
@@ -189,6 +191,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			}
 			if withRaw {
 				c.lastMark = Mark(d.byte())
+				c.firstID = d.str()
 			}
 		}
 		u.pending = make([]pendingEvent, d.count())

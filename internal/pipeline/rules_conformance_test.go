@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionize/sessionize/internal/conformance"
+	"github.com/sessionize/sessionize/internal/rule"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// TestRuleConformanceStream runs the rule cases through a broker (one
+// partition, arrival order = line order) and the pipeline with the events
+// table: the sessions table holds the expected sessions (end_reason and
+// attributes included), and the events table tags every event as batch
+// does under the same rules.
+func TestRuleConformanceStream(t *testing.T) {
+	for _, c := range conformance.RuleCases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			input, err := os.ReadFile(c.Input())
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := bytes.Split(bytes.TrimRight(input, "\n"), []byte("\n"))
+			broker := startBroker(t, 1)
+			produceLines(t, broker, lines, make([][]byte, len(lines)))
+			wh := t.TempDir()
+			set, err := rule.Parse(c.StartOn, c.EndOn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := runConfig(t, broker, wh)
+			cfg.Rules = set.Apply(session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages})
+			cfg.RuleSet = set
+			cfg.AllowedLateness = time.Duration(c.AllowedLatenessMs) * time.Millisecond
+			cfg.StopWhenIdle = 300 * time.Millisecond
+			cfg.Warehouse.EventsTable = true
+			if err := Run(t.Context(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := tableLinesOf(t, wh, true)
+			var wantLines []map[string]any
+			for _, l := range bytes.Split(bytes.TrimSpace(mustRead(t, c.ExpectedSessions())), []byte("\n")) {
+				var m map[string]any
+				if err := json.Unmarshal(l, &m); err != nil {
+					t.Fatal(err)
+				}
+				wantLines = append(wantLines, m)
+			}
+			var gotLines []map[string]any
+			for _, l := range got {
+				var m map[string]any
+				json.Unmarshal([]byte(l), &m)
+				gotLines = append(gotLines, m)
+			}
+			if g, w := project(gotLines, wantLines[0]), project(wantLines, wantLines[0]); !reflect.DeepEqual(g, w) {
+				t.Fatalf("%s\n got %s\nwant %s", c.Description, strings.Join(g, "\n     "), strings.Join(w, "\n     "))
+			}
+			assertEventsTableWith(t, wh, lines, cfg.Rules, set)
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// project keeps the keys of like, sorted by user and start.
+func project(lines []map[string]any, like map[string]any) []string {
+	var out []string
+	for _, l := range lines {
+		p := map[string]any{}
+		for k := range like {
+			p[k] = l[k]
+		}
+		b, _ := json.Marshal(p)
+		out = append(out, fmt.Sprintf("%v|%020.0f|%s", l["uuid"], l["session_start_time_ms"], b))
+	}
+	sort.Strings(out)
+	return out
+}

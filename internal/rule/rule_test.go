@@ -1,0 +1,46 @@
+package rule
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+func TestMarks(t *testing.T) {
+	s, err := Parse("page_name = landing", "page_name in (logout, confirmation)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.NewMarker()
+	for rec, want := range map[string]session.Mark{
+		`{"page_name":"landing"}`:      session.StartsSession,
+		`{"page_name":"logout"}`:       session.EndsSession,
+		`{"page_name":"confirmation"}`: session.EndsSession,
+		`{"page_name":"home"}`:         0,
+		`{}`:                           0,
+	} {
+		if got := m.Mark([]byte(rec)); got != want {
+			t.Errorf("%s: mark %v, want %v", rec, got, want)
+		}
+	}
+	r := s.Apply(session.DefaultRules())
+	if r.StartOn != `page_name = "landing"` || r.EndOn != `page_name in ("logout", "confirmation")` {
+		t.Fatalf("canonical texts %q, %q", r.StartOn, r.EndOn)
+	}
+	var none *Set
+	if !none.Empty() || none.NewMarker().Mark([]byte(`{"page_name":"logout"}`)) != 0 || none.Apply(r) != session.DefaultRules() {
+		t.Fatal("a nil Set must have no rules")
+	}
+}
+
+func TestParseErrorsNameTheFlag(t *testing.T) {
+	_, err := Parse("", "page_name = ")
+	if err == nil || !strings.HasPrefix(err.Error(), "--end-session-on: expected a value") || !strings.Contains(err.Error(), "^") {
+		t.Fatalf("err %v", err)
+	}
+	_, err = Parse("page_name in (a", "")
+	if err == nil || !strings.HasPrefix(err.Error(), "--start-session-on: ") {
+		t.Fatalf("err %v", err)
+	}
+}
