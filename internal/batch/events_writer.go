@@ -34,13 +34,13 @@ func newEventsWriter(path string, w io.Writer) (sessionWriter, error) {
 }
 
 // appendEventsJSON appends one JSON line per event of s.
-func appendEventsJSON(b []byte, s *session.Session) []byte {
+func appendEventsJSON(b []byte, s *session.Session) ([]byte, error) {
 	id := s.ID()
 	for i := range s.Events {
 		b = AppendEventJSON(b, s, id, i)
 		b = append(b, '\n')
 	}
-	return b
+	return b, nil
 }
 
 // AppendEventJSON appends event i of s (whose id is sessionID) as a JSON

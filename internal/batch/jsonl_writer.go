@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -15,25 +16,35 @@ import (
 type jsonlWriter struct {
 	w      *bufio.Writer
 	buf    []byte
-	append func([]byte, *session.Session) []byte // the session's lines
+	append func([]byte, *session.Session) ([]byte, error) // the session's lines
 }
 
-func newJSONLWriter(w io.Writer) *jsonlWriter {
-	return newJSONLWriterFunc(w, appendSessionLine)
+// newJSONLWriter writes sessions with the attributes of set (nil: none).
+func newJSONLWriter(w io.Writer, set *rule.Set) *jsonlWriter {
+	return newJSONLWriterFunc(w, func(b []byte, s *session.Session) ([]byte, error) {
+		b = AppendSessionJSON(b, s)
+		if len(set.Attrs()) > 0 {
+			var err error
+			if b, err = appendAttrsJSON(b[:len(b)-1], set, s.Attrs); err != nil {
+				return b, err
+			}
+			b = append(b, '}')
+		}
+		return append(b, '\n'), nil
+	})
 }
 
 // newJSONLWriterFunc writes what lines appends for each session.
-func newJSONLWriterFunc(w io.Writer, lines func([]byte, *session.Session) []byte) *jsonlWriter {
+func newJSONLWriterFunc(w io.Writer, lines func([]byte, *session.Session) ([]byte, error)) *jsonlWriter {
 	return &jsonlWriter{w: bufio.NewWriterSize(w, 1<<20), append: lines}
 }
 
-func appendSessionLine(b []byte, s *session.Session) []byte {
-	return append(AppendSessionJSON(b, s), '\n')
-}
-
 func (j *jsonlWriter) Write(s *session.Session) error {
-	j.buf = j.append(j.buf[:0], s)
-	_, err := j.w.Write(j.buf)
+	var err error
+	if j.buf, err = j.append(j.buf[:0], s); err != nil {
+		return err
+	}
+	_, err = j.w.Write(j.buf)
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -19,9 +20,9 @@ const parquetSessionBatch = 64 << 10
 
 // parquetSessionSchema returns the output schema: the JSON lines fields, all
 // required, so readers need no null handling.
-func parquetSessionSchema() *arrow.Schema {
+func parquetSessionSchema(attrs ...arrow.Field) *arrow.Schema {
 	str := arrow.BinaryTypes.String
-	return arrow.NewSchema([]arrow.Field{
+	return arrow.NewSchema(append([]arrow.Field{
 		{Name: "session_id", Type: str},
 		{Name: "uuid", Type: str},
 		{Name: "session_start_time_ms", Type: arrow.PrimitiveTypes.Int64},
@@ -33,7 +34,7 @@ func parquetSessionSchema() *arrow.Schema {
 		{Name: "entry_page", Type: str},
 		{Name: "exit_page", Type: str},
 		{Name: "end_reason", Type: str},
-	}, nil)
+	}, attrs...), nil)
 }
 
 // parquetSessionWriter buffers sessions in Arrow builders and writes a row
@@ -47,20 +48,28 @@ type parquetSessionWriter struct {
 	pages                                *array.ListBuilder
 	page                                 *array.StringBuilder
 	truncated                            *array.BooleanBuilder
+	set                                  *rule.Set
+	attrs                                []array.Builder
 }
 
 // parquetNopCloser hides w's Close: pqarrow closes its sink if it can, and
 // the sessionWriter contract leaves w to the caller.
 type parquetNopCloser struct{ io.Writer }
 
-func newParquetSessionWriter(w io.Writer) (sessionWriter, error) {
-	pr, err := newParquetRows(w, parquetSessionSchema(), "sessions", "session_id", "session_start_time_ms", "session_end_time_ms")
+func newParquetSessionWriter(w io.Writer, set *rule.Set) (sessionWriter, error) {
+	pr, err := newParquetRows(w, parquetSessionSchema(attrFields(set)...), "sessions", "session_id", "session_start_time_ms", "session_end_time_ms")
 	if err != nil {
 		return nil, err
 	}
 	rb := pr.rb
 	pages := rb.Field(6).(*array.ListBuilder)
+	var attrs []array.Builder
+	for i := range set.Attrs() {
+		attrs = append(attrs, rb.Field(11+i))
+	}
 	return &parquetSessionWriter{
+		set:         set,
+		attrs:       attrs,
 		parquetRows: pr,
 		sessionID:   rb.Field(0).(*array.StringBuilder),
 		uuid:        rb.Field(1).(*array.StringBuilder),
@@ -95,6 +104,11 @@ func (p *parquetSessionWriter) Write(s *session.Session) error {
 	p.entry.Append(s.EntryPage)
 	p.exit.Append(s.ExitPage)
 	p.reason.Append(s.EndReason.String())
+	if len(p.attrs) > 0 {
+		if err := appendAttrs(p.attrs, p.set, s.Attrs); err != nil {
+			return err
+		}
+	}
 	return p.added(1)
 }
 

@@ -45,7 +45,7 @@ func writeTestSessions(t testing.TB, path string, in []session.Session) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err := newParquetSessionWriter(f)
+	sw, err := newParquetSessionWriter(f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestParquetSessionWriterRoundTrip(t *testing.T) {
 // Pages are copied on Write: the engine reuses the slice afterwards.
 func TestParquetSessionWriterCopiesPages(t *testing.T) {
 	var buf bytes.Buffer
-	sw, err := newParquetSessionWriter(&buf)
+	sw, err := newParquetSessionWriter(&buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func BenchmarkParquetSessionWriter(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var buf bytes.Buffer
-		sw, err := newParquetSessionWriter(&buf)
+		sw, err := newParquetSessionWriter(&buf, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -45,6 +45,7 @@ type partitioner struct {
 	cut     *resumeCut // nil unless resuming
 	keepRaw bool       // events keep their record, for --output-events
 	marker  *rule.Marker
+	attrs   []byte // scratch for an event's attribute input
 }
 
 // newPartitioner routes events of cfg's run; mk (nil: no rules) marks
@@ -62,7 +63,9 @@ func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string
 		p.keep(raw, rejectedRecord{late: true}, file, line)
 		return
 	}
-	p.accept(seq, f, raw, p.marker.Mark(raw))
+	var mark session.Mark
+	mark, p.attrs = p.marker.Eval(raw, p.attrs[:0])
+	p.accept(seq, f, raw, mark, p.attrs)
 }
 
 // partitionOf must be stable across runs and machines: it decides which
@@ -72,7 +75,7 @@ func partitionOf(uuid []byte, parts uint64) int {
 	return int(xxhash.Sum64(uuid) % parts)
 }
 
-func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte, mark session.Mark) {
+func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte, mark session.Mark, attrs []byte) {
 	o := p.out
 	o.records++
 	o.counts[event.OK]++
@@ -83,7 +86,7 @@ func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte, mark sessi
 	if !p.keepRaw {
 		raw = nil
 	}
-	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw, mark)
+	o.slabs[i] = appendSlabEvent(o.slabs[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw, mark, attrs)
 	if f.TimestampMs > o.maxMs {
 		o.maxMs = f.TimestampMs
 	}

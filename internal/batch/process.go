@@ -44,11 +44,17 @@ func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen b
 	// engine reuses its own between callbacks.
 	var pages []string
 	var events []session.Event
+	var attrs []byte
 	r.res = p.Close(endMs, carry, func(s *session.Session) {
 		start := len(pages)
 		pages = append(pages, s.Pages...)
 		out := *s
 		out.Pages = pages[start:len(pages):len(pages)]
+		if len(s.Attrs) > 0 {
+			start := len(attrs)
+			attrs = append(attrs, s.Attrs...)
+			out.Attrs = attrs[start:len(attrs):len(attrs)]
+		}
 		if keepEvents {
 			start := len(events)
 			events = append(events, s.Events...)
@@ -78,6 +84,7 @@ func foldAll(ctx context.Context, cfg *Config, store *partitionStore, endMs int6
 			defer wg.Done()
 			p := session.NewPartition(cfg.Rules)
 			p.KeepEvents(cfg.keepsEvents())
+			p.SetAttrs(cfg.RuleSet.Fold())
 			for j := range jobs {
 				j.res <- foldPartition(p, j.slabs, endMs, cfg.CarryOpen != "")
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/fileout"
 	"github.com/sessionize/sessionize/internal/input"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -142,7 +143,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		p := newPartitioner(parts, &cfg, nil)
 		cut := newResumeCut()
 		h, err := readState(cfg.Resume, cfg.Rules, cfg.keepsEvents(), func(uuid string, e session.Event) {
-			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(e.ID), TimestampMs: e.TimeMs, PageName: []byte(e.Page)}, []byte(e.Raw), e.Mark)
+			p.accept(seq, &event.Fields{UUID: []byte(uuid), EventID: []byte(e.ID), TimestampMs: e.TimeMs, PageName: []byte(e.Page)}, []byte(e.Raw), e.Mark, []byte(e.Attrs))
 			cut.carried(uuid, e.TimeMs)
 			seq++
 		})
@@ -208,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	// Fold partitions into sessions.
 	var sw multiWriter
 	if outs.sessions != nil {
-		w, err := newOutputWriter(cfg.Output, outs.sessions)
+		w, err := newOutputWriter(cfg.Output, outs.sessions, cfg.RuleSet)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if outs.carry != nil {
 		h := stateHeader{InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
 			EndTimeMs: endMs, Users: sum.CarriedSessions, Events: sum.CarriedEvents, RawKept: cfg.keepsEvents(),
-			StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn}
+			StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn, Attrs: cfg.Rules.Attrs}
 		if err := writeState(outs.carry, h, carried); err != nil {
 			return nil, fmt.Errorf("write open sessions to %s: %w", cfg.CarryOpen, err)
 		}
@@ -284,17 +285,18 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	return sum, nil
 }
 
-// newOutputWriter picks the sessions format from the file name.
-func newOutputWriter(path string, w io.Writer) (sessionWriter, error) {
+// newOutputWriter picks the sessions format from the file name; the
+// sessions have the attributes of set (nil: none).
+func newOutputWriter(path string, w io.Writer, set *rule.Set) (sessionWriter, error) {
 	p := strings.ToLower(path)
 	switch {
 	case strings.HasSuffix(p, ".parquet") || strings.HasSuffix(p, ".pq"):
-		return newParquetSessionWriter(w)
+		return newParquetSessionWriter(w, set)
 	case strings.HasSuffix(p, ".gz"):
 		zw := gzip.NewWriter(w)
-		return &gzipSessionWriter{jsonlWriter: newJSONLWriter(zw), zw: zw}, nil
+		return &gzipSessionWriter{jsonlWriter: newJSONLWriter(zw, set), zw: zw}, nil
 	}
-	return newJSONLWriter(w), nil
+	return newJSONLWriter(w, set), nil
 }
 
 type gzipSessionWriter struct {

@@ -10,16 +10,18 @@ import (
 
 // A slab is a run of encoded events of one partition:
 //
-//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page | uvarint len<<2|mark, raw
+//	uvarint seq | varint time | uvarint len, uuid | uvarint len, id | uvarint len, page |
+//	uvarint len<<3|hasAttrs<<2|mark, raw | if hasAttrs: uvarint len, attrs
 //
 // raw, the original record, is empty unless the run writes events
-// (--output-events); mark is the session.Mark of the boundary rules. One
-// byte per event without either.
+// (--output-events); mark is the session.Mark of the boundary rules and
+// attrs the event's input to the session attributes. One byte per event
+// without any of them.
 //
 // The same bytes live in memory or in a spill file, and decoding points the
 // engine's strings into the slab instead of copying millions of small strings.
 
-func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []byte, mark session.Mark) []byte {
+func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []byte, mark session.Mark, attrs []byte) []byte {
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendVarint(b, timeMs)
 	b = binary.AppendUvarint(b, uint64(len(uuid)))
@@ -28,8 +30,17 @@ func appendSlabEvent(b []byte, seq uint64, timeMs int64, uuid, id, page, raw []b
 	b = append(b, id...)
 	b = binary.AppendUvarint(b, uint64(len(page)))
 	b = append(b, page...)
-	b = binary.AppendUvarint(b, uint64(len(raw))<<2|uint64(mark&3))
-	return append(b, raw...)
+	hasAttrs := uint64(0)
+	if len(attrs) > 0 {
+		hasAttrs = 1
+	}
+	b = binary.AppendUvarint(b, uint64(len(raw))<<3|hasAttrs<<2|uint64(mark&3))
+	b = append(b, raw...)
+	if hasAttrs == 1 {
+		b = binary.AppendUvarint(b, uint64(len(attrs)))
+		b = append(b, attrs...)
+	}
+	return b
 }
 
 var errCorruptSlab = errors.New("corrupt partition data")
@@ -60,15 +71,21 @@ func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
 			return errCorruptSlab
 		}
 		l, n := binary.Uvarint(slab)
-		if n <= 0 || uint64(len(slab)-n) < l>>2 {
+		if n <= 0 || uint64(len(slab)-n) < l>>3 {
 			return errCorruptSlab
 		}
-		mark := session.Mark(l & 3)
-		if l >>= 2; l > 0 {
+		mark, hasAttrs := session.Mark(l&3), l&4 != 0
+		if l >>= 3; l > 0 {
 			raw = unsafe.String(&slab[n], int(l))
 		}
 		slab = slab[n+int(l):]
-		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page, Raw: raw, Mark: mark})
+		var attrs string
+		if hasAttrs {
+			if attrs, slab, ok = slabString(slab); !ok {
+				return errCorruptSlab
+			}
+		}
+		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page, Raw: raw, Mark: mark, Attrs: attrs})
 	}
 	return nil
 }

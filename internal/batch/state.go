@@ -2,10 +2,12 @@ package batch
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -33,6 +35,9 @@ type stateHeader struct {
 	// The boundary rules (canonical), version 2 on.
 	StartOn string `json:"start_session_on,omitempty"`
 	EndOn   string `json:"end_session_on,omitempty"`
+	// Attrs are the session attributes' specs; with them every event
+	// carries its attribute input, base64, last.
+	Attrs string `json:"session_attrs,omitempty"`
 }
 
 // stateEvent is [time_ms, event_id, page_name, mark] (version 1: without
@@ -68,6 +73,9 @@ func writeState(w io.Writer, h stateHeader, users [][]carriedUser) error {
 				if h.RawKept {
 					su.Events[i] = append(su.Events[i], e.Raw)
 				}
+				if h.Attrs != "" {
+					su.Events[i] = append(su.Events[i], base64.StdEncoding.EncodeToString([]byte(e.Attrs)))
+				}
 			}
 			if err := enc.Encode(su); err != nil {
 				return err
@@ -102,6 +110,10 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 	if h.Version != 1 && h.Version != stateVersion {
 		return h, fmt.Errorf("state %s has version %d; this sessionize reads versions 1 and %d", path, h.Version, stateVersion)
 	}
+	if h.Attrs != rules.Attrs {
+		return h, fmt.Errorf("state %s was written with the session attributes %q; resume with the same --session-attr flags (now %q)",
+			path, strings.ReplaceAll(h.Attrs, "\n", " "), strings.ReplaceAll(rules.Attrs, "\n", " "))
+	}
 	if h.StartOn != rules.StartOn || h.EndOn != rules.EndOn {
 		return h, fmt.Errorf("state %s was written with --start-session-on %q and --end-session-on %q; resume with the same rules (now %q and %q)",
 			path, h.StartOn, h.EndOn, rules.StartOn, rules.EndOn)
@@ -120,6 +132,9 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 	if h.RawKept {
 		width++
 	}
+	if h.Attrs != "" {
+		width++
+	}
 	for line := 2; ; line++ {
 		var u stateUser
 		if err := dec.Decode(&u); err == io.EOF {
@@ -135,7 +150,14 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 			var mark session.Mark
 			rok := true
 			if h.RawKept {
-				raw, rok = e[width-1].(string)
+				raw, rok = e[width-1-boolInt(h.Attrs != "")].(string)
+			}
+			var attrs []byte
+			if h.Attrs != "" {
+				s, sok := e[width-1].(string)
+				var derr error
+				attrs, derr = base64.StdEncoding.DecodeString(s)
+				rok = rok && sok && derr == nil
 			}
 			if h.Version >= 2 {
 				num, nok := e[3].(json.Number)
@@ -151,8 +173,15 @@ func readState(path string, rules session.Rules, wantRaw bool, add func(uuid str
 			if !tok || !iok || !pok || !rok || u.UUID == "" || id == "" {
 				return h, fmt.Errorf("state %s line %d: malformed event", path, line)
 			}
-			add(u.UUID, session.Event{TimeMs: ts, ID: id, Page: page, Raw: raw, Mark: mark})
+			add(u.UUID, session.Event{TimeMs: ts, ID: id, Page: page, Raw: raw, Mark: mark, Attrs: string(attrs)})
 		}
 	}
 	return h, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

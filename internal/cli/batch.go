@@ -38,13 +38,13 @@ func (r *ruleFlags) register(cmd *cobra.Command) {
 		"an event matching this condition is the last of its session, e.g. 'page_name in (logout, confirmation)'; the session ends with end_reason rule")
 }
 
-// rules returns the session rules and the compiled boundary rules (nil
-// if none), whose texts the rules carry.
-func (r *ruleFlags) rules() (session.Rules, *rule.Set, error) {
+// rules returns the session rules and the compiled boundary rules and
+// attributes (nil if none), whose texts the rules carry.
+func (r *ruleFlags) rules(attrs ...string) (session.Rules, *rule.Set, error) {
 	if r.maxPages <= 0 {
 		return session.Rules{}, nil, usagef("invalid argument %d for \"--max-pages-per-session\" flag: want a positive number", r.maxPages)
 	}
-	set, err := rule.Parse(r.startOn, r.endOn)
+	set, err := rule.Parse(r.startOn, r.endOn, attrs...)
 	if err != nil {
 		return session.Rules{}, nil, usagef("%v", err)
 	}
@@ -66,6 +66,7 @@ func newBatchCmd(e *env) *cobra.Command {
 		cfg      batch.Config
 		maxBytes int64
 		replace  *iceberg.StartRange
+		attrs    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "batch --input FILE... --output FILE",
@@ -125,9 +126,12 @@ to --temp-dir and are sessionized one partition at a time.`,
   sessionize batch --input hour-11.jsonl --output s11.jsonl --resume open.state --carry-open open2.state`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rules, ruleSet, err := rf.rules()
+			rules, ruleSet, err := rf.rules(attrs...)
 			if err != nil {
 				return err
+			}
+			if len(attrs) > 0 && table != "" {
+				return usagef("--session-attr with --output-table: attribute columns in the Iceberg sessions table are not implemented yet; write them to --output")
 			}
 			if len(cfg.Inputs) == 0 {
 				return usagef("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
@@ -176,6 +180,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.StringArrayVarP(&cfg.Inputs, "input", "i", nil, "input file or glob; repeatable; - reads JSON lines from stdin")
 	fs.StringVarP(&cfg.Output, "output", "o", "", "sessions file: .parquet for Parquet (zstd), else JSON lines; - for stdout")
 	fs.StringVar(&cfg.OutputEvents, "output-events", "", "also write every event of the output sessions, tagged with its session_id, 0-based event_index and the session start, with its raw record: .parquet, else JSON lines")
+	fs.StringArrayVar(&attrs, "session-attr", nil, "add a typed column to every session, NAME=AGG(ARG): first, last (string), count, count_distinct (long), sum, min, max (double) of a field, or any(CONDITION) (boolean); repeatable, e.g. 'converted=any(page_name = confirmation)'")
 	fs.StringVar(&cfg.Rejected, "rejected", "", "write every rejected record (raw, reason, file:line) to this JSON lines file")
 	fs.StringVar(&cfg.SummaryJSON, "summary-json", "", "also write the run summary to this file as JSON")
 	fs.StringVar(&cfg.CarryOpen, "carry-open", "", "write sessions still open at the end of the input to this state file instead of the output")

@@ -1,6 +1,7 @@
 // Package rule is the user's session rules, compiled from the flags: the
 // boundary predicates (--start-session-on, --end-session-on) that mark
-// events for the engine. The predicates read fields of the JSON record;
+// events for the engine, and the session attributes (--session-attr, see
+// attr.go). The predicates read fields of the JSON record;
 // they are evaluated once per event where records are parsed (batch's
 // parse workers, the pipeline's partitions), so the engine only sees each
 // event's session.Mark.
@@ -8,6 +9,7 @@ package rule
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sessionize/sessionize/internal/predicate"
 	"github.com/sessionize/sessionize/internal/session"
@@ -18,13 +20,26 @@ import (
 type Set struct {
 	startOn, endOn *predicate.Expr
 	start, end     predicate.Func
+	attrs          []*Attr
 	fields         predicate.Fields
 }
 
-// Parse compiles the boundary flags; "" means no such rule. Errors name
-// the flag and point at the bad token.
-func Parse(startOn, endOn string) (*Set, error) {
+// Parse compiles the boundary flags ("" means no such rule) and the
+// attribute specs. Errors name the flag and point at the bad token.
+func Parse(startOn, endOn string, attrs ...string) (*Set, error) {
 	s := &Set{}
+	names := map[string]bool{}
+	for _, spec := range attrs {
+		a, err := parseAttr(spec, &s.fields)
+		if err != nil {
+			return nil, fmt.Errorf("--session-attr %w", err)
+		}
+		if names[a.Name] {
+			return nil, fmt.Errorf("--session-attr %q: %s is given twice", spec, a.Name)
+		}
+		names[a.Name] = true
+		s.attrs = append(s.attrs, a)
+	}
 	var err error
 	if startOn != "" {
 		if s.startOn, err = predicate.Parse(startOn); err != nil {
@@ -42,15 +57,41 @@ func Parse(startOn, endOn string) (*Set, error) {
 }
 
 // Empty reports whether the set has no rules (nil is empty too).
-func (s *Set) Empty() bool { return s == nil || s.start == nil && s.end == nil }
+func (s *Set) Empty() bool { return s == nil || s.start == nil && s.end == nil && len(s.attrs) == 0 }
+
+// Attrs are the session attributes in flag order.
+func (s *Set) Attrs() []*Attr {
+	if s == nil {
+		return nil
+	}
+	return s.attrs
+}
+
+// Fold is the engine's session.AttrFold for s's attributes; nil without
+// attributes.
+func (s *Set) Fold() session.AttrFold {
+	if len(s.Attrs()) == 0 {
+		return nil
+	}
+	return func(state []byte, input string) []byte { return fold(s.attrs, state, input) }
+}
+
+// Values are a session's attributes from its state (Session.Attrs), in
+// flag order.
+func (s *Set) Values(state []byte) ([]Value, error) { return values(s.Attrs(), state) }
 
 // Apply returns base with the rules' canonical texts, which the engine's
 // fingerprints (checkpoints, state files, run ids) include.
 func (s *Set) Apply(base session.Rules) session.Rules {
-	base.StartOn, base.EndOn = "", ""
+	base.StartOn, base.EndOn, base.Attrs = "", "", ""
 	if s == nil {
 		return base
 	}
+	var specs []string
+	for _, a := range s.attrs {
+		specs = append(specs, a.Spec())
+	}
+	base.Attrs = strings.Join(specs, "\n")
 	if s.startOn != nil {
 		base.StartOn = s.startOn.String()
 	}
@@ -85,10 +126,20 @@ func (s *Set) NewMarker() *Marker {
 
 // Mark evaluates the boundary rules on the JSON record raw.
 func (m *Marker) Mark(raw []byte) session.Mark {
+	mk, _ := m.Eval(raw, nil)
+	return mk
+}
+
+// Eval evaluates the boundary rules on the JSON record raw and appends
+// its attribute input (session.Event.Attrs) to buf.
+func (m *Marker) Eval(raw, buf []byte) (session.Mark, []byte) {
 	if m == nil {
-		return 0
+		return 0, buf
 	}
 	vals := m.x.Extract(raw)
+	if len(m.set.attrs) > 0 {
+		buf = appendInput(buf, m.set.attrs, vals)
+	}
 	var mk session.Mark
 	if m.set.start != nil && m.set.start(vals) {
 		mk |= session.StartsSession
@@ -96,5 +147,5 @@ func (m *Marker) Mark(raw []byte) session.Mark {
 	if m.set.end != nil && m.set.end(vals) {
 		mk |= session.EndsSession
 	}
-	return mk
+	return mk, buf
 }

@@ -26,37 +26,51 @@ func (a *arena) add(s string) span {
 	return span{uint32(off), uint32(len(s))}
 }
 
-// addExtras adds id followed by an event's extras, its mark and (if keep)
-// its raw record, and returns id's span; see extras.
-func (a *arena) addExtras(id string, mark Mark, raw string, keepRaw bool) span {
+// addExtras adds id followed by an event's extras: its mark, (if
+// keepRaw) its raw record and (if withAttrs) its attribute input; it
+// returns id's span. See extras.
+func (a *arena) addExtras(id string, ev *Event, keepRaw, withAttrs bool) span {
 	off := len(a.b)
-	if off+len(id)+len(raw)+11 > 1<<32-1 {
+	if off+len(id)+len(ev.Raw)+len(ev.Attrs)+21 > 1<<32-1 {
 		panic("session: partition arena over 4 GiB; use more partitions")
 	}
 	a.b = append(a.b, id...)
-	a.b = append(a.b, byte(mark))
+	a.b = append(a.b, byte(ev.Mark))
 	if keepRaw {
-		a.b = binary.AppendUvarint(a.b, uint64(len(raw)))
-		a.b = append(a.b, raw...)
+		a.b = binary.AppendUvarint(a.b, uint64(len(ev.Raw)))
+		a.b = append(a.b, ev.Raw...)
+	}
+	if withAttrs {
+		a.b = binary.AppendUvarint(a.b, uint64(len(ev.Attrs)))
+		a.b = append(a.b, ev.Attrs...)
 	}
 	return span{uint32(off), uint32(len(id))}
 }
 
 // extras reads what addExtras put after the id at s: records stay 40
-// bytes whether or not a run has rules or keeps events, and only such
-// runs pay for the extras.
-func (a *arena) extras(s span, keepRaw bool) (Mark, string) {
+// bytes whether or not a run has rules, attributes or keeps events, and
+// only such runs pay for the extras.
+func (a *arena) extras(s span, keepRaw, withAttrs bool) (mark Mark, raw, attrs string) {
 	at := int(s.off + s.len)
-	mark := Mark(a.b[at])
-	if !keepRaw {
-		return mark, ""
+	mark = Mark(a.b[at])
+	at++
+	str := func() string {
+		n, w := binary.Uvarint(a.b[at:])
+		at += w
+		if n == 0 {
+			return ""
+		}
+		v := unsafe.String(&a.b[at], int(n))
+		at += int(n)
+		return v
 	}
-	n, w := binary.Uvarint(a.b[at+1:])
-	start := at + 1 + w
-	if n == 0 {
-		return mark, ""
+	if keepRaw {
+		raw = str()
 	}
-	return mark, unsafe.String(&a.b[start], int(n))
+	if withAttrs {
+		attrs = str()
+	}
+	return mark, raw, attrs
 }
 
 func (a *arena) bytes(s span) []byte { return a.b[s.off : s.off+s.len] }

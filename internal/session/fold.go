@@ -8,14 +8,16 @@ type folder struct {
 	// extras: records have a mark and maybe a raw record in the arena
 	// after their id (see arena.addExtras).
 	extras bool
-	events []Event // scratch reused for every session's events
+	events []Event  // scratch reused for every session's events
+	attrs  AttrFold // nil without session attributes
+	state  []byte   // the attributes of the session being emitted
 }
 
 func (f *folder) mark(a *arena, r *rec) Mark {
 	if !f.extras {
 		return 0
 	}
-	m, _ := a.extras(r.id, false)
+	m, _, _ := a.extras(r.id, false, false)
 	return m
 }
 
@@ -73,6 +75,14 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 		f.pages = append(f.pages, a.str(rs[i].page))
 	}
 	s.Pages = f.pages
+	if f.attrs != nil {
+		f.state = f.state[:0]
+		for i := range rs {
+			_, _, in := a.extras(rs[i].id, f.keepEvents, true)
+			f.state = f.attrs(f.state, in)
+		}
+		s.Attrs = f.state
+	}
 	if f.keepEvents {
 		f.events = f.events[:0]
 		for i := range rs {
@@ -87,7 +97,7 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 func (f *folder) event(a *arena, r *rec) Event {
 	e := Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page)}
 	if f.extras {
-		e.Mark, e.Raw = a.extras(r.id, f.keepEvents)
+		e.Mark, e.Raw, e.Attrs = a.extras(r.id, f.keepEvents, f.attrs != nil)
 	}
 	return e
 }

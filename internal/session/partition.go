@@ -29,11 +29,20 @@ func NewPartition(rules Rules) *Partition {
 	}
 }
 
+func (f *folder) setExtras() { f.extras = f.keepEvents || f.attrs != nil || f.rules.hasBoundaries() }
+
 // KeepEvents makes every emitted Session carry its Events (with Raw), for
 // event-level output; off by default, as it keeps each record's bytes.
 func (p *Partition) KeepEvents(keep bool) {
 	p.fold.keepEvents = keep
-	p.fold.extras = keep || p.rules.hasBoundaries()
+	p.fold.setExtras()
+}
+
+// SetAttrs makes every emitted Session carry its attributes, folded with
+// fold from its events' Attrs; nil for none.
+func (p *Partition) SetAttrs(fold AttrFold) {
+	p.fold.attrs = fold
+	p.fold.setExtras()
 }
 
 // KeepsEvents reports whether KeepEvents is on.
@@ -66,7 +75,7 @@ func (p *Partition) Add(uuid string, ev Event) {
 	p.counts[u]++
 	r := rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID)}
 	if p.fold.extras {
-		r.id = p.arena.addExtras(ev.ID, ev.Mark, ev.Raw, p.fold.keepEvents)
+		r.id = p.arena.addExtras(ev.ID, &ev, p.fold.keepEvents, p.fold.attrs != nil)
 	} else {
 		r.id = p.arena.add(ev.ID)
 	}

@@ -29,6 +29,10 @@ type Rules struct {
 	// Marks; the texts are here so that every fingerprint of the rules
 	// (checkpoints, state files, batch run ids) includes them.
 	StartOn, EndOn string
+	// Attrs are the session attributes' canonical specs, one per line;
+	// "" for none. Like StartOn and EndOn, for the fingerprints; the
+	// engine folds with the AttrFold it is given.
+	Attrs string
 }
 
 // DefaultRules returns the rules with the default thresholds.

@@ -19,7 +19,15 @@ type Event struct {
 	// Mark says whether the user's boundary rules matched the event
 	// (Rules.StartOn, Rules.EndOn); the caller evaluates them.
 	Mark Mark
+	// Attrs is the event's input to the session attributes (Rules.Attrs),
+	// opaque to the engine: it folds them with the AttrFold it is given.
+	Attrs string
 }
+
+// AttrFold folds one event's attribute input into a session's attribute
+// state, nil before the first event; both are opaque to the engine, which
+// keeps the state in its checkpoints and hands it out as Session.Attrs.
+type AttrFold func(state []byte, input string) []byte
 
 // Mark holds the boundary rules an event matched.
 type Mark uint8
@@ -49,6 +57,10 @@ type Session struct {
 	// must tell them apart. Without rules it stays empty and ids are as
 	// they always were.
 	FirstEventID string
+	// Attrs is the state of the session attributes after all its events
+	// (see AttrFold); nil without attributes. Reused after the emit
+	// callback returns, like Pages.
+	Attrs []byte
 	// Events are the session's events in session order (an event's index
 	// in the session is its position), set only when the engine keeps
 	// events. Reused after the emit callback returns, like Pages.

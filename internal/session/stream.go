@@ -64,6 +64,8 @@ type Stream struct {
 	// onEvent, if set, gets every event as it is folded into its session
 	// (TagEvents); events then keep their Raw while pending.
 	onEvent func(*TaggedEvent)
+	// attrFold folds the session attributes; nil without them.
+	attrFold AttrFold
 
 	stats StreamStats
 }
@@ -95,6 +97,7 @@ type pendingEvent struct {
 	page   string
 	raw    string // only while tagging events
 	mark   Mark
+	attrs  string // only with session attributes
 }
 
 // current accumulates the folded part of a user's open session.
@@ -104,6 +107,7 @@ type current struct {
 	lastMs    int64
 	lastMark  Mark
 	firstID   string   // under boundary rules, for the session id
+	attrs     []byte   // the session attributes' state
 	pages     []string // at most rules.MaxPages
 	truncated bool
 	exitPage  string
@@ -187,6 +191,10 @@ func (s *Stream) dropPendingIfCovered() {
 // Raw, in the checkpoint too). fn must not keep the *TaggedEvent.
 func (s *Stream) TagEvents(fn func(*TaggedEvent)) { s.onEvent = fn }
 
+// SetAttrs folds the session attributes with fold (nil: none): emitted
+// Sessions carry them, and the open sessions' states are checkpointed.
+func (s *Stream) SetAttrs(fold AttrFold) { s.attrFold = fold }
+
 // Dedup is the current bound.
 func (s *Stream) Dedup() Dedup { return s.recent.d }
 
@@ -226,6 +234,9 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
 	if s.rules.hasBoundaries() { // as Partition: marks count only under rules
 		p.mark = ev.Mark
+	}
+	if s.attrFold != nil {
+		p.attrs = strings.Clone(ev.Attrs)
 	}
 	if s.onEvent != nil {
 		p.raw = strings.Clone(ev.Raw)
@@ -361,6 +372,10 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 		if s.rules.hasBoundaries() {
 			c.firstID = p.id
 		}
+		c.attrs = nil
+	}
+	if s.attrFold != nil {
+		c.attrs = s.attrFold(c.attrs, p.attrs)
 	}
 	c.count++
 	c.lastMs = p.timeMs
@@ -391,6 +406,7 @@ func (s *Stream) emit(u *streamUser, reason EndReason, emit func(*Session)) {
 		ExitPage:       c.exitPage,
 		EndReason:      reason,
 		FirstEventID:   c.firstID,
+		Attrs:          c.attrs,
 	}
 	if len(c.pages) > 0 {
 		sess.EntryPage = c.pages[0]

@@ -42,6 +42,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 	}
 	b = appendStr(b, s.rules.StartOn)
 	b = appendStr(b, s.rules.EndOn)
+	b = appendStr(b, s.rules.Attrs)
 	users := make([]*streamUser, 0, len(s.users))
 	dict := map[string]uint64{}
 	var pages []string
@@ -94,6 +95,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 			}
 			b = append(b, byte(c.lastMark))
 			b = appendStr(b, c.firstID)
+			b = appendStr(b, string(c.attrs))
 		}
 		b = binary.AppendUvarint(b, uint64(len(u.pending)))
 		for i := range u.pending {
@@ -104,6 +106,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = binary.AppendUvarint(b, page(p.page))
 			b = appendStr(b, p.raw)
 			b = append(b, byte(p.mark))
+			b = appendStr(b, p.attrs)
 		}
 	}
 	b = binary.AppendVarint(b, s.recent.d.WindowMs)
@@ -144,9 +147,9 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 	if d.err != nil {
 		return nil, d.err
 	}
-	var startOn, endOn string
+	var startOn, endOn, attrs string
 	if withRaw {
-		startOn, endOn = d.str(), d.str()
+		startOn, endOn, attrs = d.str(), d.str(), d.str()
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -155,6 +158,11 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 		return nil, fmt.Errorf("checkpoint was written with --start-session-on %q and --end-session-on %q; now %q and %q: "+
 			"run with the same rules or start from a fresh table (changing them would change sessions already open)",
 			startOn, endOn, rules.StartOn, rules.EndOn)
+	}
+	if attrs != rules.Attrs {
+		return nil, fmt.Errorf("checkpoint was written with the session attributes %q, now %q: the open sessions' attributes "+
+			"cannot be recomputed; stop the old run with --drain (closing every open session), then start with the new attributes",
+			strings.ReplaceAll(attrs, "\n", " "), strings.ReplaceAll(rules.Attrs, "\n", " "))
 	}
 	if hdr[0] != rules.InactivityMs || hdr[1] != rules.MaxDurationMs || hdr[2] != int64(rules.MaxPages) || hdr[3] != allowedLatenessMs {
 		return nil, fmt.Errorf("checkpoint was written with inactivity %dms, max duration %dms, max pages %d, lateness %dms; now %dms, %dms, %d, %dms: run with the same settings or start from a fresh table",
@@ -192,6 +200,9 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			if withRaw {
 				c.lastMark = Mark(d.byte())
 				c.firstID = d.str()
+				if a := d.str(); a != "" {
+					c.attrs = []byte(a)
+				}
 			}
 		}
 		u.pending = make([]pendingEvent, d.count())
@@ -205,6 +216,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			if withRaw {
 				p.raw = d.str()
 				p.mark = Mark(d.byte())
+				p.attrs = d.str()
 			}
 			s.pending[pendingKey{uh, xxhash.Sum64String(p.id)}] = struct{}{}
 		}
