@@ -42,6 +42,7 @@ type runIdentity struct {
 	CarryOpen      bool     `json:"carry_open"`
 	StartOn        string   `json:"start_on,omitempty"`
 	EndOn          string   `json:"end_on,omitempty"`
+	Attrs          string   `json:"attrs,omitempty"`
 }
 
 // id is the run id: the first 16 bytes of the SHA-256 of the identity, in
@@ -56,7 +57,7 @@ func (r runIdentity) id() string {
 func newRunIdentity(cfg *Config) runIdentity {
 	return runIdentity{Version: 1, InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
 		MaxPages: cfg.Rules.MaxPages, MaxRecordBytes: cfg.MaxRecordBytes, CarryOpen: cfg.CarryOpen != "",
-		StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn}
+		StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn, Attrs: cfg.Rules.Attrs}
 }
 
 // hashFiles fills in the content hashes of the inputs and the resume

@@ -14,8 +14,9 @@ import (
 // BenchmarkBatchOutputs: a whole batch run (read, parse, sessionize,
 // write) over 300k generated events on two workers, by what the run
 // writes: the default path (sessions as JSON lines), plus the tagged
-// events (--output-events, JSON lines and Parquet), and with boundary
-// rules (--start-session-on and --end-session-on). Compare the ratios of
+// events (--output-events, JSON lines and Parquet), with boundary rules
+// (--start-session-on and --end-session-on), and with five
+// --session-attr columns. Compare the ratios of
 // one run; the machine is shared.
 func BenchmarkBatchOutputs(b *testing.B) {
 	dir := b.TempDir()
@@ -38,6 +39,11 @@ func BenchmarkBatchOutputs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	attrs, err := rule.Parse("", "", "converted=any(page_name = confirmation)", "revenue=sum(booking_details.price)",
+		"product=first(booking_details.product)", "pages=count_distinct(page_name)", "last_event=last(event_details.event_name)")
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct {
 		name   string
 		events string
@@ -47,6 +53,7 @@ func BenchmarkBatchOutputs(b *testing.B) {
 		{"output-events=jsonl", "tagged.jsonl", nil},
 		{"output-events=parquet", "tagged.parquet", nil},
 		{"boundary-rules", "", boundaries},
+		{"five-attributes", "", attrs},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var events int64

@@ -20,7 +20,7 @@ import (
 // ruleCaseConfig is the batch config of a rule case.
 func ruleCaseConfig(t *testing.T, c conformance.RuleCase) Config {
 	t.Helper()
-	set, err := rule.Parse(c.StartOn, c.EndOn)
+	set, err := rule.Parse(c.StartOn, c.EndOn, c.Attrs...)
 	if err != nil {
 		t.Fatalf("%s: %v", c.Name, err)
 	}
@@ -115,9 +115,8 @@ func TestRuleConformanceBatch(t *testing.T) {
 				}
 				// Other rules refuse the state.
 				c3 := c2
-				c3.Rules.EndOn, c3.RuleSet = "", nil
-				c3.Rules.StartOn = ""
-				if _, err := runConfig(c3); err == nil || !strings.Contains(err.Error(), "-session-on") {
+				c3.Rules.EndOn, c3.Rules.StartOn, c3.Rules.Attrs, c3.RuleSet = "", "", "", nil
+				if _, err := runConfig(c3); err == nil || !strings.Contains(err.Error(), "-session-on") && !strings.Contains(err.Error(), "--session-attr") {
 					t.Fatalf("resuming a state of other rules: %v", err)
 				}
 			}

@@ -274,3 +274,55 @@ func TestBoundaryCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestAttrsStreamEqualsBatch: the attribute state the Stream folds (also
+// across a checkpoint) equals the Partition's, for an order-sensitive
+// fold (the inputs in session order).
+func TestAttrsStreamEqualsBatch(t *testing.T) {
+	fold := func(state []byte, in string) []byte { return append(append(state, in...), ';') }
+	r := rand.New(rand.NewPCG(3, 3))
+	for iter := 0; iter < 100; iter++ {
+		rules := boundaryRules()
+		rules.Attrs = "pages=test(page)"
+		evs := withBoundaryPages(r, randomEvents(r, 1+r.IntN(200), false))
+		key := func(s *Session) string { return shortKey(s) + "|" + string(s.Attrs) }
+		p := NewPartition(rules)
+		p.SetAttrs(fold)
+		end := int64(-1 << 63)
+		for i, e := range evs {
+			p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Attrs: e.page + e.id})
+			end = max(end, e.t)
+		}
+		var want []string
+		p.Close(end, nil, func(s *Session) { want = append(want, key(s)) })
+		slices.Sort(want)
+
+		s := NewStream(rules, 1000*hour) // nothing late
+		s.SetAttrs(fold)
+		var got []string
+		collect := func(x *Session) { got = append(got, key(x)) }
+		for i, e := range evs {
+			if i == len(evs)/2 {
+				var err error
+				if s, err = RestoreStream(rules, 1000*hour, s.AppendState(nil)); err != nil {
+					t.Fatal(err)
+				}
+				s.SetAttrs(fold)
+			}
+			s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Attrs: e.page + e.id})
+			if i%5 == 0 {
+				s.Advance(collect)
+			}
+		}
+		s.Drain(end, collect)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("iteration %d: stream attributes differ\n got %v\nwant %v", iter, got, want)
+		}
+		other := rules
+		other.Attrs = ""
+		if _, err := RestoreStream(other, 1000*hour, s.AppendState(nil)); err == nil {
+			t.Fatal("a checkpoint with attributes restored without them")
+		}
+	}
+}
