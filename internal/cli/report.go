@@ -17,6 +17,7 @@ func newReportCmd(e *env) *cobra.Command {
 		input, summary, from, to, html   string
 		asJSON                           bool
 		top                              int
+		funnel                           []string
 	)
 	cmd := &cobra.Command{
 		Use:   "report (--warehouse DIR | --input FILE) [--from T] [--to T] [--json] [--html FILE]",
@@ -64,7 +65,7 @@ no network.`,
 			if top < 1 {
 				return usagef("invalid argument %d for \"--top\" flag: want a positive number", top)
 			}
-			opts := report.Options{Top: top}
+			opts := report.Options{Top: top, Funnel: funnel}
 			var err error
 			if from != "" {
 				if opts.From, err = report.ParseFrom(from); err != nil {
@@ -132,5 +133,6 @@ no network.`,
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of tables")
 	fs.StringVar(&html, "html", "", "also write the report as one self-contained HTML page with charts to this file (- for stdout, instead of the tables)")
 	fs.IntVar(&top, "top", 10, "how many entry and exit pages to list")
+	fs.StringSliceVar(&funnel, "funnel-steps", report.FunnelSteps, "the funnel's pages in order, comma-separated: a session reaches step k when its pages_visited holds steps 1..k in order")
 	return cmd
 }

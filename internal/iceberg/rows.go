@@ -18,6 +18,16 @@ type SessionRow struct {
 	EntryPage              string   `json:"entry_page"`
 	ExitPage               string   `json:"exit_page"`
 	EndReason              string   `json:"end_reason"`
+	// BoolAttrs are the session's boolean attributes (batch
+	// --session-attr NAME=any(...)) where a reader found them, for
+	// report's rates; not a table column yet.
+	BoolAttrs []BoolAttr `json:"-"`
+}
+
+// BoolAttr is one boolean session attribute.
+type BoolAttr struct {
+	Name  string
+	Value bool
 }
 
 // LateRow is one row of the late_events table: an event that was valid but

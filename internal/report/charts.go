@@ -55,7 +55,7 @@ func (r *Report) Charts() ([]Chart, error) {
 		{"sessions-per-hour", "Sessions per hour (UTC)", r.plotPerHour, false},
 		{"duration-histogram", "Session duration", r.plotDurations, false},
 		{"events-histogram", "Events per session", r.plotEvents, false},
-		{"funnel", "Funnel: home → search → results → details → booking → confirmation", r.plotFunnel, true},
+		{"funnel", "Funnel: " + r.funnelTitle(), r.plotFunnel, true},
 		{"sessions-per-user", "Sessions per user", r.plotPerUser, false},
 		{"top-entry-pages", "Top entry pages", func(t string) (*plot.Plot, error) { return r.plotPages(t, r.TopEntryPages, colorTeal) }, false},
 		{"top-exit-pages", "Top exit pages", func(t string) (*plot.Plot, error) { return r.plotPages(t, r.TopExitPages, colorPurple) }, false},
@@ -481,4 +481,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// funnelTitle lists the funnel's steps.
+func (r *Report) funnelTitle() string {
+	var names []string
+	for _, s := range r.Funnel.Steps {
+		names = append(names, s.Step)
+	}
+	return strings.Join(names, " → ")
 }

@@ -72,6 +72,9 @@ type Report struct {
 	TopEntryPages    []NameCount     `json:"top_entry_pages"`
 	TopExitPages     []NameCount     `json:"top_exit_pages"`
 	Funnel           Funnel          `json:"funnel"`
+	// Attributes are the rates of the sessions' boolean attributes
+	// (--session-attr NAME=any(...)): a conversion rate for each.
+	Attributes []AttributeRate `json:"attributes"`
 	EndReasons       []NameCount     `json:"end_reasons"`
 	Quality          Quality         `json:"quality"`
 
@@ -154,6 +157,15 @@ type ActiveSession struct {
 	EndReason       string  `json:"end_reason"`
 }
 
+// AttributeRate is the share of sessions for which a boolean attribute
+// is true.
+type AttributeRate struct {
+	Name     string  `json:"name"`
+	Sessions int64   `json:"sessions"` // true
+	Of       int64   `json:"of"`       // sessions that have the attribute
+	Rate     float64 `json:"rate"`
+}
+
 // Funnel is the travel funnel.
 type Funnel struct {
 	Definition string       `json:"definition"`
@@ -201,6 +213,8 @@ func readColumns() []string {
 type Options struct {
 	From, To time.Time // zero: open
 	Top      int       // pages listed; <= 0 means 10
+	// Funnel are the funnel's pages in order; nil means FunnelSteps.
+	Funnel []string
 }
 
 // Accumulator takes sessions one at a time, so a large table or file
@@ -220,6 +234,10 @@ type Accumulator struct {
 	entry, exit, reason map[string]int64
 	funnel              []int64
 	first, last         int64
+	// attrs counts, per boolean session attribute, sessions with it true
+	// and with it at all.
+	attrs     map[string]*[2]int64
+	attrOrder []string
 }
 
 // NewAccumulator returns an empty Accumulator.
@@ -227,10 +245,13 @@ func NewAccumulator(opts Options) *Accumulator {
 	if opts.Top <= 0 {
 		opts.Top = 10
 	}
+	if len(opts.Funnel) == 0 {
+		opts.Funnel = FunnelSteps
+	}
 	return &Accumulator{
 		opts: opts, durations: newDurationCounts(), events: newIntCounts(), perDay: map[int64]int64{}, perHour: map[int64]int64{},
 		best: map[int64]Session{}, entry: map[string]int64{}, exit: map[string]int64{}, reason: map[string]int64{},
-		funnel: make([]int64, len(FunnelSteps)),
+		funnel: make([]int64, len(opts.Funnel)), attrs: map[string]*[2]int64{},
 	}
 }
 
@@ -280,8 +301,20 @@ func (a *Accumulator) Add(s *Session) {
 	countKey(a.entry, s.EntryPage)
 	countKey(a.exit, s.ExitPage)
 	countKey(a.reason, s.EndReason)
-	if k := funnelReached(s.PagesVisited); k > 0 {
+	if k := funnelReached(a.opts.Funnel, s.PagesVisited); k > 0 {
 		a.funnel[k-1]++ // reached exactly k steps
+	}
+	for _, b := range s.BoolAttrs {
+		c := a.attrs[b.Name]
+		if c == nil {
+			c = new([2]int64)
+			a.attrs[strings.Clone(b.Name)] = c
+			a.attrOrder = append(a.attrOrder, strings.Clone(b.Name))
+		}
+		c[1]++
+		if b.Value {
+			c[0]++
+		}
 	}
 }
 
@@ -320,13 +353,13 @@ func moreActive(s, cur *Session) bool {
 
 // funnelReached returns how many funnel steps pages reaches: steps are
 // matched in order as a subsequence, greedily.
-func funnelReached(pages []string) int {
+func funnelReached(steps, pages []string) int {
 	k := 0
 	for _, p := range pages {
-		if k == len(FunnelSteps) {
+		if k == len(steps) {
 			break
 		}
-		if p == FunnelSteps[k] {
+		if p == steps[k] {
 			k++
 		}
 	}
@@ -383,11 +416,17 @@ func (a *Accumulator) Report() *Report {
 	// a.funnel[k] counts sessions that reached exactly k+1 steps; reached(k)
 	// is the sum over k and beyond.
 	r.Funnel.Definition = FunnelDefinition
-	r.Funnel.Steps = make([]FunnelStep, len(FunnelSteps))
+	steps := a.opts.Funnel
+	r.Attributes = []AttributeRate{}
+	r.Funnel.Steps = make([]FunnelStep, len(steps))
 	var reached int64
-	for k := len(FunnelSteps) - 1; k >= 0; k-- {
+	for k := len(steps) - 1; k >= 0; k-- {
 		reached += a.funnel[k]
-		r.Funnel.Steps[k] = FunnelStep{Step: FunnelSteps[k], Sessions: reached, ShareOfSessions: ratio(reached, a.n)}
+		r.Funnel.Steps[k] = FunnelStep{Step: steps[k], Sessions: reached, ShareOfSessions: ratio(reached, a.n)}
+	}
+	for _, name := range a.attrOrder {
+		c := a.attrs[name]
+		r.Attributes = append(r.Attributes, AttributeRate{Name: name, Sessions: c[0], Of: c[1], Rate: ratio(c[0], c[1])})
 	}
 	for k := range r.Funnel.Steps {
 		prev := a.n

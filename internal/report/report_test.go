@@ -154,7 +154,7 @@ func TestFunnelReached(t *testing.T) {
 		{[]string{"home", "search", "results", "details", "confirmation", "booking"}, 5},
 	}
 	for _, tc := range cases {
-		if got := funnelReached(tc.pages); got != tc.want {
+		if got := funnelReached(FunnelSteps, tc.pages); got != tc.want {
 			t.Errorf("funnelReached(%v) = %d, want %d", tc.pages, got, tc.want)
 		}
 	}
@@ -354,7 +354,7 @@ var jsonKeys = []string{
 	"schema_version", "source", "window", "first_session_start", "last_session_start",
 	"sessions", "users", "sessions_per_user", "duration_seconds", "events_per_session", "bounce",
 	"pages_truncated_sessions", "sessions_per_day", "sessions_per_hour", "most_active_session_per_day",
-	"top_entry_pages", "top_exit_pages", "funnel", "end_reasons", "quality",
+	"top_entry_pages", "top_exit_pages", "funnel", "attributes", "end_reasons", "quality",
 }
 
 func keys(m map[string]any) []string {

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/valyala/fastjson"
 
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/iceberg"
@@ -223,6 +224,7 @@ func readSessionsJSONL(ctx context.Context, path string, r *bufio.Reader, add fu
 	var (
 		line, n int64
 		s       Session
+		bools   boolAttrReader
 	)
 	for {
 		b, err := r.ReadBytes('\n')
@@ -248,6 +250,7 @@ func readSessionsJSONL(ctx context.Context, path string, r *bufio.Reader, add fu
 					EventCount: *js.EventCount, PagesVisited: js.PagesVisited, PagesTruncated: js.PagesTruncated,
 					EntryPage: js.EntryPage, ExitPage: js.ExitPage, EndReason: js.EndReason,
 				}
+				s.BoolAttrs = bools.read(b)
 				add(&s)
 				n++
 			}
@@ -327,4 +330,35 @@ func leafColumns(m *pqarrow.SchemaManifest, names []string) []int {
 		}
 	}
 	return out
+}
+
+// boolAttrReader finds a JSON session's boolean attributes (batch
+// --session-attr NAME=any(...)): the boolean fields other than
+// pages_truncated. Most lines have none; a byte count rules those out
+// before any parse.
+type boolAttrReader struct {
+	p   fastjson.Parser
+	out []iceberg.BoolAttr
+}
+
+func (r *boolAttrReader) read(line []byte) []iceberg.BoolAttr {
+	if bytes.Count(line, []byte(":true"))+bytes.Count(line, []byte(":false"))+
+		bytes.Count(line, []byte(": true"))+bytes.Count(line, []byte(": false")) <= 1 {
+		return nil
+	}
+	v, err := r.p.ParseBytes(line)
+	if err != nil {
+		return nil
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return nil
+	}
+	r.out = r.out[:0]
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if t := v.Type(); (t == fastjson.TypeTrue || t == fastjson.TypeFalse) && string(k) != "pages_truncated" {
+			r.out = append(r.out, iceberg.BoolAttr{Name: string(k), Value: t == fastjson.TypeTrue})
+		}
+	})
+	return r.out
 }

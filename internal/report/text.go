@@ -154,6 +154,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	writeTable(ew, []string{"step", "sessions", "of all", "from previous", ""}, rows, "lrrrl")
 
+	if len(r.Attributes) > 0 {
+		p("\nSession attributes (share of sessions where any(...) held)\n")
+		rows = make([][]string, len(r.Attributes))
+		for i, a := range r.Attributes {
+			rows[i] = []string{a.Name, num(a.Sessions), num(a.Of), pct(a.Rate)}
+		}
+		writeTable(ew, []string{"attribute", "sessions", "of", "rate"}, rows, "lrrr")
+	}
+
 	p("\nEnd reasons\n")
 	if len(r.EndReasons) == 0 {
 		p("  none\n")
