@@ -75,8 +75,8 @@ type Report struct {
 	// Attributes are the rates of the sessions' boolean attributes
 	// (--session-attr NAME=any(...)): a conversion rate for each.
 	Attributes []AttributeRate `json:"attributes"`
-	EndReasons       []NameCount     `json:"end_reasons"`
-	Quality          Quality         `json:"quality"`
+	EndReasons []NameCount     `json:"end_reasons"`
+	Quality    Quality         `json:"quality"`
 
 	// Every duration and event count, kept for the HTML histograms.
 	durations, events valueCounts
