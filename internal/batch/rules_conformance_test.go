@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -26,23 +25,6 @@ func ruleCaseConfig(t *testing.T, c conformance.RuleCase) Config {
 	}
 	base := session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages}
 	return Config{Rules: set.Apply(base), RuleSet: set, Workers: 2}
-}
-
-// projected keeps of each output line the keys the expected lines have,
-// sorted by user and start: expected files name only what they pin down.
-func projected(t *testing.T, lines []map[string]any, like map[string]any) []string {
-	t.Helper()
-	var out []string
-	for _, l := range lines {
-		p := map[string]any{}
-		for k := range like {
-			p[k] = l[k]
-		}
-		b, _ := json.Marshal(p)
-		out = append(out, fmt.Sprintf("%v|%020.0f|%s", l["uuid"], l["session_start_time_ms"], b))
-	}
-	sort.Strings(out)
-	return out
 }
 
 // TestRuleConformanceBatch runs the rule cases in batch: the sessions
@@ -63,7 +45,7 @@ func TestRuleConformanceBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readJSONLines[map[string]any](t, cfg.Output)
-			if g, w := projected(t, got, want[0]), projected(t, want, want[0]); !reflect.DeepEqual(g, w) {
+			if g, w := conformance.Project(got, want[0]), conformance.Project(want, want[0]); !reflect.DeepEqual(g, w) {
 				t.Fatalf("%s\n got %s\nwant %s", c.Description, strings.Join(g, "\n     "), strings.Join(w, "\n     "))
 			}
 			if sum.RecordsRead != c.InputRecords || !sum.InvariantHolds {

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,4 +63,21 @@ func ruleCasesDir(t testing.TB) string {
 			t.Fatalf("no go.mod above %s", wd)
 		}
 	}
+}
+
+// Project keeps of each session line the keys that like (an expected
+// line) has, as JSON, sorted by user and start: expected files name only
+// what they pin down.
+func Project(lines []map[string]any, like map[string]any) []string {
+	var out []string
+	for _, l := range lines {
+		p := map[string]any{}
+		for k := range like {
+			p[k] = l[k]
+		}
+		b, _ := json.Marshal(p) // decoded JSON values always marshal
+		out = append(out, fmt.Sprintf("%v|%020.0f|%s", l["uuid"], l["session_start_time_ms"], b))
+	}
+	sort.Strings(out)
+	return out
 }

@@ -3,11 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +66,7 @@ func TestRuleConformanceStream(t *testing.T) {
 					like[k] = v
 				}
 			}
-			if g, w := project(gotLines, like), project(wantLines, like); !reflect.DeepEqual(g, w) {
+			if g, w := conformance.Project(gotLines, like), conformance.Project(wantLines, like); !reflect.DeepEqual(g, w) {
 				t.Fatalf("%s\n got %s\nwant %s", c.Description, strings.Join(g, "\n     "), strings.Join(w, "\n     "))
 			}
 			assertEventsTableWith(t, wh, lines, cfg.Rules, set)
@@ -85,17 +83,3 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
-// project keeps the keys of like, sorted by user and start.
-func project(lines []map[string]any, like map[string]any) []string {
-	var out []string
-	for _, l := range lines {
-		p := map[string]any{}
-		for k := range like {
-			p[k] = l[k]
-		}
-		b, _ := json.Marshal(p)
-		out = append(out, fmt.Sprintf("%v|%020.0f|%s", l["uuid"], l["session_start_time_ms"], b))
-	}
-	sort.Strings(out)
-	return out
-}

@@ -216,18 +216,7 @@ func TestBoundaryRulesEdgeCases(t *testing.T) {
 	}
 }
 
-func batchSessionsShort(rules Rules, evs []ev) []string {
-	p := NewPartition(rules)
-	end := int64(-1 << 63)
-	for i, e := range evs {
-		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
-		end = max(end, e.t)
-	}
-	var out []string
-	p.Close(end, nil, func(s *Session) { out = append(out, shortKey(s)) })
-	slices.Sort(out)
-	return out
-}
+func batchSessionsShort(rules Rules, evs []ev) []string { return batchKeys(rules, evs, shortKey) }
 
 // TestBoundaryCheckpoint: a Stream checkpointed and restored mid-way
 // keeps its marks (open sessions' last marks, pending events' marks), and

@@ -51,7 +51,11 @@ func feedStream(s *Stream, evs []ev, advanceEvery int) streamRun {
 	return r
 }
 
-func batchSessions(rules Rules, evs []ev) []string {
+func batchSessions(rules Rules, evs []ev) []string { return batchKeys(rules, evs, sessionKey) }
+
+// batchKeys sessionizes evs in one Partition and returns key of each
+// session, sorted.
+func batchKeys(rules Rules, evs []ev, key func(*Session) string) []string {
 	p := NewPartition(rules)
 	end := int64(-1 << 63)
 	for i, e := range evs {
@@ -59,7 +63,7 @@ func batchSessions(rules Rules, evs []ev) []string {
 		end = max(end, e.t)
 	}
 	var out []string
-	p.Close(end, nil, func(s *Session) { out = append(out, sessionKey(s)) })
+	p.Close(end, nil, func(s *Session) { out = append(out, key(s)) })
 	slices.Sort(out)
 	return out
 }
