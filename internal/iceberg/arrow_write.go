@@ -70,8 +70,27 @@ func appendOptionalInt64(b *array.Int64Builder, v *int64) {
 // rowAppender adds one row to the builders it captured.
 type rowAppender[R any] func(*R)
 
-// bindSessions returns an appender that writes SessionRows into rb.
-func bindSessions(c *columns) rowAppender[SessionRow] {
+// bindSessions returns an appender that writes SessionRows with attrs
+// (see attrs.go) into rb.
+func bindSessions(attrs []AttrColumn) func(c *columns) rowAppender[SessionRow] {
+	return func(c *columns) rowAppender[SessionRow] {
+		own := bindOwnSessions(c)
+		if c.err != nil || len(attrs) == 0 {
+			return own
+		}
+		withAttrs := bindAttrs(c, attrs)
+		if c.err != nil {
+			return nil
+		}
+		return func(r *SessionRow) {
+			own(r)
+			withAttrs(r)
+		}
+	}
+}
+
+// bindOwnSessions returns an appender of the sessions' own columns.
+func bindOwnSessions(c *columns) rowAppender[SessionRow] {
 	sessionID := column[*array.StringBuilder](c, "session_id")
 	uuid := column[*array.StringBuilder](c, "uuid")
 	startMs := column[*array.Int64Builder](c, "session_start_time_ms")

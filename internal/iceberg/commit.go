@@ -226,7 +226,7 @@ func (w *Warehouse) writeDataFiles(ctx context.Context, tbl *table.Table, ti tab
 	var recs iter.Seq2[arrow.RecordBatch, error]
 	switch {
 	case len(c.Sessions) > 0:
-		recs = recordBatches(ti.arrowSchema, c.Sessions, bindSessions)
+		recs = recordBatches(ti.arrowSchema, c.Sessions, bindSessions(w.cfg.SessionAttrs))
 	case len(c.Late) > 0:
 		recs = recordBatches(ti.arrowSchema, c.Late, bindLate)
 	case len(c.Rejected) > 0:

@@ -27,6 +27,11 @@ type Config struct {
 	// EventsTable also opens (creating if missing) the opt-in events
 	// table.
 	EventsTable bool
+	// WritesSessionAttrs is set by the writers of the sessions table
+	// (batch --output-table, run): the table's attribute columns must
+	// then be SessionAttrs, the missing ones added (see attrs.go).
+	WritesSessionAttrs bool
+	SessionAttrs       []AttrColumn
 	// Faults injects catalog commit failures: for tests and fault
 	// drills; nil in production.
 	Faults *FaultInjector

@@ -45,7 +45,7 @@ func (w *Warehouse) commitReplace(ctx context.Context, tbl *table.Table, ti tabl
 	if err := tx.AssertRefSnapshotID(table.MainBranch); err != nil {
 		return Snapshot{}, fmt.Errorf("iceberg: commit to %s: assert main: %w", c.Table, err)
 	}
-	rdr := array.ReaderFromIter(ti.arrowSchema, recordBatches(ti.arrowSchema, c.Sessions, bindSessions))
+	rdr := array.ReaderFromIter(ti.arrowSchema, recordBatches(ti.arrowSchema, c.Sessions, bindSessions(w.cfg.SessionAttrs)))
 	defer rdr.Release()
 	if err := tx.Overwrite(ctx, rdr, props, table.WithOverwriteFilter(c.Replace.filter())); err != nil {
 		return Snapshot{}, fmt.Errorf("iceberg: commit to %s: replace %s: %w", c.Table, c.Replace, err)

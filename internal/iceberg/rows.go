@@ -22,6 +22,9 @@ type SessionRow struct {
 	// --session-attr NAME=any(...)) where a reader found them, for
 	// report's rates; not a table column yet.
 	BoolAttrs []BoolAttr `json:"-"`
+	// Attrs are the session attributes a writer writes, in the order of
+	// its Config.SessionAttrs.
+	Attrs []AttrValue `json:"-"`
 }
 
 // BoolAttr is one boolean session attribute.

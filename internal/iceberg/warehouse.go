@@ -87,6 +87,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 		_ = w.Close()
 		return nil, err
 	}
+	if cfg.WritesSessionAttrs {
+		sc, err := w.evolveSessionAttrs(ctx, cfg.SessionAttrs)
+		if err == nil {
+			ti := w.tables[TableSessions]
+			if ti.arrowSchema, err = arrowSchema(sc); err == nil {
+				w.tables[TableSessions] = ti
+			}
+		}
+		if err != nil {
+			_ = w.Close()
+			return nil, err
+		}
+	}
 	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", cfg.catalogDescription(), "namespace", cfg.Namespace)
 	return w, nil
 }

@@ -1,0 +1,75 @@
+package iceberg
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// TestSessionAttrColumns: a writer's attributes become optional columns of
+// the sessions table, with their values and nulls; a later writer with one
+// more attribute evolves the schema (old rows read null); dropping or
+// retyping an attribute is refused; readers open the table as before.
+func TestSessionAttrColumns(t *testing.T) {
+	dir := t.TempDir()
+	two := []AttrColumn{{"converted", AttrBool}, {"revenue", AttrDouble}}
+	w := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: two})
+	rows := sampleSessions(3, "a")
+	for i := range rows {
+		rows[i].Attrs = []AttrValue{{Bool: i == 1}, {Float: 10.5 * float64(i), Null: i == 2}}
+	}
+	if _, err := w.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: rows, ExpectParentSnapshotID: NoSnapshot}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	three := append(two, AttrColumn{"product", AttrString})
+	w2 := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: three})
+	more := sampleSessions(1, "b")
+	more[0].Attrs = []AttrValue{{Bool: true}, {Float: 1}, {Str: "hotel"}}
+	if _, err := w2.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: more, ExpectParentSnapshotID: mustCurrentID(t, w2, TableSessions)}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	if _, err := w2.Scan(testCtx(t), TableSessions, ScanOptions{}, func(rec arrow.RecordBatch) error {
+		col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
+		for i := range int(rec.NumRows()) {
+			id := col("session_id").(*array.String).Value(i)
+			got[id] = col("converted").ValueStr(i) + "|" + col("revenue").ValueStr(i) + "|" + col("product").ValueStr(i)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"a-session-000000": "false|0|(null)", "a-session-000001": "true|10.5|(null)", "a-session-000002": "false|(null)|(null)",
+		"b-session-000000": "true|1|hotel",
+	}
+	for id, v := range want {
+		if got[id] != v {
+			t.Errorf("%s: %q, want %q", id, got[id], v)
+		}
+	}
+	w2.Close()
+
+	for _, c := range []struct {
+		attrs []AttrColumn
+		want  string
+	}{
+		{two, "the attribute column product (string), which this run does not write: removing an attribute is refused"},
+		{nil, "removing an attribute is refused"},
+		{[]AttrColumn{{"converted", AttrBool}, {"revenue", AttrLong}, {"product", AttrString}}, "has the attribute revenue as double; --session-attr revenue gives long: retyping a column is refused"},
+	} {
+		_, err := Open(testCtx(t), Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: c.attrs}, testLogger(t))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("attributes %v: %v, want %q", c.attrs, err, c.want)
+		}
+	}
+	// A reader does not care.
+	r := openWarehouse(t, Config{Warehouse: dir})
+	if rows, err := r.ReadSessions(testCtx(t)); err != nil || len(rows) != 4 {
+		t.Fatalf("read %d rows: %v", len(rows), err)
+	}
+}
