@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/input"
 	"github.com/sessionize/sessionize/internal/session"
 )
@@ -85,10 +86,23 @@ type tableWriter struct {
 	id     string     // the run id; known before reading unless stdin is read
 	inputs []string
 	rows   []iceberg.SessionRow
+	attrs  *rule.Set // the session attributes, for their columns
+}
+
+// warehouse is the warehouse config of a writer of the sessions table
+// with the run's attribute columns.
+func (t *tableWriter) warehouse() iceberg.Config {
+	c := t.out.Warehouse
+	c.WritesSessionAttrs, c.SessionAttrs = true, t.attrs.TableColumns()
+	return c
 }
 
 func (t *tableWriter) Write(s *session.Session) error {
 	row := iceberg.NewSessionRow(s)
+	var err error
+	if row.Attrs, err = t.attrs.TableValues(s.Attrs); err != nil {
+		return err
+	}
 	row.PagesVisited = slices.Clone(s.Pages)
 	t.rows = append(t.rows, row)
 	return nil
@@ -99,7 +113,7 @@ func (t *tableWriter) Close() error { return nil }
 // newTableWriter identifies the run. If the table already has it, it
 // returns the result and no writer: there is nothing to do.
 func newTableWriter(ctx context.Context, cfg *Config, inputs []input.File) (*tableWriter, *TableResult, error) {
-	t := &tableWriter{out: cfg.Table, ident: newRunIdentity(cfg)}
+	t := &tableWriter{out: cfg.Table, ident: newRunIdentity(cfg), attrs: cfg.RuleSet}
 	for _, in := range inputs {
 		t.inputs = append(t.inputs, in.Name())
 	}
@@ -116,7 +130,7 @@ func newTableWriter(ctx context.Context, cfg *Config, inputs []input.File) (*tab
 		return t, nil, nil
 	}
 	t.id = t.ident.id()
-	wh, err := iceberg.Open(ctx, t.out.Warehouse, cfg.Logger)
+	wh, err := iceberg.Open(ctx, t.warehouse(), cfg.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,7 +181,7 @@ func (t *tableWriter) commit(ctx context.Context, sum *Summary, cfg *Config) (*T
 		t.ident.Inputs = append(t.ident.Inputs, t.stdin.sum())
 		t.id = t.ident.id()
 	}
-	wh, err := iceberg.Open(ctx, t.out.Warehouse, cfg.Logger)
+	wh, err := iceberg.Open(ctx, t.warehouse(), cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

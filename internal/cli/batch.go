@@ -130,9 +130,6 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if err != nil {
 				return err
 			}
-			if len(attrs) > 0 && table != "" {
-				return usagef("--session-attr with --output-table: attribute columns in the Iceberg sessions table are not implemented yet; write them to --output")
-			}
 			if len(cfg.Inputs) == 0 {
 				return usagef("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
 			}

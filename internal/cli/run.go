@@ -30,6 +30,7 @@ func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		attrs    []string
 		wf       warehouseFlags
 		cfg      pipeline.Config
 		servers  []string
@@ -96,7 +97,7 @@ another --group is refused.`,
   sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rules, ruleSet, err := rf.rules()
+			rules, ruleSet, err := rf.rules(attrs...)
 			if err != nil {
 				return err
 			}
@@ -144,6 +145,7 @@ another --group is refused.`,
 	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once the whole topic is finished: this instance's partitions read to their end with nothing new for this long, and every other partition committed to the tables up to its end by whichever instance holds it; until then wait, saying which partitions are unfinished and who holds them (0: never)")
 	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", 0, "how long --stop-when-idle may wait, once this instance's own partitions are finished, for the partitions other instances hold; then exit 1 naming them (0: no limit)")
+	fs.StringArrayVar(&attrs, "session-attr", nil, "add a typed column to every session (see batch --help and the README): NAME=AGG(ARG) with first, last, count, count_distinct, sum, min, max or any(CONDITION); repeatable; a new one is added to the sessions table, dropping or retyping one is refused")
 	fs.BoolVar(&cfg.Warehouse.EventsTable, "events-table", false, "also write every accepted event, tagged with its session_id, 0-based event_index and session start, with its raw record, to the Iceberg table events (exactly once, like the other tables); an event is written once its place in its session is final, before the session closes")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session of this instance's partitions (as batch does at the end of its input) instead of keeping it for the next run; other instances' partitions are theirs to drain")
 	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's (uuid, event_id) until the watermark is this far past its event time: a copy re-sent meanwhile is a duplicate, even after its session was committed (keep it above --inactivity-timeout to cover closed sessions). Memory: 40 to 100 bytes per event of the last --allowed-lateness + --dedup-window, per partition")

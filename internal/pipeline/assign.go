@@ -57,6 +57,7 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 		}
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
 		part.marker = p.marker
+		stream.SetAttrs(p.cfg.RuleSet.Fold())
 		if p.cfg.Warehouse.EventsTable {
 			ev := prog[iceberg.TableEvents]
 			settled, ok := ev.settled[id]

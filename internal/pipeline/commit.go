@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/metrics"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -177,7 +178,10 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		sessions = sessions[:0]
 		for _, id := range ids {
 			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = next[id], uri, counters[id]
-			sessions = appendSessionRows(sessions, out[id].sessions)
+			var err error
+			if sessions, err = appendSessionRows(sessions, out[id].sessions, p.cfg.RuleSet); err != nil {
+				p.cfg.Logger.Error("session attributes", "error", err) // engine-made state: cannot happen
+			}
 		}
 		return iceberg.Commit{Table: iceberg.TableSessions, Sessions: sessions}, prog, true
 	}); err != nil {
@@ -403,11 +407,16 @@ func retryOp[T any](ctx context.Context, p *Pipeline, what string, op func(conte
 		}))
 }
 
-func appendSessionRows(rows []iceberg.SessionRow, ss []session.Session) []iceberg.SessionRow {
+func appendSessionRows(rows []iceberg.SessionRow, ss []session.Session, attrs *rule.Set) ([]iceberg.SessionRow, error) {
 	for i := range ss {
-		rows = append(rows, iceberg.NewSessionRow(&ss[i]))
+		row := iceberg.NewSessionRow(&ss[i])
+		var err error
+		if row.Attrs, err = attrs.TableValues(ss[i].Attrs); err != nil {
+			return rows, fmt.Errorf("session %s: %w", row.SessionID, err)
+		}
+		rows = append(rows, row)
 	}
-	return rows
+	return rows, nil
 }
 
 func watermarkPtr(w int64) *int64 {

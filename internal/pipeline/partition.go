@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/sessionize/sessionize/internal/event"
@@ -185,7 +186,9 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 	if p.events != nil {
 		ev.Raw = string(r.Value)
 	}
-	ev.Mark = p.marker.Mark(r.Value)
+	var attrs []byte
+	ev.Mark, attrs = p.marker.Eval(r.Value, nil)
+	ev.Attrs = string(attrs)
 	if p.stream.Add(string(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
 			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})
@@ -206,6 +209,7 @@ func (p *partition) collect(s *session.Session) {
 	p.pages = append(p.pages, s.Pages...)
 	c := *s
 	c.Pages = p.pages[start:len(p.pages):len(p.pages)]
+	c.Attrs = slices.Clone(s.Attrs)
 	p.sessions = append(p.sessions, c)
 	p.closedAtMs = append(p.closedAtMs, p.lastKafkaTsMs)
 }

@@ -57,7 +57,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	wh, err := iceberg.Open(ctx, cfg.Warehouse, cfg.Logger)
+	whc := cfg.Warehouse
+	whc.WritesSessionAttrs, whc.SessionAttrs = true, cfg.RuleSet.TableColumns()
+	wh, err := iceberg.Open(ctx, whc, cfg.Logger)
 	if err != nil {
 		return err
 	}
