@@ -17,8 +17,7 @@ func (f *folder) mark(a *arena, r *rec) Mark {
 	if !f.extras {
 		return 0
 	}
-	m, _, _ := a.extras(r.id, false, false)
-	return m
+	return Mark(a.b[r.id.off+r.id.len]) // the first of the extras
 }
 
 // fold emits every session of rs that is closed by endMs (the latest time

@@ -95,9 +95,29 @@ type pendingEvent struct {
 	seq    uint64
 	id     string
 	page   string
-	raw    string // only while tagging events
-	mark   Mark
-	attrs  string // only with session attributes
+	// ext is nil unless the Stream has rules, attributes or tags events:
+	// pending events are inserted into sorted slices, so they stay small.
+	ext *pendingExtra
+}
+
+// pendingExtra is what a pending event needs beyond the plain engine.
+type pendingExtra struct {
+	raw   string // only while tagging events
+	attrs string // only with session attributes
+	mark  Mark
+}
+
+// extra is p's extra part, zero if none.
+func (p *pendingEvent) extra() pendingExtra {
+	if p.ext == nil {
+		return pendingExtra{}
+	}
+	return *p.ext
+}
+
+// needsExtra reports whether pending events carry a pendingExtra.
+func (s *Stream) needsExtra() bool {
+	return s.onEvent != nil || s.attrFold != nil || s.rules.hasBoundaries()
 }
 
 // current accumulates the folded part of a user's open session.
@@ -232,14 +252,17 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		s.pending[key] = struct{}{}
 	}
 	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
-	if s.rules.hasBoundaries() { // as Partition: marks count only under rules
-		p.mark = ev.Mark
-	}
-	if s.attrFold != nil {
-		p.attrs = strings.Clone(ev.Attrs)
-	}
-	if s.onEvent != nil {
-		p.raw = strings.Clone(ev.Raw)
+	if s.needsExtra() {
+		p.ext = &pendingExtra{}
+		if s.rules.hasBoundaries() { // as Partition: marks count only under rules
+			p.ext.mark = ev.Mark
+		}
+		if s.attrFold != nil {
+			p.ext.attrs = strings.Clone(ev.Attrs)
+		}
+		if s.onEvent != nil {
+			p.ext.raw = strings.Clone(ev.Raw)
+		}
 	}
 	i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
 	u.pending = slices.Insert(u.pending, i, p)
@@ -351,7 +374,7 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
-		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, c.lastMark, p.timeMs, p.mark) {
+		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, c.lastMark, p.timeMs, p.extra().mark) {
 			s.emit(u, s.rules.cutReason(c.startMs, c.lastMs, c.lastMark, p.timeMs), emit)
 		}
 		s.foldIn(u, p)
@@ -375,11 +398,11 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 		c.attrs = nil
 	}
 	if s.attrFold != nil {
-		c.attrs = s.attrFold(c.attrs, p.attrs)
+		c.attrs = s.attrFold(c.attrs, p.extra().attrs)
 	}
 	c.count++
 	c.lastMs = p.timeMs
-	c.lastMark = p.mark
+	c.lastMark = p.extra().mark
 	c.exitPage = p.page
 	if len(c.pages) < s.rules.MaxPages {
 		c.pages = append(c.pages, p.page)
@@ -388,7 +411,7 @@ func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 	}
 	if s.onEvent != nil {
 		s.onEvent(&TaggedEvent{UUID: u.uuid, SessionStartMs: c.startMs, SessionFirstID: c.firstID, Index: c.count - 1,
-			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.raw, Mark: p.mark}})
+			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.extra().raw, Mark: p.extra().mark}})
 	}
 }
 

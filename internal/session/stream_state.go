@@ -104,9 +104,10 @@ func (s *Stream) AppendState(b []byte) []byte {
 			b = binary.AppendUvarint(b, p.seq)
 			b = appendStr(b, p.id)
 			b = binary.AppendUvarint(b, page(p.page))
-			b = appendStr(b, p.raw)
-			b = append(b, byte(p.mark))
-			b = appendStr(b, p.attrs)
+			x := p.extra()
+			b = appendStr(b, x.raw)
+			b = append(b, byte(x.mark))
+			b = appendStr(b, x.attrs)
 		}
 	}
 	b = binary.AppendVarint(b, s.recent.d.WindowMs)
@@ -214,9 +215,10 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			p.id = d.str()
 			p.page = page()
 			if withRaw {
-				p.raw = d.str()
-				p.mark = Mark(d.byte())
-				p.attrs = d.str()
+				x := pendingExtra{raw: d.str(), mark: Mark(d.byte()), attrs: d.str()}
+				if x != (pendingExtra{}) {
+					p.ext = &x
+				}
 			}
 			s.pending[pendingKey{uh, xxhash.Sum64String(p.id)}] = struct{}{}
 		}
