@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/input"
+	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
 

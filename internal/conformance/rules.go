@@ -3,9 +3,9 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 )
 
