@@ -70,10 +70,10 @@ func TestBrokerCommandRunsUntilCancelled(t *testing.T) {
 	// It is a Kafka broker: a topic made through it gets its default partitions.
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer pcancel()
-	if _, err := kafka.CreateTopic(pctx, []string{addr}, "t", 0); err != nil {
+	if _, err := kafka.CreateTopic(pctx, []string{addr}, kafka.Security{}, "t", 0); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := kafka.TopicPartitions(pctx, []string{addr}, "t"); n != 3 || err != nil {
+	if n, err := kafka.TopicPartitions(pctx, []string{addr}, kafka.Security{}, "t"); n != 3 || err != nil {
 		t.Fatalf("topic has %d partitions (%v), want --partitions 3", n, err)
 	}
 
@@ -100,7 +100,7 @@ func TestBrokerCommandRunsUntilCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if n, err := kafka.TopicPartitions(context.Background(), b.Addrs(), "t"); n != 3 || err != nil {
+	if n, err := kafka.TopicPartitions(context.Background(), b.Addrs(), kafka.Security{}, "t"); n != 3 || err != nil {
 		t.Errorf("after restart: %d partitions, %v", n, err)
 	}
 }

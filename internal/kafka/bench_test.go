@@ -41,7 +41,7 @@ func BenchmarkProduceConsume(b *testing.B) {
 	}
 	topic := fmt.Sprintf("bench-%d-%d", b.N, time.Now().UnixNano())
 	ctx := context.Background()
-	if _, err := CreateTopic(ctx, servers, topic, 6); err != nil {
+	if _, err := CreateTopic(ctx, servers, Security{}, topic, 6); err != nil {
 		b.Fatal(err)
 	}
 	p, err := NewProducer(ctx, ProducerConfig{Servers: servers, Topic: topic}, testLogger(b))
