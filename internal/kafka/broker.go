@@ -190,6 +190,13 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		return nil, fmt.Errorf("kafka broker: %w", r.err)
 	}
 	addrs := r.c.ListenAddrs()
+	if len(cfg.SASLUsers) > 0 {
+		if err := advertiseSASLHandshakeV0(ctx, r.c, addrs, reaperOpts); err != nil {
+			r.c.Close()
+			unlock()
+			return nil, fmt.Errorf("kafka broker: %w", err)
+		}
+	}
 	reaper, err := startReaper(r.c, addrs, reaperOpts, logger.With("component", "kafka-broker"))
 	if err != nil {
 		r.c.Close()
