@@ -53,6 +53,10 @@ func (k *kafkaSecurityFlags) security(cmd *cobra.Command, logger *slog.Logger) (
 	s := k.sec
 	s.SASLMechanism = strings.ToUpper(strings.TrimSpace(s.SASLMechanism))
 	s.Password = kafka.Secret(k.password.v)
+	if s.PasswordFile != "" && !onlyFromEnv(cmd, "kafka-sasl-password-file") {
+		// The command line wins over the environment.
+		s.Password = ""
+	}
 	if err := s.Validate(); err != nil {
 		return kafka.Security{}, usageError{err}
 	}
