@@ -11,32 +11,55 @@ import (
 	"github.com/sessionize/sessionize/internal/testcert"
 )
 
-// startBrokerCmd runs `sessionize broker` with args in the background and
-// returns the address it prints.
-func startBrokerCmd(t *testing.T, args ...string) string {
+// brokerCmd is a `sessionize broker` running in the background.
+type brokerCmd struct {
+	addr   string // what it printed
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan int
+}
+
+// stop interrupts the broker and returns its exit code.
+func (b *brokerCmd) stop(t *testing.T) int {
+	t.Helper()
+	b.cancel()
+	select {
+	case code := <-b.done:
+		b.done <- code // for the cleanup
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatal("broker did not stop on cancel")
+		return -1
+	}
+}
+
+// startBrokerCmd runs `sessionize broker` with args and returns once it
+// has printed its address.
+func startBrokerCmd(t *testing.T, args ...string) *brokerCmd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
+	var stdout syncBuffer
+	b := &brokerCmd{stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
-		done <- Main(ctx, append([]string{"broker", "--listen", "127.0.0.1:0"}, args...), strings.NewReader(""), &stdout, &stderr)
+		b.done <- Main(ctx, append([]string{"broker"}, args...), strings.NewReader(""), &stdout, b.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		<-b.done
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if out := strings.TrimSpace(stdout.String()); out != "" {
-			return out
+			b.addr = out
+			return b
 		}
 		select {
-		case code := <-done:
-			t.Fatalf("broker exited with %d: %s", code, stderr.String())
+		case code := <-b.done:
+			t.Fatalf("broker exited with %d: %s", code, b.stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("broker did not start: %s", stderr.String())
+			t.Fatalf("broker did not start: %s", b.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -54,7 +77,7 @@ func TestSecuredKafkaEndToEnd(t *testing.T) {
 	const secret = "s3cret-for-the-test"
 	certs := testcert.New(t, "cli")
 	t.Setenv("SESSIONIZE_BROKER_SASL_USER", "svc:"+secret)
-	addr := startBrokerCmd(t, "--tls-cert-file", certs.Cert, "--tls-key-file", certs.Key, "--partitions", "2")
+	addr := startBrokerCmd(t, "--listen", "127.0.0.1:0", "--tls-cert-file", certs.Cert, "--tls-key-file", certs.Key, "--partitions", "2").addr
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil {
@@ -85,6 +108,11 @@ func TestSecuredKafkaEndToEnd(t *testing.T) {
 	t.Setenv("SESSIONIZE_KAFKA_SASL_PASSWORD", secret)
 	if code, out, errs := run(append([]string{"check", "--topic", "clickstream", "--json"}, secured()...)...); code != 0 || !strings.Contains(out, `"records": 3000`) {
 		t.Fatalf("check: exit %d: %s%s", code, out, errs)
+	}
+	insecure := []string{"check", "--topic", "clickstream", "--kafka-servers", addr, "--kafka-tls", "--kafka-tls-insecure-skip-verify",
+		"--kafka-sasl-mechanism", "PLAIN", "--kafka-sasl-username", "svc"}
+	if code, _, errs := run(insecure...); code != 0 || !strings.Contains(errs, "NOT VERIFIED") {
+		t.Fatalf("check --kafka-tls-insecure-skip-verify: exit %d, no loud warning: %s", code, errs)
 	}
 	if code, _, errs := run(append([]string{"run", "--warehouse", wh, "--stop-when-idle", "1s", "--drain", "--http-addr", "", "--commit-interval", "200ms"}, secured()...)...); code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errs)

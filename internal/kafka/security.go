@@ -237,12 +237,12 @@ func (s Security) mechanism() (sasl.Mechanism, error) {
 	case SASLPlain:
 		return plain.Plain(func(context.Context) (plain.Auth, error) {
 			p, err := pass()
-			return plain.Auth{User: s.Username, Pass: p}, err
+			return plain.Auth{User: s.Username, Pass: p}, credErr(err)
 		}), nil
 	case SASLScramSHA256, SASLScramSHA512:
 		fn := func(context.Context) (scram.Auth, error) {
 			p, err := pass()
-			return scram.Auth{User: s.Username, Pass: p}, err
+			return scram.Auth{User: s.Username, Pass: p}, credErr(err)
 		}
 		if s.SASLMechanism == SASLScramSHA256 {
 			return scram.Sha256(fn), nil
@@ -251,16 +251,34 @@ func (s Security) mechanism() (sasl.Mechanism, error) {
 	case SASLOAuthBearer:
 		return oauth.Oauth(func(context.Context) (oauth.Auth, error) {
 			tok, err := readSecretFile(s.TokenFile, "--kafka-sasl-token-file")
-			return oauth.Auth{Token: tok}, err
+			return oauth.Auth{Token: tok}, credErr(err)
 		}), nil
 	case SASLAWSMSKIAM:
 		creds := s.AWSCredentials
 		if creds == nil {
 			creds = awsCredentials()
 		}
-		return mskIAM(creds), nil
+		return mskIAM(func(ctx context.Context) (AWSAuth, error) {
+			c, err := creds(ctx)
+			return c, credErr(err)
+		}), nil
 	}
 	return nil, fmt.Errorf("kafka: unknown SASL mechanism %q", s.SASLMechanism)
+}
+
+// credentialsError is an error getting the credentials to authenticate
+// with (a password or token file, the AWS chain): retrying does not fix
+// it, so connect reports it at once.
+type credentialsError struct{ err error }
+
+func (e credentialsError) Error() string { return e.err.Error() }
+func (e credentialsError) Unwrap() error { return e.err }
+
+func credErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return credentialsError{err}
 }
 
 // readSecretFile reads a password or token, without the trailing newline
@@ -285,6 +303,9 @@ func readSecretFile(path, flag string) (string, error) {
 // connection, as kfake does), diagnose makes a TLS handshake of its own
 // to tell which.
 func diagnose(ctx context.Context, servers []string, s Security, err error) string {
+	if errors.As(err, new(credentialsError)) {
+		return "cannot get the credentials to authenticate with"
+	}
 	if h := securityHint(err, s); h != "" {
 		return h
 	}

@@ -115,6 +115,7 @@ func TestSecurityMisconfigured(t *testing.T) {
 		{"plaintext to a TLS port", tlsB.Addrs(), Security{}, "add --kafka-tls"},
 		{"TLS to a plaintext port", plainB.Addrs(), good, "drop --kafka-tls"},
 		{"no client certificate", mtls, good, "--kafka-tls-cert-file"},
+		{"empty password file", saslB.Addrs(), Security{TLS: true, CAFile: certs.CA, SASLMechanism: SASLPlain, Username: "svc", PasswordFile: emptyFile(t)}, "--kafka-sasl-password-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -250,3 +251,65 @@ func TestSecretFilesRereadAtAuth(t *testing.T) {
 }
 
 func fmtSprintf(f string, v any) string { return fmt.Sprintf(f, v) }
+
+// TestMSKIAMSignsWithTheAWSChain: AWS_MSK_IAM takes its credentials from
+// the standard AWS chain (here its environment variables) and signs for
+// the broker's region, sending the access key but never the secret.
+func TestMSKIAMSignsWithTheAWSChain(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSESSIONIZETEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-key-never-sent")
+	t.Setenv("AWS_SESSION_TOKEN", "session-token")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_PROFILE", "")
+	mech, err := Security{TLS: true, SASLMechanism: SASLAWSMSKIAM}.mechanism()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mech.Name() != "AWS_MSK_IAM" {
+		t.Fatalf("mechanism %s", mech.Name())
+	}
+	_, msg, err := mech.Authenticate(t.Context(), "b-1.mycluster.abc123.c2.kafka.eu-west-1.amazonaws.com:9098")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"action":"kafka-cluster:Connect"`, "AKIDSESSIONIZETEST", "eu-west-1/kafka-cluster/aws4_request", "session-token", `"user-agent":"sessionize"`} {
+		if !strings.Contains(string(msg), want) {
+			t.Errorf("signed payload does not carry %s: %s", want, msg)
+		}
+	}
+	if strings.Contains(string(msg), "secret-key-never-sent") {
+		t.Fatalf("the secret key is in the payload: %s", msg)
+	}
+}
+
+func TestMSKIAMWithoutCredentialsSaysWhatToSet(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	mech, err := Security{TLS: true, SASLMechanism: SASLAWSMSKIAM}.mechanism()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, _, err = mech.Authenticate(ctx, "b-1.mycluster.abc123.c2.kafka.eu-west-1.amazonaws.com:9098")
+	if err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("got %v, want an error naming the AWS settings", err)
+	}
+}
+
+func emptyFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
