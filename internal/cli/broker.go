@@ -38,8 +38,9 @@ Security, to try the --kafka-tls and --kafka-sasl-* flags locally: with
 --tls-cert-file and --tls-key-file the broker speaks TLS only; with --sasl-user
 (repeatable, or SESSIONIZE_BROKER_SASL_USER=user:pass,user2:pass2, which keeps the
 password out of the process list) it requires SASL, PLAIN, SCRAM-SHA-256 and
-SCRAM-SHA-512 (--sasl-mechanisms), and accepts only those users. kfake has no
-OAUTHBEARER, AWS_MSK_IAM or client certificates.
+SCRAM-SHA-512 (--sasl-mechanisms), and accepts only those users; with
+--tls-client-ca-file it requires client certificates signed by that CA (mTLS).
+kfake has no OAUTHBEARER or AWS_MSK_IAM.
 
 The address clients connect to is printed on stdout. The broker runs until
 interrupted (Ctrl-C or SIGTERM) and then stops cleanly.`,
@@ -93,6 +94,7 @@ interrupted (Ctrl-C or SIGTERM) and then stops cleanly.`,
 	fs.IntVar(&cfg.Partitions, "partitions", kafka.DefaultPartitions, "partitions of automatically created topics")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate to serve TLS with (TLS only, no plaintext; with --tls-key-file)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
+	fs.StringVar(&cfg.TLSClientCAFile, "tls-client-ca-file", "", "require a client certificate signed by a CA in this PEM file (mTLS), as --kafka-tls-cert-file sends")
 	fs.Var(saslUsersValue{&cfg.SASLUsers}, "sasl-user", "require SASL and accept this user:password (repeatable or comma-separated); SESSIONIZE_BROKER_SASL_USER keeps the password out of the process list")
 	fs.StringSliceVar(&mechs, "sasl-mechanisms", kafka.BrokerSASLMechanisms(), "SASL mechanisms the --sasl-user users may use")
 	fs.DurationVar(&cfg.MinSessionTimeout, "min-session-timeout", 6*time.Second, "shortest consumer-group session timeout accepted (group.min.session.timeout.ms): lower it to try a short run --session-timeout")

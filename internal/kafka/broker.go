@@ -52,6 +52,9 @@ type BrokerConfig struct {
 	// TLSCertFile and TLSKeyFile, if set, make the broker speak TLS only,
 	// with this PEM certificate and key.
 	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile, if set, makes the broker require a client
+	// certificate signed by a CA in this PEM file (mTLS).
+	TLSClientCAFile string
 	// SASLUsers, if any, make the broker require SASL (PLAIN,
 	// SCRAM-SHA-256, SCRAM-SHA-512) and accept only these users. With a
 	// DataDir the users are these at every start, whatever a client

@@ -1,15 +1,21 @@
 package kafka
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -47,15 +53,28 @@ func brokerSecurity(cfg BrokerConfig) (opts []kfake.Opt, reaper []kgo.Opt, err e
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, nil, errors.New("kafka broker: TLS needs both --tls-cert-file and --tls-key-file")
 	}
+	if cfg.TLSClientCAFile != "" && cfg.TLSCertFile == "" {
+		return nil, nil, errors.New("kafka broker: --tls-client-ca-file needs TLS: give --tls-cert-file and --tls-key-file")
+	}
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("kafka broker: TLS certificate (--tls-cert-file, --tls-key-file): %w", err)
 		}
-		opts = append(opts, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+		server := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		// The reaper dials this very process; there is nothing in
 		// between to verify against.
-		reaper = append(reaper, kgo.DialTLSConfig(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // in-process
+		client := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // in-process
+		if cfg.TLSClientCAFile != "" {
+			pool, own, err := clientCAs(cfg.TLSClientCAFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			server.ClientCAs, server.ClientAuth = pool, tls.RequireAndVerifyClientCert
+			client.Certificates = []tls.Certificate{own}
+		}
+		opts = append(opts, kfake.TLS(server))
+		reaper = append(reaper, kgo.DialTLSConfig(client))
 	}
 	if len(cfg.SASLUsers) == 0 {
 		return opts, reaper, nil
@@ -114,6 +133,9 @@ func brokerSecurityString(cfg BrokerConfig) string {
 	case len(cfg.SASLUsers) > 0:
 		proto = "SASL_PLAINTEXT"
 	}
+	if cfg.TLSClientCAFile != "" {
+		proto += " client certificates required"
+	}
 	var users []string
 	for _, u := range cfg.SASLUsers {
 		users = append(users, u.User)
@@ -122,4 +144,40 @@ func brokerSecurityString(cfg BrokerConfig) string {
 		proto += " users " + strings.Join(users, ",")
 	}
 	return proto
+}
+
+// clientCAs returns the pool that verifies client certificates: the CAs in
+// file, plus a certificate made now for the broker's own reaper (its key
+// never leaves this process).
+func clientCAs(file string) (*x509.CertPool, tls.Certificate, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, tls.Certificate{}, fmt.Errorf("kafka broker: --tls-client-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, tls.Certificate{}, fmt.Errorf("kafka broker: --tls-client-ca-file %s holds no PEM certificate", file)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: reaperUser},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	pool.AddCert(leaf)
+	return pool, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

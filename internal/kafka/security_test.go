@@ -2,8 +2,6 @@ package kafka
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -11,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sessionize/sessionize/internal/testcert"
 )
@@ -92,7 +88,7 @@ func TestSecurityMisconfigured(t *testing.T) {
 	plainB := startBroker(t, BrokerConfig{})
 	tlsB := startBroker(t, BrokerConfig{TLSCertFile: certs.Cert, TLSKeyFile: certs.Key})
 	saslB := startBroker(t, BrokerConfig{TLSCertFile: certs.Cert, TLSKeyFile: certs.Key, SASLUsers: users})
-	mtls := startMTLSCluster(t, certs)
+	mtls := startBroker(t, BrokerConfig{TLSCertFile: certs.Cert, TLSKeyFile: certs.Key, TLSClientCAFile: certs.CA}).Addrs()
 	good := Security{TLS: true, CAFile: certs.CA}
 	withSASL := func(s Security, mech, user, pass string) Security {
 		s.SASLMechanism, s.Username, s.Password = mech, user, Secret(pass)
@@ -143,29 +139,6 @@ func TestSecurityMisconfigured(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// startMTLSCluster starts a bare kfake cluster that requires a client
-// certificate signed by certs.CA (the bundled broker has no mTLS).
-func startMTLSCluster(t *testing.T, certs testcert.Files) []string {
-	t.Helper()
-	cert, err := tls.LoadX509KeyPair(certs.Cert, certs.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pem, err := os.ReadFile(certs.CA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(),
-		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()
 }
 
 func TestSecurityValidate(t *testing.T) {
@@ -312,4 +285,55 @@ func emptyFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestBrokerOwnClientGetsIn: the broker's reaper (its own client) gets
+// through the broker's TLS, client-certificate check and SASL.
+func TestBrokerOwnClientGetsIn(t *testing.T) {
+	certs := testcert.New(t, "own")
+	b := startBroker(t, BrokerConfig{TLSCertFile: certs.Cert, TLSKeyFile: certs.Key, TLSClientCAFile: certs.CA,
+		SASLUsers: []SASLUser{{User: "svc", Password: "pw", Mechanisms: []string{SASLScramSHA256}}}})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := b.reaper.adm.ListGroups(ctx); err != nil {
+		t.Fatalf("the broker's own client: %v", err)
+	}
+	if got, want := b.Security(), "SASL_SSL client certificates required users svc"; got != want {
+		t.Fatalf("Security() = %q, want %q", got, want)
+	}
+	// The user may use SCRAM-SHA-256 only.
+	sec := Security{TLS: true, CAFile: certs.CA, CertFile: certs.ClientCert, KeyFile: certs.ClientKey,
+		SASLMechanism: SASLScramSHA256, Username: "svc", Password: "pw"}
+	if _, err := CreateTopic(ctx, b.Addrs(), sec, "t", 1); err != nil {
+		t.Fatal(err)
+	}
+	sec.SASLMechanism = SASLPlain
+	if _, err := CreateTopic(ctx, b.Addrs(), sec, "t", 1); !errors.Is(err, ErrSecurity) {
+		t.Fatalf("PLAIN for a SCRAM-SHA-256 user: %v, want ErrSecurity", err)
+	}
+}
+
+// TestBrokerUsersAreTheFlagsAfterRestart: kfake saves its SASL users in the
+// data directory and would load them over the configured ones; the
+// broker's users are the configured ones at every start.
+func TestBrokerUsersAreTheFlagsAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	user := func(pw string) BrokerConfig {
+		return BrokerConfig{Listen: "127.0.0.1:0", DataDir: dir, SASLUsers: []SASLUser{{User: "svc", Password: Secret(pw)}}}
+	}
+	sec := func(pw string) Security {
+		return Security{SASLMechanism: SASLScramSHA512, Username: "svc", Password: Secret(pw)}
+	}
+	b := startBroker(t, user("one"))
+	if _, err := CreateTopic(t.Context(), b.Addrs(), sec("one"), "kept", 2); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b = startBroker(t, user("two"))
+	if n, err := TopicPartitions(t.Context(), b.Addrs(), sec("two"), "kept"); err != nil || n != 2 {
+		t.Fatalf("new password after restart: %d partitions, %v", n, err)
+	}
+	if _, err := TopicPartitions(t.Context(), b.Addrs(), sec("one"), "kept"); !errors.Is(err, ErrSecurity) {
+		t.Fatalf("old password after restart: %v, want ErrSecurity", err)
+	}
 }
