@@ -91,7 +91,10 @@ func connect(ctx context.Context, servers []string, sec Security, timeout time.D
 			return fmt.Errorf("kafka: %w at %s (%s): %s: %v", ErrSecurity, servers[0], sec, hint, herr)
 		}
 	}
-	var last error
+	var (
+		last      error
+		eofBefore bool // the previous attempt ended in EOF with a hint
+	)
 	for {
 		actx, acancel := context.WithTimeout(cctx, probeTimeout)
 		err := cl.Ping(actx)
@@ -102,8 +105,15 @@ func connect(ctx context.Context, servers []string, sec Security, timeout time.D
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// A connection closed under us is a security mismatch only if it
+		// happens again: a broker that is restarting closes them too.
 		if hint := diagnose(cctx, servers, sec, err); hint != "" {
-			return fmt.Errorf("kafka: %w at %s (%s): %s: %v", ErrSecurity, strings.Join(servers, ","), sec, hint, err)
+			if !isEOF(err) || eofBefore {
+				return fmt.Errorf("kafka: %w at %s (%s): %s: %v", ErrSecurity, strings.Join(servers, ","), sec, hint, err)
+			}
+			eofBefore = true
+		} else {
+			eofBefore = false
 		}
 		if last == nil {
 			orDiscard(logger).Warn("cannot reach Kafka yet; retrying", "servers", strings.Join(servers, ","), "for", timeout, "err", err)
