@@ -287,4 +287,3 @@ func readSecretFile(path, flag string) (string, error) {
 	}
 	return v, nil
 }
-
