@@ -13,8 +13,9 @@ import (
 // newBrokerCmd runs the built-in Kafka-protocol broker; see internal/kafka.
 func newBrokerCmd(e *env) *cobra.Command {
 	var (
-		cfg   kafka.BrokerConfig
-		mechs []string
+		cfg      kafka.BrokerConfig
+		mechs    []string
+		badUsers error
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -64,6 +65,9 @@ interrupted (Ctrl-C or SIGTERM) and then stops cleanly.`,
 			if cfg.Partitions < 1 {
 				return usagef("invalid argument %d for \"--partitions\" flag: want at least 1", cfg.Partitions)
 			}
+			if badUsers != nil {
+				return badUsers
+			}
 			for i := range cfg.SASLUsers {
 				cfg.SASLUsers[i].Mechanisms = mechs
 			}
@@ -95,15 +99,20 @@ interrupted (Ctrl-C or SIGTERM) and then stops cleanly.`,
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate to serve TLS with (TLS only, no plaintext; with --tls-key-file)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
 	fs.StringVar(&cfg.TLSClientCAFile, "tls-client-ca-file", "", "require a client certificate signed by a CA in this PEM file (mTLS), as --kafka-tls-cert-file sends")
-	fs.Var(saslUsersValue{&cfg.SASLUsers}, "sasl-user", "require SASL and accept this user:password (repeatable or comma-separated); SESSIONIZE_BROKER_SASL_USER keeps the password out of the process list")
+	fs.Var(saslUsersValue{&cfg.SASLUsers, &badUsers}, "sasl-user", "require SASL and accept this user:password (repeatable or comma-separated); SESSIONIZE_BROKER_SASL_USER keeps the password out of the process list")
 	fs.StringSliceVar(&mechs, "sasl-mechanisms", kafka.BrokerSASLMechanisms(), "SASL mechanisms the --sasl-user users may use")
 	fs.DurationVar(&cfg.MinSessionTimeout, "min-session-timeout", 6*time.Second, "shortest consumer-group session timeout accepted (group.min.session.timeout.ms): lower it to try a short run --session-timeout")
 	return cmd
 }
 
 // saslUsersValue is --sasl-user: it shows the user names only, never a
-// password.
-type saslUsersValue struct{ users *[]kafka.SASLUser }
+// password. A malformed value is not an error of Set, whose errors quote
+// the value (pflag's and applyEnv's messages): it is kept in bad and
+// reported without the value.
+type saslUsersValue struct {
+	users *[]kafka.SASLUser
+	bad   *error
+}
 
 func (v saslUsersValue) String() string {
 	var names []string
@@ -121,7 +130,8 @@ func (v saslUsersValue) Set(s string) error {
 	for _, part := range strings.Split(s, ",") {
 		u, err := kafka.ParseSASLUser(strings.TrimSpace(part))
 		if err != nil {
-			return err
+			*v.bad = usagef("invalid argument for \"--sasl-user\" flag: %v", err)
+			continue
 		}
 		*v.users = append(*v.users, u)
 	}

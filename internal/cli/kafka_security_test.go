@@ -164,3 +164,17 @@ func TestSecuredKafkaEndToEnd(t *testing.T) {
 		t.Fatalf("the password shows in the output:\n%s", allStderr.String())
 	}
 }
+
+// TestBrokerSASLUserErrorsHidePasswords: a malformed --sasl-user (or
+// SESSIONIZE_BROKER_SASL_USER) is a usage error that does not quote it.
+func TestBrokerSASLUserErrorsHidePasswords(t *testing.T) {
+	code, _, errs := runCLI(t, "broker", "--listen", "127.0.0.1:0", "--sasl-user", "svc;hunter2")
+	if code != ExitUsage || strings.Contains(errs, "hunter2") || !strings.Contains(errs, "--sasl-user") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	t.Setenv("SESSIONIZE_BROKER_SASL_USER", "ok:fine,svc;hunter2")
+	code, _, errs = runCLI(t, "broker", "--listen", "127.0.0.1:0")
+	if code != ExitUsage || strings.Contains(errs, "hunter2") || strings.Contains(errs, "fine") {
+		t.Fatalf("from the environment: exit %d: %s", code, errs)
+	}
+}

@@ -38,7 +38,7 @@ type SASLUser struct {
 func ParseSASLUser(s string) (SASLUser, error) {
 	u, p, ok := strings.Cut(s, ":")
 	if !ok || u == "" || p == "" {
-		return SASLUser{}, errors.New("want user:password")
+		return SASLUser{}, errors.New("want user:password, both non-empty")
 	}
 	return SASLUser{User: u, Password: Secret(p)}, nil
 }
