@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/testcert"
 )
@@ -224,6 +226,35 @@ func TestIndependentClientsFeedThePipeline(t *testing.T) {
 			if a.Records != int64(len(lines)) || a.Late != 0 || !a.Holds() {
 				t.Fatalf("committed %d records; %s", len(lines), a)
 			}
+			// The other clients put each user where our producer (and
+			// Java's) does.
+			theirs := keyPartitions(t, b.Addrs(), cs.sec, "clickstream", len(lines))
+			if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), cs.sec, "placement", 3); err != nil {
+				t.Fatal(err)
+			}
+			pr, err := kafka.NewProducer(t.Context(), kafka.ProducerConfig{Servers: b.Addrs(), Security: cs.sec, Topic: "placement"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range lines {
+				if err := pr.Send(t.Context(), keys[i], []byte("x")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := pr.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			pr.Close()
+			ours := keyPartitions(t, b.Addrs(), cs.sec, "placement", len(lines))
+			if len(ours) != len(theirs) {
+				t.Fatalf("%d keys ours, %d theirs", len(ours), len(theirs))
+			}
+			for k, p := range theirs {
+				if ours[k] != p {
+					t.Fatalf("key %q: kcat/librdkafka put it on partition %d, sessionize's producer on %d", k, p, ours[k])
+				}
+			}
+
 			ends, err := kafka.TopicEnds(t.Context(), b.Addrs(), cs.sec, "clickstream")
 			if err != nil {
 				t.Fatal(err)
@@ -237,4 +268,41 @@ func TestIndependentClientsFeedThePipeline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyPartitions reads n committed records of topic and returns the
+// partition of each non-empty key (records without a uuid go anywhere); a
+// key on two partitions fails the test.
+func keyPartitions(t *testing.T, servers []string, sec kafka.Security, topic string, n int) map[string]int32 {
+	t.Helper()
+	opts, err := sec.ClientOpts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(servers...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out := map[string]int32{}
+	for got := 0; got < n; {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %d of %d records of %s: %v", got, n, topic, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if len(r.Key) == 0 {
+				return
+			}
+			if p, ok := out[string(r.Key)]; ok && p != r.Partition {
+				t.Fatalf("key %q on partitions %d and %d", r.Key, p, r.Partition)
+			}
+			out[string(r.Key)] = r.Partition
+		})
+	}
+	return out
 }
