@@ -88,7 +88,11 @@ with one --drain run alone in the group) for tables that equal batch's.
 The tables of a warehouse namespace belong to one consumer group: a run with
 another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
-  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
+  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain
+
+  # a secured cluster: SASL_SSL with SCRAM (see the README for MSK IAM and Confluent Cloud)
+  sessionize run --kafka-servers b1:9096,b2:9096 --kafka-tls --kafka-sasl-mechanism SCRAM-SHA-512 \
+    --kafka-sasl-username svc --kafka-sasl-password-file /run/secrets/kafka --warehouse ./warehouse`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rules, err := rf.rules()
