@@ -20,8 +20,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/storage"
 	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 func newTableCmd(e *env) *cobra.Command {

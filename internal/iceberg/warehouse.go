@@ -27,10 +27,10 @@ type Warehouse struct {
 	logger *slog.Logger
 	// store holds the warehouse's files: table data and metadata (through
 	// the catalog, which is given its properties) and the checkpoints.
-	store  *storage.Store
-	db     *sql.DB
-	cat    *sqlcat.Catalog
-	ns     table.Identifier
+	store *storage.Store
+	db    *sql.DB
+	cat   *sqlcat.Catalog
+	ns    table.Identifier
 	// tables maps a table name to its definition and Arrow write schema;
 	// filled by Open and read-only afterwards.
 	tables map[string]tableInfo
