@@ -63,6 +63,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: %w", err)
 	}
+	ctx = store.Context(ctx)
 	if !store.Location().Local() {
 		// A wrong endpoint, bucket or key fails here, before anything
 		// is read from Kafka, rather than at the first commit.
@@ -270,6 +271,13 @@ func (w *Warehouse) load(ctx context.Context, name string) (*table.Table, error)
 		return nil, fmt.Errorf("iceberg: load table %s: %w", name, err)
 	}
 	return tbl, nil
+}
+
+// ioContext returns ctx set up for iceberg-go calls whose IO reaches the
+// warehouse (see storage.Store.Context): every exported method that
+// reaches iceberg-go starts with it.
+func (w *Warehouse) ioContext(ctx context.Context) context.Context {
+	return w.store.Context(ctx)
 }
 
 // Close releases the catalog and its database connections.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	iceio "github.com/apache/iceberg-go/io"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/uuid"
 	"gocloud.dev/gcerrors"
 )
@@ -29,6 +30,9 @@ type Store struct {
 	loc   Location
 	props map[string]string
 	fsys  fileIO
+	// aws is the resolved configuration of an s3:// store (nil for
+	// others), shared by every IO opened with Context.
+	aws *aws.Config
 }
 
 // fileIO is what a Store needs of an iceberg-go IO; both the local file
@@ -59,7 +63,13 @@ func Open(ctx context.Context, warehouse string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("storage: create warehouse directory: %w", err)
 		}
 	}
-	fsys, err := iceio.LoadFS(context.WithoutCancel(ctx), props, loc.URI)
+	st := &Store{loc: loc, props: props}
+	if loc.Scheme == "s3" {
+		if st.aws, err = s3Config(ctx, props); err != nil {
+			return nil, err
+		}
+	}
+	fsys, err := iceio.LoadFS(st.Context(context.WithoutCancel(ctx)), props, loc.URI)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open warehouse %s: %w", loc.URI, err)
 	}
@@ -67,7 +77,8 @@ func Open(ctx context.Context, warehouse string, opts Options) (*Store, error) {
 	if !ok {
 		return nil, fmt.Errorf("storage: warehouse %s: iceberg-go IO %T cannot write, list and stat files", loc.URI, fsys)
 	}
-	return &Store{loc: loc, props: props, fsys: fio}, nil
+	st.fsys = fio
+	return st, nil
 }
 
 // Location is where the warehouse is.
