@@ -128,7 +128,7 @@ no network.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&warehouse, "warehouse", "", "Iceberg warehouse to report on: a directory or a URL such as s3://bucket/path")
-	fs.StringVar(&catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
+	fs.StringVar(&catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in a local warehouse, sqlite:///path/catalog.db (needed for an object-store warehouse), or postgres://user:pass@host/db")
 	fs.StringVar(&namespace, "namespace", "sessionize", "catalog namespace of the tables")
 	sf.register(cmd)
 	fs.StringVarP(&input, "input", "i", "", "sessions file written by sessionize batch (JSON lines, gzip or Parquet); - reads JSON lines from stdin")

@@ -23,7 +23,7 @@ type warehouseFlags struct {
 func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 	fs := cmd.Flags()
 	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "Iceberg warehouse (table data, metadata, checkpoints): a directory or a URL, s3://bucket/path (s3a://, gs://, abfs://, wasb://, file:// too)")
-	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
+	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in a local warehouse, sqlite:///path/catalog.db (needed for an object-store warehouse), or postgres://user:pass@host/db")
 	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
 	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
 	w.storage.register(cmd)

@@ -12,6 +12,7 @@ import (
 
 	iceio "github.com/apache/iceberg-go/io"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
 	"gocloud.dev/gcerrors"
 )
@@ -244,11 +245,20 @@ func (s *Store) hint(err error) string {
 	if s.loc.Scheme == "s3" {
 		creds = "--s3-endpoint, --s3-region and the credentials (--s3-access-key-id and --s3-secret-access-key, or the AWS default chain)"
 	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchBucket":
+			return fmt.Sprintf(" (bucket %q not found: create it, or fix --warehouse or %s)", s.loc.Bucket, creds)
+		case "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken", "AccessDenied":
+			return " (credentials refused: check " + creds + ")"
+		}
+	}
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:
 		return fmt.Sprintf(" (bucket %q not found: create it, or fix --warehouse or %s)", s.loc.Bucket, creds)
 	case gcerrors.PermissionDenied:
-		return " (access denied: check " + creds + ")"
+		return " (credentials refused: check " + creds + ")"
 	}
 	return " (check --warehouse and " + creds + ")"
 }
