@@ -64,6 +64,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 		return nil, fmt.Errorf("iceberg: %w", err)
 	}
 	ctx = store.Context(ctx)
+	if err := store.Create(ctx); err != nil {
+		return nil, fmt.Errorf("iceberg: %w", err)
+	}
 	if !store.Location().Local() {
 		// A wrong endpoint, bucket or key fails here, before anything
 		// is read from Kafka, rather than at the first commit.

@@ -27,21 +27,21 @@ type testWarehouse struct {
 }
 
 // localWarehouse is a warehouse in dir with the embedded SQLite catalog.
-func localWarehouse(t *testing.T, dir string) testWarehouse {
+func localWarehouse(t testing.TB, dir string) testWarehouse {
 	t.Helper()
 	return newTestWarehouse(t, iceberg.Config{Warehouse: dir}, nil)
 }
 
 // s3Warehouse is a warehouse in the server's bucket, with a SQLite
 // catalog file in the test's temp dir.
-func s3Warehouse(t *testing.T, s3 testservers.S3) testWarehouse {
+func s3Warehouse(t testing.TB, s3 testservers.S3) testWarehouse {
 	t.Helper()
 	cfg := iceberg.Config{Warehouse: s3.Warehouse("warehouse"), Storage: s3.Options(),
 		CatalogURI: "sqlite://" + filepath.Join(t.TempDir(), "catalog.db")}
 	return newTestWarehouse(t, cfg, &s3)
 }
 
-func newTestWarehouse(t *testing.T, cfg iceberg.Config, s3 *testservers.S3) testWarehouse {
+func newTestWarehouse(t testing.TB, cfg iceberg.Config, s3 *testservers.S3) testWarehouse {
 	t.Helper()
 	st, err := storage.Open(t.Context(), cfg.Warehouse, cfg.Storage)
 	if err != nil {
@@ -53,8 +53,24 @@ func newTestWarehouse(t *testing.T, cfg iceberg.Config, s3 *testservers.S3) test
 // forEachStorage runs test with a fresh warehouse on each storage the
 // pipeline supports: a local directory, and versitygw (a real S3 server).
 func forEachStorage(t *testing.T, test func(t *testing.T, wh testWarehouse)) {
-	t.Run("local", func(t *testing.T) { test(t, localWarehouse(t, t.TempDir())) })
-	t.Run("s3", func(t *testing.T) { test(t, s3Warehouse(t, testservers.StartVersityGW(t))) })
+	for _, st := range storages() {
+		t.Run(st.name, func(t *testing.T) { test(t, st.open(t)) })
+	}
+}
+
+// storages makes a fresh warehouse on each storage the pipeline supports,
+// for benchmarks; forEachStorage is the same for tests.
+func storages() []struct {
+	name string
+	open func(testing.TB) testWarehouse
+} {
+	return []struct {
+		name string
+		open func(testing.TB) testWarehouse
+	}{
+		{"local", func(t testing.TB) testWarehouse { return localWarehouse(t, t.TempDir()) }},
+		{"s3", func(t testing.TB) testWarehouse { return s3Warehouse(t, testservers.StartVersityGW(t)) }},
+	}
 }
 
 // flags are a child's arguments that name the warehouse.

@@ -46,8 +46,8 @@ type fileIO interface {
 }
 
 // Open parses warehouse (see ParseLocation) and opens its storage through
-// iceberg-go's io.LoadFS. A local directory is created if missing. Open
-// does not contact an object store: Probe does.
+// iceberg-go's io.LoadFS. It creates nothing (Create does) and does not
+// contact an object store (Probe does).
 //
 // The store keeps the IO for its lifetime, detached from ctx's
 // cancellation (iceberg-go's blob IO holds the context it was opened
@@ -59,11 +59,6 @@ func Open(ctx context.Context, warehouse string, opts Options) (*Store, error) {
 	}
 	props := opts.S3.Props()
 	maps.Copy(props, opts.Props)
-	if loc.Local() {
-		if err := os.MkdirAll(loc.URI, 0o755); err != nil {
-			return nil, fmt.Errorf("storage: create warehouse directory: %w", err)
-		}
-	}
 	st := &Store{loc: loc, props: props}
 	if loc.Scheme == "s3" {
 		if st.aws, err = s3Config(ctx, props); err != nil {
@@ -80,6 +75,21 @@ func Open(ctx context.Context, warehouse string, opts Options) (*Store, error) {
 	}
 	st.fsys = fio
 	return st, nil
+}
+
+// Create makes a local warehouse's directory if it is missing; an object
+// store needs nothing (a bucket must exist already: Probe tells).
+func (s *Store) Create(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.loc.Local() {
+		return nil
+	}
+	if err := os.MkdirAll(s.loc.URI, 0o755); err != nil {
+		return fmt.Errorf("storage: create warehouse directory: %w", err)
+	}
+	return nil
 }
 
 // Location is where the warehouse is.

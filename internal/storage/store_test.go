@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,8 +23,17 @@ func TestMain(m *testing.M) {
 func backends(t *testing.T) map[string]*storage.Store {
 	t.Helper()
 	ctx := t.Context()
-	local, err := storage.Open(ctx, t.TempDir(), storage.Options{})
+	local, err := storage.Open(ctx, filepath.Join(t.TempDir(), "wh"), storage.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.Probe(ctx, false); err != nil {
+		t.Fatalf("Probe(list) of a directory not created yet: %v", err)
+	}
+	if _, err := os.Stat(local.Root()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open created %s", local.Root())
+	}
+	if err := local.Create(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s3 := testservers.StartFakeS3(t)
