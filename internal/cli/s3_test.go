@@ -59,6 +59,10 @@ func TestS3Warehouse(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Tables) != 3 {
 			t.Fatalf("maintain: exit %d: %s\n%s", code, stderr, out)
 		}
+		code, out, stderr = runCLI(t, append([]string{"report"}, flags...)...)
+		if code != 0 || !strings.Contains(out, "sessions") {
+			t.Fatalf("report: exit %d: %s\n%s", code, stderr, out)
+		}
 		// The same input again writes nothing.
 		code, _, stderr = runCLI(t, append([]string{"batch", "--input", in, "--output-table", "sessions"}, flags...)...)
 		if code != 0 || !strings.Contains(stderr, "already") {
@@ -80,6 +84,9 @@ func TestS3Warehouse(t *testing.T) {
 			"--commit-interval", "200ms", "--stop-when-idle", "1s", "--drain"}, flags...)
 		if code := Main(ctx, args, strings.NewReader(""), &out, &errb); code != 0 {
 			t.Fatalf("run: exit %d: %s", code, errb.String())
+		}
+		if log := errb.String(); strings.Contains(log, s3.SecretKey) || !strings.Contains(log, "static key "+s3.AccessKey) {
+			t.Fatalf("run's log shows the secret, or not which key it used:\n%s", log)
 		}
 		code, text, stderr := runCLI(t, append([]string{"table", "audit", "--json"}, flags...)...)
 		var a iceberg.Audit
