@@ -200,23 +200,34 @@ func (s *Store) Walk(ctx context.Context, root string, fn func(loc string, info 
 	return err
 }
 
-// Touch sets the modification time of the file at loc to about t, so
-// that orphan-file removal, which only takes files older than its age,
-// leaves it alone. An object store cannot set a time, so the object is
-// written again (its time becomes now); a missing file is
-// fs.ErrNotExist in both cases.
-func (s *Store) Touch(ctx context.Context, loc string, t time.Time) error {
+// Touch makes the file at loc at least as young as t - fresh, so that
+// orphan-file removal, which only takes files older than its age, leaves
+// it alone, and returns the file's modification time from then on (no
+// older than that). On a local disk it sets the time to t. An object
+// store cannot set a time: an object already younger than t - fresh is
+// left as it is, an older one is written again (its time becomes about
+// now), so that touching a growing set of files over and over does not
+// rewrite them all each time. A missing file is fs.ErrNotExist.
+func (s *Store) Touch(ctx context.Context, loc string, t time.Time, fresh time.Duration) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if s.loc.Local() {
-		return os.Chtimes(loc, t, t)
+		return t, os.Chtimes(loc, t, t)
+	}
+	info, err := s.fsys.Stat(loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if mod := info.ModTime(); mod.After(t.Add(-fresh)) {
+		return mod, nil
 	}
 	data, err := s.fsys.ReadFile(loc)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	return s.fsys.WriteFile(loc, data)
+	written := time.Now()
+	return written, s.fsys.WriteFile(loc, data)
 }
 
 // probeDir is where Probe writes; it is outside every table.

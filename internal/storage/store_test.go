@@ -101,11 +101,28 @@ func TestStoreFiles(t *testing.T) {
 				}
 			}
 
-			old := time.Now().Add(-48 * time.Hour)
-			if err := st.Touch(ctx, b, old); err != nil {
-				t.Fatalf("Touch: %v", err)
+			// Young enough: an object store leaves it (no rewrite of
+			// every file on every touch); a local disk sets t.
+			modOf := func(loc string) (mod time.Time) {
+				_ = st.Walk(ctx, loc, func(_ string, info fs.FileInfo) error { mod = info.ModTime(); return nil })
+				return mod
 			}
-			if err := st.Touch(ctx, st.Join("ck", "missing"), old); !errors.Is(err, fs.ErrNotExist) {
+			written := modOf(b)
+			now := time.Now()
+			mod, err := st.Touch(ctx, b, now, time.Hour)
+			if err != nil || now.Sub(mod) > time.Minute || mod.After(now.Add(time.Minute)) {
+				t.Fatalf("Touch(young) = %s, %v; want about now", mod, err)
+			}
+			if !st.Location().Local() && !modOf(b).Equal(written) {
+				t.Fatalf("Touch(young) rewrote the object: modified %s, was %s", modOf(b), written)
+			}
+			// Not young enough (fresh 0): it must become as young as asked.
+			before := time.Now()
+			mod, err = st.Touch(ctx, b, time.Now(), 0)
+			if err != nil || mod.Before(before) {
+				t.Fatalf("Touch(old) = %s, %v; want no older than %s", mod, err, before)
+			}
+			if _, err := st.Touch(ctx, st.Join("ck", "missing"), now, 0); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("Touch(missing) = %v, want fs.ErrNotExist", err)
 			}
 			if got, err := st.ReadFile(ctx, b); err != nil || string(got) != "v1 "+b {
