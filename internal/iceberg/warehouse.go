@@ -65,13 +65,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 	}
 	ctx = store.Context(ctx)
 	if err := store.Create(ctx); err != nil {
-		return nil, fmt.Errorf("iceberg: %w", err)
+		return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
 	}
 	if !store.Location().Local() {
 		// A wrong endpoint, bucket or key fails here, before anything
 		// is read from Kafka, rather than at the first commit.
 		if err := store.Probe(ctx, true); err != nil {
-			return nil, fmt.Errorf("iceberg: %w", err)
+			return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
 		}
 	}
 
@@ -90,7 +90,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 
 	db, cat, err := openCatalog(ctx, cfg, store.Props())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, store.Close())
 	}
 	w := &Warehouse{
 		cfg:    cfg,
@@ -285,5 +285,5 @@ func (w *Warehouse) ioContext(ctx context.Context) context.Context {
 
 // Close releases the catalog and its database connections.
 func (w *Warehouse) Close() error {
-	return errors.Join(w.cat.Close(), w.db.Close())
+	return errors.Join(w.cat.Close(), w.db.Close(), w.store.Close())
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	iceio "github.com/apache/iceberg-go/io"
@@ -34,6 +35,9 @@ type Store struct {
 	// aws is the resolved configuration of an s3:// store (nil for
 	// others), shared by every IO opened with Context.
 	aws *aws.Config
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // fileIO is what a Store needs of an iceberg-go IO; both the local file
@@ -90,6 +94,17 @@ func (s *Store) Create(ctx context.Context) error {
 		return fmt.Errorf("storage: create warehouse directory: %w", err)
 	}
 	return nil
+}
+
+// Close releases the store's connections (an object store's bucket). A
+// second Close does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if c, ok := s.fsys.(interface{ Close() error }); ok {
+			s.closeErr = c.Close()
+		}
+	})
+	return s.closeErr
 }
 
 // Location is where the warehouse is.

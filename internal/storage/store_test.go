@@ -41,6 +41,13 @@ func backends(t *testing.T) map[string]*storage.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, st := range []*storage.Store{local, remote} {
+		t.Cleanup(func() {
+			if err := errors.Join(st.Close(), st.Close()); err != nil {
+				t.Errorf("Close twice: %v", err)
+			}
+		})
+	}
 	return map[string]*storage.Store{"local": local, "s3": remote}
 }
 
