@@ -146,6 +146,24 @@ func TestS3Warehouse(t *testing.T) {
 	})
 }
 
+// A file:// warehouse is the local directory it names, for every command.
+func TestFileURLWarehouse(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "wh")
+	in := writeFile(t, filepath.Join(t.TempDir(), "in.jsonl"), clickLines(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 2))
+	if code, _, stderr := runCLI(t, "batch", "--input", in, "--output-table", "sessions", "--warehouse", "file://"+dir); code != 0 {
+		t.Fatalf("batch: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
+		t.Fatalf("no catalog in the directory the URL names: %v", err)
+	}
+	for _, w := range []string{"file://" + dir, dir} {
+		if code, out, stderr := runCLI(t, "table", "describe", "--warehouse", w); code != 0 || !strings.Contains(out, dir+"/sessionize.db/sessions") {
+			t.Fatalf("describe --warehouse %s: exit %d: %s\n%s", w, code, stderr, out)
+		}
+	}
+}
+
 // listObjects lists the objects below prefix in the server's bucket.
 func listObjects(t *testing.T, s3 testservers.S3, prefix string) []string {
 	t.Helper()

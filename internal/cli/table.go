@@ -54,7 +54,7 @@ func openExisting(ctx context.Context, e *env, wf *warehouseFlags) (*iceberg.War
 		return nil, err
 	}
 	if loc, err := storage.ParseLocation(wf.warehouse); err == nil && loc.Local() && wf.catalogURI == "" {
-		catalog := filepath.Join(wf.warehouse, "catalog.db")
+		catalog := filepath.Join(loc.URI, "catalog.db")
 		if _, err := os.Stat(catalog); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no warehouse at %s (no %s); give --warehouse", wf.warehouse, catalog)
 		}
