@@ -149,6 +149,27 @@ func TestStoreFiles(t *testing.T) {
 	}
 }
 
+// An S3-compatible server needs no region: requests are signed for
+// us-east-1 when none is configured.
+func TestStoreEndpointWithoutRegion(t *testing.T) {
+	// No region anywhere in the default chain.
+	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	s3 := testservers.StartFakeS3(t)
+	opts := s3.Options()
+	opts.S3.Region = ""
+	st, err := storage.Open(t.Context(), s3.Warehouse("wh"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Probe(t.Context(), true); err != nil {
+		t.Fatalf("Probe without a region: %v", err)
+	}
+}
+
 func TestStoreProbeMissingBucket(t *testing.T) {
 	s3 := testservers.StartFakeS3(t)
 	st, err := storage.Open(t.Context(), "s3://no-such-bucket/wh", s3.Options())
