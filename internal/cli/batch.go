@@ -119,7 +119,11 @@ to --temp-dir and are sessionized one partition at a time.`,
 				return usagef("--replace-range needs --output-table sessions: it rewrites a window of the table")
 			}
 			if table != "" {
-				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse,
+				st, err := wf.storage.options()
+				if err != nil {
+					return err
+				}
+				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse, Storage: st,
 					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}, Replace: replace}
 			}
 			if maxBytes > 1<<31 {

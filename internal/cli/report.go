@@ -14,6 +14,7 @@ import (
 func newReportCmd(e *env) *cobra.Command {
 	var (
 		warehouse, catalogURI, namespace string
+		sf                               storageFlags
 		input, summary, from, to, html   string
 		asJSON                           bool
 		top                              int
@@ -90,7 +91,11 @@ no network.`,
 			ctx := cmd.Context()
 			var rep *report.Report
 			if warehouse != "" {
-				rep, err = report.FromWarehouse(ctx, iceberg.Config{Warehouse: warehouse, CatalogURI: catalogURI, Namespace: namespace}, e.logger, opts)
+				st, serr := sf.options()
+				if serr != nil {
+					return serr
+				}
+				rep, err = report.FromWarehouse(ctx, iceberg.Config{Warehouse: warehouse, Storage: st, CatalogURI: catalogURI, Namespace: namespace}, e.logger, opts)
 			} else {
 				rep, err = report.FromFile(ctx, input, e.stdin, summary, opts)
 			}
@@ -122,9 +127,10 @@ no network.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&warehouse, "warehouse", "", "directory of the Iceberg warehouse to report on")
-	fs.StringVar(&catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
+	fs.StringVar(&warehouse, "warehouse", "", "Iceberg warehouse to report on: a directory or a URL such as s3://bucket/path")
+	fs.StringVar(&catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in a local warehouse, sqlite:///path/catalog.db (needed for an object-store warehouse), or postgres://user:pass@host/db")
 	fs.StringVar(&namespace, "namespace", "sessionize", "catalog namespace of the tables")
+	sf.register(cmd)
 	fs.StringVarP(&input, "input", "i", "", "sessions file written by sessionize batch (JSON lines, gzip or Parquet); - reads JSON lines from stdin")
 	fs.StringVar(&summary, "summary", "", "that batch run's --summary-json file, for the rejected and duplicate rates")
 	fs.StringVar(&from, "from", "", "only sessions starting at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")

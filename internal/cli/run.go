@@ -17,14 +17,16 @@ import (
 type warehouseFlags struct {
 	warehouse, catalogURI, namespace string
 	uuidBuckets                      int
+	storage                          storageFlags
 }
 
 func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 	fs := cmd.Flags()
-	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "directory of the Iceberg warehouse (table data, metadata, checkpoints)")
-	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
+	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "Iceberg warehouse (table data, metadata, checkpoints): a directory or a URL, s3://bucket/path (s3a://, gs://, abfs://, wasb://, file:// too)")
+	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in a local warehouse, sqlite:///path/catalog.db (needed for an object-store warehouse), or postgres://user:pass@host/db")
 	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
 	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
+	w.storage.register(cmd)
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -111,6 +113,9 @@ another --group is refused.`,
 			}
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
+			if cfg.Warehouse.Storage, err = wf.storage.options(); err != nil {
+				return err
+			}
 			cfg.Rules = rules
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 func newTableCmd(e *env) *cobra.Command {
@@ -48,13 +49,17 @@ func registerTableWarehouse(cmd *cobra.Command, wf *warehouseFlags) {
 // openExisting opens a warehouse that must exist already: reading tables
 // is no reason to create them.
 func openExisting(ctx context.Context, e *env, wf *warehouseFlags) (*iceberg.Warehouse, error) {
-	if wf.catalogURI == "" {
-		catalog := filepath.Join(wf.warehouse, "catalog.db")
+	st, err := wf.storage.options()
+	if err != nil {
+		return nil, err
+	}
+	if loc, err := storage.ParseLocation(wf.warehouse); err == nil && loc.Local() && wf.catalogURI == "" {
+		catalog := filepath.Join(loc.URI, "catalog.db")
 		if _, err := os.Stat(catalog); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no warehouse at %s (no %s); give --warehouse", wf.warehouse, catalog)
 		}
 	}
-	return iceberg.Open(ctx, iceberg.Config{Warehouse: wf.warehouse, CatalogURI: wf.catalogURI, Namespace: wf.namespace}, e.logger)
+	return iceberg.Open(ctx, iceberg.Config{Warehouse: wf.warehouse, Storage: st, CatalogURI: wf.catalogURI, Namespace: wf.namespace}, e.logger)
 }
 
 func newTableDescribeCmd(e *env) *cobra.Command {

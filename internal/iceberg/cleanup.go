@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -63,11 +62,11 @@ func (w *Warehouse) discardAttempt(ctx context.Context, tbl *table.Table, attemp
 	}
 	paths = append(paths, metadata...)
 	if sweep {
-		paths = append(paths, attemptDataFiles(localPath(tbl.Location()), attempt)...)
+		paths = append(paths, w.attemptDataFiles(ctx, tbl.Location(), attempt)...)
 	}
 	var failed []string
 	for _, p := range paths {
-		if err := os.Remove(localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := w.store.Remove(ctx, localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			failed = append(failed, p)
 		}
 	}
@@ -82,14 +81,13 @@ func (w *Warehouse) discardAttempt(ctx context.Context, tbl *table.Table, attemp
 // attemptDataFiles lists the files under <table>/data whose name contains
 // the attempt UUID (iceberg-go names data files <partition>-<task>-<write
 // uuid>-<n>.parquet).
-func attemptDataFiles(tableDir string, attempt uuid.UUID) []string {
+func (w *Warehouse) attemptDataFiles(ctx context.Context, tableLocation string, attempt uuid.UUID) []string {
 	var out []string
 	marker := attempt.String()
-	_ = filepath.WalkDir(filepath.Join(tableDir, "data"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // best effort: skip what cannot be read
-		}
-		if !d.IsDir() && strings.Contains(d.Name(), marker) {
+	dataDir := strings.TrimSuffix(localPath(tableLocation), "/") + "/data"
+	// Best effort: a listing that fails part way returns what it found.
+	_ = w.store.Walk(ctx, dataDir, func(p string, _ fs.FileInfo) error {
+		if strings.Contains(path.Base(p), marker) {
 			out = append(out, p)
 		}
 		return nil
@@ -98,7 +96,7 @@ func attemptDataFiles(tableDir string, attempt uuid.UUID) []string {
 }
 
 // localPath turns an iceberg-go location (a plain path or a file:// URI)
-// into a local path.
+// into a local path; an object-store URI is returned as it is.
 func localPath(location string) string {
 	if rest, ok := strings.CutPrefix(location, "file://"); ok {
 		return rest

@@ -3,7 +3,6 @@ package iceberg
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -114,7 +113,7 @@ func testRoundTrip(t *testing.T, cfg Config) {
 
 	// The sample sessions straddle midnight UTC: two day partitions.
 	var days []string
-	for _, f := range listFiles(t, tableDir(w, TableSessions)+"/data") {
+	for _, f := range storeFiles(t, w, tableDir(w, TableSessions)+"/data") {
 		day, _, _ := strings.Cut(f, "/")
 		if len(days) == 0 || days[len(days)-1] != day {
 			days = append(days, day)
@@ -123,19 +122,23 @@ func testRoundTrip(t *testing.T, cfg Config) {
 	if want := []string{"session_start_day=2024-03-09", "session_start_day=2024-03-10"}; !reflect.DeepEqual(days, want) {
 		t.Fatalf("sessions partitions = %v, want %v", days, want)
 	}
-	for _, f := range listFiles(t, tableDir(w, TableSessions)+"/data") {
+	for _, f := range storeFiles(t, w, tableDir(w, TableSessions)+"/data") {
 		if !strings.HasSuffix(f, ".parquet") {
 			t.Fatalf("unexpected data file %s", f)
 		}
-		assertZstd(t, filepath.Join(tableDir(w, TableSessions), "data", f))
+		assertZstd(t, w, tableDir(w, TableSessions)+"/data/"+f)
 	}
 }
 
 // assertZstd fails unless every column chunk of a Parquet file is zstd
 // compressed (the table property write.parquet.compression-codec).
-func assertZstd(t *testing.T, path string) {
+func assertZstd(t *testing.T, w *Warehouse, path string) {
 	t.Helper()
-	r, err := file.OpenParquetFile(path, false)
+	f, err := w.store.IO().Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	r, err := file.NewParquetReader(f)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}

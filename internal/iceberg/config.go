@@ -6,17 +6,26 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // Config says where the warehouse and its catalog are.
 type Config struct {
-	// Warehouse is the local directory that holds the table data, the table
-	// metadata, the embedded catalog and the pipeline checkpoints.
+	// Warehouse is where the table data, the table metadata and the
+	// pipeline checkpoints live: a local directory (which also holds the
+	// embedded catalog) or an object-store URL such as s3://bucket/prefix
+	// (see storage.ParseLocation).
 	Warehouse string
+	// Storage says how to reach an object-store warehouse (S3 endpoint,
+	// region, credentials); unused for a local one.
+	Storage storage.Options
 	// CatalogURI selects the catalog database. "" is an embedded SQLite file
-	// <Warehouse>/catalog.db (one machine); "postgres://..." or
-	// "postgresql://..." is a PostgreSQL database (several writers, as long
-	// as they all see the same warehouse directory).
+	// <Warehouse>/catalog.db (one machine, local warehouse only);
+	// "sqlite:///path/catalog.db" is a SQLite file elsewhere (needed for an
+	// object-store warehouse); "postgres://..." or "postgresql://..." is a
+	// PostgreSQL database (several writers, as long as they all see the
+	// same warehouse).
 	CatalogURI string
 	// Namespace holds the three tables; "" means "sessionize".
 	Namespace string
@@ -44,20 +53,16 @@ const (
 // absolute, or an error saying what is wrong with it.
 func (cfg Config) normalized() (Config, error) {
 	if cfg.Warehouse == "" {
-		return cfg, errors.New("iceberg: config: warehouse directory is required")
+		return cfg, errors.New("iceberg: config: warehouse is required: a local directory or a URL such as s3://bucket/warehouse")
 	}
-	abs, err := filepath.Abs(cfg.Warehouse)
+	loc, err := storage.ParseLocation(cfg.Warehouse)
 	if err != nil {
-		return cfg, fmt.Errorf("iceberg: config: warehouse %q: %w", cfg.Warehouse, err)
+		return cfg, fmt.Errorf("iceberg: config: %w", err)
 	}
-	// iceberg-go builds table locations with url.JoinPath, which escapes
-	// characters such as spaces; the escaped location would then name a
-	// different local directory. Refuse such paths instead of scattering
-	// files in two places.
-	if escaped := (&url.URL{Path: abs}).EscapedPath(); escaped != abs {
-		return cfg, fmt.Errorf("iceberg: config: warehouse path %q contains characters that need URL escaping; use a plain path", abs)
+	cfg.Warehouse = loc.URI
+	if !loc.Local() && cfg.CatalogURI == "" {
+		return cfg, fmt.Errorf("iceberg: config: warehouse %s is on object storage, which cannot hold the embedded SQLite catalog: give a catalog with --catalog-uri: sqlite:///path/catalog.db (a local file), postgres://user@host/db, or an Iceberg REST catalog https://host/path", loc.URI)
 	}
-	cfg.Warehouse = abs
 	if cfg.Namespace == "" {
 		cfg.Namespace = defaultNamespace
 	}
@@ -68,9 +73,29 @@ func (cfg Config) normalized() (Config, error) {
 		return cfg, fmt.Errorf("iceberg: config: uuid buckets must be >= 0, got %d", cfg.UUIDBuckets)
 	}
 	if cfg.CatalogURI != "" && !isPostgresURI(cfg.CatalogURI) {
-		return cfg, fmt.Errorf("iceberg: config: catalog URI must be empty (embedded SQLite) or postgres:// / postgresql://, got %q", redactURI(cfg.CatalogURI))
+		if _, ok := sqlitePath(cfg.CatalogURI); !ok {
+			return cfg, fmt.Errorf("iceberg: config: catalog URI must be empty (embedded SQLite), sqlite:///path/catalog.db or postgres:// / postgresql://, got %q", redactURI(cfg.CatalogURI))
+		}
 	}
 	return cfg, nil
+}
+
+// sqlitePath returns the file of a sqlite:///path URI.
+func sqlitePath(uri string) (string, bool) {
+	rest, ok := strings.CutPrefix(uri, "sqlite://")
+	if !ok || !filepath.IsAbs(rest) {
+		return "", false
+	}
+	return filepath.Clean(rest), true
+}
+
+// sqliteFilePath is the embedded catalog's file: from a sqlite:// URI, or
+// <Warehouse>/catalog.db.
+func (cfg Config) sqliteFilePath() string {
+	if p, ok := sqlitePath(cfg.CatalogURI); ok {
+		return p
+	}
+	return filepath.Join(cfg.Warehouse, sqliteFile)
 }
 
 func isPostgresURI(uri string) bool {
@@ -81,7 +106,7 @@ func isPostgresURI(uri string) bool {
 // catalogDB returns the database/sql driver, the DSN and the iceberg-go SQL
 // dialect for cfg (already normalized).
 func (cfg Config) catalogDB() (driver, dsn, dialect string) {
-	if cfg.CatalogURI != "" {
+	if isPostgresURI(cfg.CatalogURI) {
 		return postgresDriver, cfg.CatalogURI, "postgres"
 	}
 	// WAL lets readers proceed while another process commits.
@@ -93,7 +118,7 @@ func (cfg Config) catalogDB() (driver, dsn, dialect string) {
 	// process wrote in between, which made concurrent Opens fail.
 	// synchronous(FULL) because a catalog row is the commit point of
 	// exactly-once output and must survive a power cut.
-	path := filepath.Join(cfg.Warehouse, sqliteFile)
+	path := cfg.sqliteFilePath()
 	dsn = fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate",
 		path, sqliteBusyTimeoutMs)
 	return sqliteDriver, dsn, "sqlite"
@@ -101,10 +126,10 @@ func (cfg Config) catalogDB() (driver, dsn, dialect string) {
 
 // catalogDescription names the catalog for logs without leaking a password.
 func (cfg Config) catalogDescription() string {
-	if cfg.CatalogURI != "" {
+	if isPostgresURI(cfg.CatalogURI) {
 		return "postgres " + redactURI(cfg.CatalogURI)
 	}
-	return "sqlite " + filepath.Join(cfg.Warehouse, sqliteFile)
+	return "sqlite " + cfg.sqliteFilePath()
 }
 
 // redactURI hides the password of a URI for error messages and logs.

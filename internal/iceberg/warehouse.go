@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"maps"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,6 +14,8 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // Warehouse is an open catalog plus the three sessionize tables. It caches
@@ -23,9 +25,12 @@ import (
 type Warehouse struct {
 	cfg    Config
 	logger *slog.Logger
-	db     *sql.DB
-	cat    *sqlcat.Catalog
-	ns     table.Identifier
+	// store holds the warehouse's files: table data and metadata (through
+	// the catalog, which is given its properties) and the checkpoints.
+	store *storage.Store
+	db    *sql.DB
+	cat   *sqlcat.Catalog
+	ns    table.Identifier
 	// tables maps a table name to its definition and Arrow write schema;
 	// filled by Open and read-only afterwards.
 	tables map[string]tableInfo
@@ -54,8 +59,20 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 	}
 	logger = logger.With("component", "iceberg", "warehouse", cfg.Warehouse)
 
-	if err := os.MkdirAll(cfg.Warehouse, 0o755); err != nil {
-		return nil, fmt.Errorf("iceberg: create warehouse directory: %w", err)
+	store, err := storage.Open(ctx, cfg.Warehouse, cfg.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: %w", err)
+	}
+	ctx = store.Context(ctx)
+	if err := store.Create(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
+	}
+	if !store.Location().Local() {
+		// A wrong endpoint, bucket or key fails here, before anything
+		// is read from Kafka, rather than at the first commit.
+		if err := store.Probe(ctx, true); err != nil {
+			return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
+		}
 	}
 
 	defs, err := tableDefs(cfg.UUIDBuckets)
@@ -71,13 +88,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 		tables[def.name] = tableInfo{def: def, arrowSchema: as}
 	}
 
-	db, cat, err := openCatalog(ctx, cfg)
+	db, cat, err := openCatalog(ctx, cfg, store.Props())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, store.Close())
 	}
 	w := &Warehouse{
 		cfg:    cfg,
 		logger: logger,
+		store:  store,
 		db:     db,
 		cat:    cat,
 		ns:     table.Identifier{cfg.Namespace},
@@ -87,25 +105,26 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 		_ = w.Close()
 		return nil, err
 	}
-	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", cfg.catalogDescription(), "namespace", cfg.Namespace)
+	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", cfg.catalogDescription(), "namespace", cfg.Namespace, storageAttr(cfg))
 	return w, nil
 }
 
 // openCatalog opens the catalog database and iceberg-go's SQL catalog on it.
 // The *sql.DB is opened here rather than by catalog.Load so its lifetime is
-// ours and no ~/.iceberg-go.yaml defaults leak in.
-func openCatalog(ctx context.Context, cfg Config) (*sql.DB, *sqlcat.Catalog, error) {
+// ours and no ~/.iceberg-go.yaml defaults leak in. ioProps (the storage's
+// iceberg-go io properties) go into the catalog's properties, which
+// iceberg-go hands to the IO of every table it loads.
+func openCatalog(ctx context.Context, cfg Config, ioProps map[string]string) (*sql.DB, *sqlcat.Catalog, error) {
 	driver, dsn, dialect := cfg.catalogDB()
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("iceberg: open catalog %s: %w", cfg.catalogDescription(), err)
 	}
-	props := iceberg.Properties{
-		// Tables go to <warehouse>/<namespace>.db/<table>.
-		"warehouse": cfg.Warehouse,
-		// Creates iceberg_tables / iceberg_namespace_properties if missing.
-		"init_catalog_tables": "true",
-	}
+	props := iceberg.Properties(maps.Clone(ioProps))
+	// Tables go to <warehouse>/<namespace>.db/<table>.
+	props["warehouse"] = cfg.Warehouse
+	// Creates iceberg_tables / iceberg_namespace_properties if missing.
+	props["init_catalog_tables"] = "true"
 
 	// Processes opening a new warehouse at the same time collide while
 	// the catalog database is being set up: SQLite's switch to WAL needs
@@ -132,6 +151,15 @@ func openCatalog(ctx context.Context, cfg Config) (*sql.DB, *sqlcat.Catalog, err
 	}
 	_ = db.Close()
 	return nil, nil, fmt.Errorf("iceberg: connect to catalog %s: %w", cfg.catalogDescription(), err)
+}
+
+// storageAttr describes where an object-store warehouse's client goes,
+// without secrets.
+func storageAttr(cfg Config) slog.Attr {
+	if loc, err := storage.ParseLocation(cfg.Warehouse); err == nil && loc.Scheme == "s3" {
+		return slog.Any("s3", cfg.Storage.S3)
+	}
+	return slog.Attr{}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -248,7 +276,14 @@ func (w *Warehouse) load(ctx context.Context, name string) (*table.Table, error)
 	return tbl, nil
 }
 
+// ioContext returns ctx set up for iceberg-go calls whose IO reaches the
+// warehouse (see storage.Store.Context): every exported method that
+// reaches iceberg-go starts with it.
+func (w *Warehouse) ioContext(ctx context.Context) context.Context {
+	return w.store.Context(ctx)
+}
+
 // Close releases the catalog and its database connections.
 func (w *Warehouse) Close() error {
-	return errors.Join(w.cat.Close(), w.db.Close())
+	return errors.Join(w.cat.Close(), w.db.Close(), w.store.Close())
 }
