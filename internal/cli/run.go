@@ -12,21 +12,6 @@ import (
 	"github.com/sessionize/sessionize/internal/session"
 )
 
-// warehouseFlags say where the Iceberg tables live; shared by run, batch
-// --output-table and demo.
-type warehouseFlags struct {
-	warehouse, catalogURI, namespace string
-	uuidBuckets                      int
-}
-
-func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
-	fs := cmd.Flags()
-	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "directory of the Iceberg warehouse (table data, metadata, checkpoints)")
-	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
-	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
-	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
-}
-
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
@@ -101,8 +86,9 @@ another --group is refused.`,
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
 			cfg.Kafka.Servers = servers
-			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
-			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
+			if cfg.Warehouse, err = wf.config(); err != nil {
+				return err
+			}
 			cfg.Rules = rules
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {

@@ -256,7 +256,7 @@ func (w *Warehouse) commitCompaction(ctx context.Context, name string, tbl *tabl
 			"rewritten_files", tm.RewrittenFiles, "added_files", tm.AddedFiles, "manifests_rewritten", manifestsRewritten)
 		return nil
 	}
-	if isConflict(err) {
+	if w.isConflict(err) {
 		w.discardStaged(ctx, tx, head)
 		w.logger.InfoContext(ctx, "iceberg compaction lost a race with another commit; retrying on the new head",
 			"table", name, "parent", head.SnapshotID, "error", err)
