@@ -68,7 +68,16 @@ func sqliteCatalog() catalogKind {
 						cfg.Warehouse, path)
 				}
 			}
-			return openSQL(ctx, cfg, mode, sqliteDriver, sqliteDSN(path, mode), sqlcat.SQLite, "sqlite "+path)
+			conn, err := openSQL(ctx, cfg, mode, sqliteDriver, sqliteDSN(path, mode), sqlcat.SQLite, "sqlite "+path)
+			if err != nil && mode == openReadOnly && sqliteReadOnlyDir(err, path) {
+				// A WAL database in a directory we cannot write: SQLite
+				// cannot create the -shm file even read-only. With no
+				// -wal file (no writer, nothing uncheckpointed) the file
+				// alone is the whole catalog, and immutable=1 reads it
+				// without the -shm.
+				conn, err = openSQL(ctx, cfg, mode, sqliteDriver, sqliteDSN(path, mode)+"&immutable=1", sqlcat.SQLite, "sqlite "+path+" (immutable)")
+			}
+			return conn, err
 		},
 	}
 }
@@ -128,6 +137,17 @@ func sqliteDSN(path string, mode openMode) string {
 	}
 	return fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate",
 		path, sqliteBusyTimeoutMs)
+}
+
+// sqliteReadOnlyDir reports whether err is SQLite failing to open the WAL
+// catalog at path read-only because it cannot create the -shm file, and
+// there is no -wal file that immutable=1 would ignore.
+func sqliteReadOnlyDir(err error, path string) bool {
+	if !strings.Contains(strings.ToLower(err.Error()), "readonly") {
+		return false
+	}
+	st, serr := os.Stat(path + "-wal")
+	return errors.Is(serr, fs.ErrNotExist) || (serr == nil && st.Size() == 0)
 }
 
 // postgresDSN is the URI, read-only sessions for openReadOnly: PostgreSQL

@@ -3,13 +3,13 @@ package iceberg
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 )
@@ -114,7 +114,7 @@ func testRoundTrip(t *testing.T, cfg Config) {
 
 	// The sample sessions straddle midnight UTC: two day partitions.
 	var days []string
-	for _, f := range listFiles(t, tableDir(w, TableSessions)+"/data") {
+	for _, f := range tableFiles(t, w, TableSessions, "data") {
 		day, _, _ := strings.Cut(f, "/")
 		if len(days) == 0 || days[len(days)-1] != day {
 			days = append(days, day)
@@ -123,19 +123,19 @@ func testRoundTrip(t *testing.T, cfg Config) {
 	if want := []string{"session_start_day=2024-03-09", "session_start_day=2024-03-10"}; !reflect.DeepEqual(days, want) {
 		t.Fatalf("sessions partitions = %v, want %v", days, want)
 	}
-	for _, f := range listFiles(t, tableDir(w, TableSessions)+"/data") {
+	for _, f := range tableFiles(t, w, TableSessions, "data") {
 		if !strings.HasSuffix(f, ".parquet") {
 			t.Fatalf("unexpected data file %s", f)
 		}
-		assertZstd(t, filepath.Join(tableDir(w, TableSessions), "data", f))
+		assertZstd(t, "data/"+f, tableFile(t, w, TableSessions, "data/"+f))
 	}
 }
 
 // assertZstd fails unless every column chunk of a Parquet file is zstd
 // compressed (the table property write.parquet.compression-codec).
-func assertZstd(t *testing.T, path string) {
+func assertZstd(t *testing.T, path string, f parquet.ReaderAtSeeker) {
 	t.Helper()
-	r, err := file.OpenParquetFile(path, false)
+	r, err := file.NewParquetReader(f)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
@@ -275,14 +275,14 @@ func testConflict(t *testing.T, cfg Config) {
 	if _, err := a.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(10, "a"), ExpectParentSnapshotID: base.ID}); err != nil {
 		t.Fatalf("A's commit: %v", err)
 	}
-	before := listFiles(t, tableDir(a, TableSessions))
+	before := tableFiles(t, a, TableSessions, "")
 
 	// Seen before writing.
 	_, err = b.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(10, "b"), ExpectParentSnapshotID: base.ID})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("B's stale commit: err = %v, want ErrConflict", err)
 	}
-	if after := listFiles(t, tableDir(a, TableSessions)); !reflect.DeepEqual(after, before) {
+	if after := tableFiles(t, a, TableSessions, ""); !reflect.DeepEqual(after, before) {
 		t.Fatalf("B's refused commit changed the table's files:\nbefore %v\nafter  %v", before, after)
 	}
 

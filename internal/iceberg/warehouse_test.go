@@ -170,12 +170,12 @@ func assertNoOrphanFiles(t *testing.T, w *Warehouse, name string) {
 	for _, task := range tasks {
 		referenced[localPath(task.File.FilePath())] = true
 	}
-	dir := tableDir(w, name)
-	for _, f := range listFiles(t, dir) {
+	loc := localPath(strings.TrimSuffix(tbl.Location(), "/"))
+	for _, f := range tableFiles(t, w, name, "") {
 		if strings.HasSuffix(f, ".metadata.json") {
 			continue
 		}
-		if !referenced[filepath.Join(dir, f)] {
+		if !referenced[loc+"/"+f] {
 			t.Errorf("orphan file in %s: %s", name, f)
 		}
 	}

@@ -1,0 +1,260 @@
+// Package seaweedtest starts a real SeaweedFS server (`weed mini`: an S3
+// gateway and SeaweedFS's built-in Iceberg REST catalog in one process) for
+// tests, with a table bucket for the catalog and a plain S3 bucket. It is
+// for tests only.
+//
+// The weed binary is looked up on PATH and in $(go env GOPATH)/bin, where
+// .ci/run builds it from .ci/seaweedfs. Without it a test is skipped, or
+// fails when CI is set.
+package seaweedtest
+
+import (
+	"context"
+	"fmt"
+	"go/build"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a running `weed mini`.
+type Server struct {
+	// CatalogURI is the Iceberg REST catalog, http://127.0.0.1:PORT.
+	CatalogURI string
+	// CatalogWarehouse is the catalog's warehouse: s3://<TableBucket>/.
+	CatalogWarehouse string
+	// S3Endpoint is the S3 gateway, http://127.0.0.1:PORT.
+	S3Endpoint string
+	// TableBucket holds the catalog's tables; Bucket is a plain S3 bucket
+	// (for a warehouse's checkpoints, say).
+	TableBucket, Bucket string
+	// Dir holds the server's data and its log (weed.log).
+	Dir string
+}
+
+// Static keys: the server runs without IAM and takes any, but the AWS SDK
+// must be given some so that it never probes for instance credentials.
+const (
+	AccessKey = "sessionize"
+	SecretKey = "sessionize-secret"
+	Region    = "us-east-1"
+)
+
+// S3Props are iceberg-go IO properties that reach the server's S3 gateway.
+func (s *Server) S3Props() map[string]string {
+	return map[string]string{
+		"s3.endpoint":          s.S3Endpoint,
+		"s3.region":            Region,
+		"s3.access-key-id":     AccessKey,
+		"s3.secret-access-key": SecretKey,
+	}
+}
+
+// Binary returns the weed binary, or "".
+func Binary() string {
+	if p, err := exec.LookPath("weed"); err == nil {
+		return p
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		gopath = build.Default.GOPATH
+	}
+	for _, dir := range filepath.SplitList(gopath) {
+		p := filepath.Join(dir, "bin", "weed")
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
+
+// Start starts a server in a temporary directory on free local ports and
+// stops it when the test ends. It sets AWS_EC2_METADATA_DISABLED for the
+// test, so the AWS SDK never probes an instance-metadata address.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := Binary()
+	if bin == "" {
+		msg := "SeaweedFS weed binary not found on PATH or in $(go env GOPATH)/bin (.ci/run builds it: go build -o $(go env GOPATH)/bin/weed ./.ci/seaweedfs)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dir, err := os.MkdirTemp("", "sessionize-weed-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{TableBucket: "lake", Bucket: "files", Dir: dir}
+	s.CatalogWarehouse = "s3://" + s.TableBucket + "/"
+
+	// weed mini serves gRPC on every HTTP port + 10000; each port is
+	// chosen with that one free too.
+	ports := freePorts(t, 6)
+	master, volume, filer, s3, iceberg, admin := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	s.S3Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s3)
+	s.CatalogURI = fmt.Sprintf("http://127.0.0.1:%d", iceberg)
+	logPath := filepath.Join(dir, "weed.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "mini", "-dir="+data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-master.port="+strconv.Itoa(master), "-volume.port="+strconv.Itoa(volume),
+		"-filer.port="+strconv.Itoa(filer), "-s3.port="+strconv.Itoa(s3),
+		"-s3.port.iceberg="+strconv.Itoa(iceberg), "-admin.port="+strconv.Itoa(admin),
+		"-admin.port.legacy=0", "-admin.ui=false", "-s3.port.lance=0", "-webdav=false",
+		"-tableBucket="+s.TableBucket, "-bucket="+s.Bucket)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Without keys in its environment weed mini runs without IAM.
+	cmd.Env = withoutAWS(os.Environ())
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s mini: %v", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		_ = logFile.Close()
+		if t.Failed() {
+			if log, err := os.ReadFile(logPath); err == nil {
+				t.Logf("weed mini log (last 4 KiB):\n%s", tail(log, 4096))
+			}
+		}
+		_ = os.RemoveAll(dir)
+	})
+
+	started := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for {
+		ready, why := s.ready(ctx)
+		if ready {
+			break
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("weed mini exited before it was ready (%v):\n%s", err, tail(log, 4096))
+		case <-ctx.Done():
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("weed mini not ready after %s (%s):\n%s", time.Since(started).Round(time.Second), why, tail(log, 4096))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	t.Logf("weed mini ready in %s: catalog %s (warehouse %s), S3 %s", time.Since(started).Round(10*time.Millisecond),
+		s.CatalogURI, s.CatalogWarehouse, s.S3Endpoint)
+	return s
+}
+
+// ready reports whether the catalog serves the table bucket and S3 lists
+// both buckets, and if not, why.
+func (s *Server) ready(ctx context.Context) (bool, string) {
+	body, err := get(ctx, s.CatalogURI+"/v1/config?warehouse="+s.CatalogWarehouse)
+	if err != nil {
+		return false, "catalog: " + err.Error()
+	}
+	if !strings.Contains(body, `"prefix"`) {
+		return false, "catalog config has no prefix for the table bucket yet: " + body
+	}
+	body, err = get(ctx, s.S3Endpoint+"/")
+	if err != nil {
+		return false, "S3: " + err.Error()
+	}
+	for _, b := range []string{s.TableBucket, s.Bucket} {
+		if !strings.Contains(body, "<Name>"+b+"</Name>") {
+			return false, "S3 does not list bucket " + b + " yet"
+		}
+	}
+	return true, ""
+}
+
+func get(ctx context.Context, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer rsp.Body.Close()
+	body, err := io.ReadAll(rsp.Body)
+	if err != nil {
+		return "", err
+	}
+	if rsp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", rsp.Status, body)
+	}
+	return string(body), nil
+}
+
+// freePorts returns n distinct free local ports p with p+10000 free too.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var out []int
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			_ = l.Close()
+		}
+	}()
+	for tries := 0; len(out) < n; tries++ {
+		if tries == 1000 {
+			t.Fatal("no free local port pairs (p, p+10000)")
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		if p+10000 > 65535 {
+			_ = l.Close()
+			continue
+		}
+		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000))
+		if err != nil {
+			_ = l.Close()
+			continue
+		}
+		held = append(held, l, l2)
+		out = append(out, p)
+	}
+	return out
+}
+
+func withoutAWS(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "S3_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
