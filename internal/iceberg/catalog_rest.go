@@ -11,6 +11,11 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
+
+	// A REST catalog's tables are wherever the server puts them, object
+	// storage as a rule: iceberg-go opens them through the IO registered
+	// for the location's scheme.
+	_ "github.com/apache/iceberg-go/io/gocloud/s3"
 )
 
 // An Iceberg REST catalog (iceberg-go's catalog/rest). The server checks a

@@ -1,12 +1,14 @@
 package iceberg
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -26,6 +28,7 @@ var catalogSuite = []struct {
 	{"Conflict", testConflict},
 	{"ConcurrentOpen", testConcurrentOpen},
 	{"RacingWriters", testRacingWriters},
+	{"UnknownOutcome", testUnknownOutcome},
 }
 
 // The round trip again with bucket(8, uuid) partitioning.
@@ -388,4 +391,63 @@ func testRacingWriters(t *testing.T, cfg Config) {
 		t.Fatalf("history has %d snapshots, want %d", len(hist), len(writers)*commitsEach)
 	}
 	assertNoOrphanFiles(t, writers[0], TableSessions)
+}
+
+// testUnknownOutcome: a commit whose answer is lost after the catalog
+// recorded it (FaultInjector.AfterCommit) is ErrCommitUnknown, never a
+// conflict, and its snapshot is in the table under its commit id; a
+// commit that failed before the catalog recorded it (BeforeCommit) is
+// ErrCommitUnknown too and the table has not moved. Either way the caller
+// settles it by reloading, as the pipeline does.
+func testUnknownOutcome(t *testing.T, cfg Config) {
+	ctx := testCtx(t)
+	var lose, fail atomic.Bool
+	cfg.Faults = &FaultInjector{
+		BeforeCommit: func(context.Context, string) error {
+			if fail.Load() {
+				return errors.New("connection reset")
+			}
+			return nil
+		},
+		AfterCommit: func(context.Context, string) error {
+			if lose.Load() {
+				return errors.New("connection reset")
+			}
+			return nil
+		},
+	}
+	w := openWarehouse(t, cfg)
+	base, err := w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(4, "base"), ExpectParentSnapshotID: NoSnapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lose.Store(true)
+	_, err = w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(3, "lost"), ExpectParentSnapshotID: base.ID,
+		Properties: map[string]string{"sessionize.test": "lost"}})
+	lose.Store(false)
+	if !errors.Is(err, ErrCommitUnknown) || errors.Is(err, ErrConflict) {
+		t.Fatalf("answer lost: err = %v, want ErrCommitUnknown", err)
+	}
+	head, ok, err := w.Current(ctx, TableSessions)
+	if err != nil || !ok || head.ID == base.ID || head.Summary["sessionize.test"] != "lost" || head.Summary[CommitIDProperty] == "" {
+		t.Fatalf("after a lost answer the head is %+v (%v); want the lost commit's snapshot", head, err)
+	}
+	if _, err := w.Commit(ctx, Commit{Table: TableSessions, ExpectParentSnapshotID: base.ID}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("retry on the old parent after the commit landed: err = %v, want ErrConflict", err)
+	}
+
+	fail.Store(true)
+	_, err = w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(2, "failed"), ExpectParentSnapshotID: head.ID})
+	fail.Store(false)
+	if !errors.Is(err, ErrCommitUnknown) || errors.Is(err, ErrConflict) {
+		t.Fatalf("failed call: err = %v, want ErrCommitUnknown", err)
+	}
+	if got := mustCurrentID(t, w, TableSessions); got != head.ID {
+		t.Fatalf("a call that failed before the catalog moved the table to %d", got)
+	}
+	rows, err := w.ReadSessions(ctx)
+	if err != nil || len(rows) != 7 {
+		t.Fatalf("%d rows (%v), want the 4 + 3 committed", len(rows), err)
+	}
 }

@@ -58,6 +58,12 @@ func (s *Server) S3Props() map[string]string {
 	}
 }
 
+// ChildEnv is what a client process of the server needs in its
+// environment besides its flags.
+func ChildEnv() []string {
+	return []string{"AWS_EC2_METADATA_DISABLED=true"}
+}
+
 // Binary returns the weed binary, or "".
 func Binary() string {
 	if p, err := exec.LookPath("weed"); err == nil {
@@ -77,8 +83,9 @@ func Binary() string {
 }
 
 // Start starts a server in a temporary directory on free local ports and
-// stops it when the test ends. It sets AWS_EC2_METADATA_DISABLED for the
-// test, so the AWS SDK never probes an instance-metadata address.
+// stops it when the test ends. Clients get static keys and a region
+// (S3Props), so the AWS SDK never looks for instance credentials; child
+// processes should also get AWS_EC2_METADATA_DISABLED=true (ChildEnv).
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := Binary()
@@ -89,7 +96,6 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	dir, err := os.MkdirTemp("", "sessionize-weed-")
 	if err != nil {
 		t.Fatal(err)
@@ -257,4 +263,3 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
-
