@@ -173,11 +173,11 @@ func parseLogLevel(s string) (slog.Level, error) {
 // Any other flag is per command (see envNameFor): --output of batch
 // (sessions) and of produce (events) must not share a variable.
 func sharedFlags() []string {
-	return []string{"log-level", "log-format", "quiet",
+	return append([]string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
 		"warehouse", "catalog-uri", "catalog-credential", "catalog-token", "catalog-oauth2-server-uri",
-		"catalog-warehouse", "catalog-prop", "namespace", "uuid-buckets"}
+		"catalog-warehouse", "catalog-prop", "namespace", "uuid-buckets"}, storageFlagNames()...)
 }
 
 func sharedFlag(name string) bool { return slices.Contains(sharedFlags(), name) }

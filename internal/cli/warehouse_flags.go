@@ -18,12 +18,13 @@ type warehouseFlags struct {
 	uuidBuckets                      int
 	catalog                          iceberg.CatalogOptions
 	catalogProps                     []string
+	storage                          storageFlags
 }
 
 func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 	fs := cmd.Flags()
-	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "directory of the Iceberg warehouse (table data, metadata, checkpoints)")
-	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog: empty for SQLite in the warehouse, sqlite:///abs/path/catalog.db, postgres://user:pass@host/db, or http(s)://host/path of an Iceberg REST catalog")
+	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "Iceberg warehouse (table data, metadata, checkpoints): a directory or a URL, s3://bucket/path (s3a://, gs://, abfs://, wasb://, file:// too)")
+	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog: empty for SQLite in a local warehouse, sqlite:///abs/path/catalog.db, postgres://user:pass@host/db, or http(s)://host/path of an Iceberg REST catalog")
 	fs.Var(&secretFlag{&w.catalog.Credential}, "catalog-credential", "REST catalog OAuth2 client credentials CLIENT_ID:SECRET, or @FILE to read them from a file (better: the environment variable, or @FILE; a command line is visible to other users)")
 	fs.Var(&secretFlag{&w.catalog.Token}, "catalog-token", "REST catalog bearer token, or @FILE to read it from a file (better: the environment variable, or @FILE)")
 	fs.StringVar(&w.catalog.OAuth2ServerURI, "catalog-oauth2-server-uri", "", "REST catalog OAuth2 token endpoint for --catalog-credential (default: the catalog's /v1/oauth/tokens)")
@@ -31,6 +32,7 @@ func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 	fs.StringArrayVar(&w.catalogProps, "catalog-prop", nil, "more catalog property KEY=VALUE, repeatable: REST options (scope, prefix, header.NAME) and table IO (s3.endpoint, s3.region, ...)")
 	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
 	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
+	w.storage.register(cmd)
 }
 
 // config is the iceberg.Config the flags say.
@@ -46,7 +48,11 @@ func (w *warehouseFlags) config() (iceberg.Config, error) {
 		}
 		o.Props[k] = v
 	}
-	return iceberg.Config{Warehouse: w.warehouse, CatalogURI: w.catalogURI, Catalog: o,
+	st, err := w.storage.options()
+	if err != nil {
+		return iceberg.Config{}, err
+	}
+	return iceberg.Config{Warehouse: w.warehouse, Storage: st, CatalogURI: w.catalogURI, Catalog: o,
 		Namespace: w.namespace, UUIDBuckets: w.uuidBuckets}, nil
 }
 

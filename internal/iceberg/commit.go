@@ -95,6 +95,7 @@ func (c *Commit) validate() error {
 // error wrapping ErrConflict if the table is at another snapshot, whether
 // that is seen before writing or reported by the catalog at commit time.
 func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
+	ctx = w.ioContext(ctx)
 	ti, err := w.info(c.Table)
 	if err != nil {
 		return Snapshot{}, err

@@ -4,17 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // Config says where the warehouse and its catalog are.
 type Config struct {
-	// Warehouse is the local directory that holds the table data, the table
-	// metadata, the embedded catalog and the pipeline checkpoints. With a
-	// REST catalog the catalog decides where the tables go; the warehouse
-	// still holds the checkpoints.
+	// Warehouse is where the table data, the table metadata and the
+	// pipeline checkpoints live: a local directory (which also holds the
+	// embedded catalog) or an object-store URL such as s3://bucket/prefix
+	// (see storage.ParseLocation). With a REST catalog the catalog decides
+	// where the tables go; the warehouse still holds the checkpoints.
 	Warehouse string
+	// Storage says how to reach an object-store warehouse (S3 endpoint,
+	// region, credentials); unused for a local one.
+	Storage storage.Options
 	// CatalogURI selects the catalog (see catalogKinds):
 	//   - "" is an embedded SQLite file <Warehouse>/catalog.db (one machine);
 	//   - "sqlite:///abs/path/catalog.db" is a SQLite file elsewhere;
@@ -68,20 +73,16 @@ const (
 // absolute, or an error saying what is wrong with it.
 func (cfg Config) normalized() (Config, error) {
 	if cfg.Warehouse == "" {
-		return cfg, errors.New("iceberg: config: warehouse directory is required")
+		return cfg, errors.New("iceberg: config: warehouse is required: a local directory or a URL such as s3://bucket/warehouse")
 	}
-	abs, err := filepath.Abs(cfg.Warehouse)
+	loc, err := storage.ParseLocation(cfg.Warehouse)
 	if err != nil {
-		return cfg, fmt.Errorf("iceberg: config: warehouse %q: %w", cfg.Warehouse, err)
+		return cfg, fmt.Errorf("iceberg: config: %w", err)
 	}
-	// iceberg-go builds table locations with url.JoinPath, which escapes
-	// characters such as spaces; the escaped location would then name a
-	// different local directory. Refuse such paths instead of scattering
-	// files in two places.
-	if escaped := (&url.URL{Path: abs}).EscapedPath(); escaped != abs {
-		return cfg, fmt.Errorf("iceberg: config: warehouse path %q contains characters that need URL escaping; use a plain path", abs)
+	cfg.Warehouse = loc.URI
+	if !loc.Local() && cfg.CatalogURI == "" {
+		return cfg, fmt.Errorf("iceberg: config: warehouse %s is on object storage, which cannot hold the embedded SQLite catalog: give a catalog with --catalog-uri: sqlite:///path/catalog.db (a local file), postgres://user@host/db, or an Iceberg REST catalog https://host/path", loc.URI)
 	}
-	cfg.Warehouse = abs
 	if cfg.Namespace == "" {
 		cfg.Namespace = defaultNamespace
 	}

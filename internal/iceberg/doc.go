@@ -17,10 +17,13 @@
 //
 // The catalog is iceberg-go's SQL catalog on an embedded SQLite file inside
 // the warehouse directory, or on PostgreSQL when several machines share one
-// warehouse. Data files are Parquet (zstd) in a local warehouse directory.
+// warehouse. Data files are Parquet (zstd) in the warehouse: a local
+// directory or an object store, reached through internal/storage (iceberg-go's
+// io layer), whose properties the catalog is given so that table files and
+// checkpoints share one storage and one set of credentials.
 //
 // Pipeline state checkpoints live in the same warehouse (WriteFile, ReadFile,
-// DeleteFile) so a warehouse directory is the whole durable state.
+// DeleteFile) so a warehouse is the whole durable state.
 //
 // The package also owns what the snapshots say: every sessionize.* summary
 // property, its parsing and encoding (Summary, summary.go), and the

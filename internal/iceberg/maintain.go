@@ -177,6 +177,7 @@ type TableStats struct {
 // to other writers MaxAttempts times in a row (writers committing faster
 // than maintenance can stage a commit): nothing is wrong, try again later.
 func (w *Warehouse) Maintain(ctx context.Context, opts MaintainOptions) (MaintainReport, error) {
+	ctx = w.ioContext(ctx)
 	started := time.Now()
 	var rep MaintainReport
 	opts, err := opts.normalized()

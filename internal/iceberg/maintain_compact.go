@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -87,7 +86,7 @@ plan:
 				}
 				// Keep the batch's files young while the next group is
 				// written.
-				if err := touchFiles(results, time.Now()); err != nil {
+				if err := w.touchFiles(ctx, results, time.Now()); err != nil {
 					w.discardCompaction(ctx, name, results)
 					return fmt.Errorf("compaction output vanished (an orphan-file pass with a too short orphan age?): %w", err)
 				}
@@ -148,7 +147,7 @@ func (w *Warehouse) commitCompactionRetrying(ctx context.Context, name string, r
 		// Young again, so no orphan-file pass takes them while this
 		// attempt is staged; if one took them already, start over.
 		touched := time.Now()
-		if err := touchFiles(results, touched); err != nil {
+		if err := w.touchFiles(ctx, results, touched); err != nil {
 			w.discardCompaction(ctx, name, results)
 			if errors.Is(err, fs.ErrNotExist) {
 				return errReplan
@@ -334,7 +333,7 @@ func (w *Warehouse) discardCompaction(ctx context.Context, name string, results 
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
 			n++
-			if err := os.Remove(localPath(df.FilePath())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := w.store.Remove(ctx, localPath(df.FilePath())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				failed = append(failed, df.FilePath())
 			}
 		}
@@ -379,17 +378,18 @@ func (w *Warehouse) discardStaged(ctx context.Context, tx *table.Transaction, ba
 		s = staged.SnapshotByID(*s.ParentSnapshotID)
 	}
 	for _, p := range paths {
-		if err := os.Remove(localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := w.store.Remove(ctx, localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			w.logger.DebugContext(ctx, "could not delete a staged metadata file", "file", p, "error", err)
 		}
 	}
 }
 
-// touchFiles sets the modification time of the compaction's output files.
-func touchFiles(results []table.CompactionGroupResult, t time.Time) error {
+// touchFiles sets the modification time of the compaction's output files
+// (on an object store by writing them again: see storage.Store.Touch).
+func (w *Warehouse) touchFiles(ctx context.Context, results []table.CompactionGroupResult, t time.Time) error {
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
-			if err := os.Chtimes(localPath(df.FilePath()), t, t); err != nil {
+			if err := w.store.Touch(ctx, localPath(df.FilePath()), t); err != nil {
 				return err
 			}
 		}

@@ -53,6 +53,7 @@ type ExpireReport struct {
 // pipeline writing at the same time never loses a commit. Safe to call
 // concurrently with pipelines and other maintenance.
 func (w *Warehouse) ExpireSnapshots(ctx context.Context, tableName string, opts ExpireOptions) (ExpireReport, error) {
+	ctx = w.ioContext(ctx)
 	if _, err := w.info(tableName); err != nil {
 		return ExpireReport{}, err
 	}

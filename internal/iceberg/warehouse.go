@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"maps"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // Warehouse is an open catalog plus the three sessionize tables. It caches
@@ -21,6 +23,9 @@ import (
 type Warehouse struct {
 	cfg    Config
 	logger *slog.Logger
+	// store holds the warehouse's files: table data and metadata (through
+	// the catalog, which is given its properties) and the checkpoints.
+	store *storage.Store
 	// conn is the catalog of whatever kind (catalog.go); cat is its
 	// iceberg-go catalog.Catalog, through which every table operation goes.
 	conn catalogConn
@@ -81,9 +86,22 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 	}
 	logger = logger.With("component", "iceberg", "warehouse", cfg.Warehouse)
 
+	store, err := storage.Open(ctx, cfg.Warehouse, cfg.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: %w", err)
+	}
+	ctx = store.Context(ctx)
 	if mode.creates() {
-		if err := os.MkdirAll(cfg.Warehouse, 0o755); err != nil {
-			return nil, fmt.Errorf("iceberg: create warehouse directory: %w", err)
+		if err := store.Create(ctx); err != nil {
+			return nil, fmt.Errorf("iceberg: %w", err)
+		}
+	}
+	if !store.Location().Local() {
+		// A wrong endpoint, bucket or key fails here, before anything
+		// is read from Kafka, rather than at the first commit. Only
+		// writers write to find out.
+		if err := store.Probe(ctx, mode != openReadOnly); err != nil {
+			return nil, fmt.Errorf("iceberg: %w", err)
 		}
 	}
 
@@ -100,13 +118,20 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 		tables[def.name] = tableInfo{def: def, arrowSchema: as}
 	}
 
-	conn, err := kind.open(ctx, cfg, mode)
+	// The storage's iceberg-go io properties go into the catalog's
+	// properties, which iceberg-go hands to the IO of every table it
+	// loads; --catalog-prop wins.
+	catCfg := cfg
+	catCfg.Catalog.Props = store.Props()
+	maps.Copy(catCfg.Catalog.Props, cfg.Catalog.Props)
+	conn, err := kind.open(ctx, catCfg, mode)
 	if err != nil {
 		return nil, err
 	}
 	w := &Warehouse{
 		cfg:      cfg,
 		logger:   logger,
+		store:    store,
 		conn:     conn,
 		cat:      conn.catalog(),
 		kind:     kind.name,
@@ -123,8 +148,17 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 		_ = w.Close()
 		return nil, err
 	}
-	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", conn.String(), "namespace", cfg.Namespace, "read_only", w.readOnly)
+	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", conn.String(), "namespace", cfg.Namespace, "read_only", w.readOnly, storageAttr(cfg))
 	return w, nil
+}
+
+// storageAttr describes where an object-store warehouse's client goes,
+// without secrets.
+func storageAttr(cfg Config) slog.Attr {
+	if loc, err := storage.ParseLocation(cfg.Warehouse); err == nil && loc.Scheme == "s3" {
+		return slog.Any("s3", cfg.Storage.S3)
+	}
+	return slog.Attr{}
 }
 
 // CatalogKind is the kind of catalog the tables are in: "sqlite",
@@ -213,7 +247,14 @@ func (w *Warehouse) ensureTable(ctx context.Context, def tableDef) error {
 			w.logger.InfoContext(ctx, "created iceberg table", "table", def.name, "location", tbl.Location(), "partition_spec", tbl.Spec().String())
 		case errors.Is(err, catalog.ErrTableAlreadyExists):
 			// Another process created it between our load and create.
-			tbl, err = w.cat.LoadTable(ctx, ident)
+			// A REST catalog may say so before the table can be loaded
+			// (SeaweedFS does, for a moment): wait for it.
+			for attempt := 1; ; attempt++ {
+				tbl, err = w.cat.LoadTable(ctx, ident)
+				if !errors.Is(err, catalog.ErrNoSuchTable) || attempt == 20 || sleepCtx(ctx, time.Duration(attempt)*10*time.Millisecond) != nil {
+					break
+				}
+			}
 		}
 	}
 	if err != nil {
@@ -278,6 +319,13 @@ func (w *Warehouse) load(ctx context.Context, name string) (*table.Table, error)
 		return nil, fmt.Errorf("iceberg: load table %s: %w", name, err)
 	}
 	return tbl, nil
+}
+
+// ioContext returns ctx set up for iceberg-go calls whose IO reaches the
+// warehouse (see storage.Store.Context): every exported method that
+// reaches iceberg-go starts with it.
+func (w *Warehouse) ioContext(ctx context.Context) context.Context {
+	return w.store.Context(ctx)
 }
 
 // Close releases the catalog and its connections.

@@ -248,7 +248,7 @@ func TestStopTimeoutNamesUnfinishedPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed := procReadState(t, r.wh)["sessions"].offsets
+	committed := procReadState(t, localWarehouse(t, r.wh))["sessions"].offsets
 	for p, end := range ends {
 		switch {
 		case slices.Contains(r.held, p):

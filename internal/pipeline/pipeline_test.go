@@ -186,7 +186,12 @@ func openWarehouse(t *testing.T, warehouse string) *iceberg.Warehouse {
 // tableLines reads the sessions table back as batch's JSON lines.
 func tableLines(t *testing.T, warehouse string) ([]string, []iceberg.SessionRow) {
 	t.Helper()
-	wh := openWarehouse(t, warehouse)
+	return warehouseLines(t, openWarehouse(t, warehouse))
+}
+
+// warehouseLines reads the sessions table of wh back as batch's JSON lines.
+func warehouseLines(t *testing.T, wh *iceberg.Warehouse) ([]string, []iceberg.SessionRow) {
+	t.Helper()
 	rows, err := wh.ReadSessions(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ func procTopicEnds(t *testing.T, b brokerAddrs) map[int32]int64 {
 // group has processed and committed everything produced so far. (A run's
 // --stop-when-idle looks only at the partitions that member owns.) It
 // fails if one of watch exits meanwhile, and returns the ends.
-func procWaitCommitted(t *testing.T, b brokerAddrs, warehouse string, timeout time.Duration, watch ...*procChild) map[int32]int64 {
+func procWaitCommitted(t *testing.T, b brokerAddrs, warehouse testWarehouse, timeout time.Duration, watch ...*procChild) map[int32]int64 {
 	t.Helper()
 	ends := procTopicEnds(t, b)
 	deadline := time.Now().Add(timeout)
