@@ -15,22 +15,22 @@ import (
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
 
-	"github.com/sessionize/sessionize/internal/seaweedtest"
+	"github.com/sessionize/sessionize/internal/testservers"
 )
 
 // restConfig is a warehouse on the server's REST catalog: its tables in
 // the catalog's table bucket, checkpoints in a local directory.
-func restConfig(t *testing.T, s *seaweedtest.Server, catalogURI, namespace string) Config {
+func restConfig(t *testing.T, s *testservers.SeaweedFS, catalogURI, namespace string) Config {
 	return Config{Warehouse: t.TempDir(), CatalogURI: catalogURI, Namespace: namespace,
 		Catalog: CatalogOptions{Warehouse: s.CatalogWarehouse, Props: s.S3Props()}}
 }
 
 // TestRESTCatalog runs the catalog suite against SeaweedFS's Iceberg REST
-// catalog (a real server, weed mini; see seaweedtest), its tables on the
+// catalog (a real server, weed mini; see testservers.StartSeaweedFS), its tables on the
 // server's S3. Conflicts there are the server's 409s.
 func TestRESTCatalog(t *testing.T) {
 	t.Parallel()
-	s := seaweedtest.Start(t)
+	s := testservers.StartSeaweedFS(t)
 	for _, tc := range catalogSuite {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -47,7 +47,7 @@ func TestRESTCatalog(t *testing.T) {
 // conflict, with the table unchanged and the attempt's files kept.
 func TestRESTCommitAnswerLost(t *testing.T) {
 	t.Parallel()
-	s := seaweedtest.Start(t)
+	s := testservers.StartSeaweedFS(t)
 	target, err := url.Parse(s.CatalogURI)
 	if err != nil {
 		t.Fatal(err)

@@ -1,17 +1,8 @@
-// Package seaweedtest starts a real SeaweedFS server (`weed mini`: an S3
-// gateway and SeaweedFS's built-in Iceberg REST catalog in one process) for
-// tests, with a table bucket for the catalog and a plain S3 bucket. It is
-// for tests only.
-//
-// The weed binary is looked up on PATH and in $(go env GOPATH)/bin, where
-// .ci/run builds it from .ci/seaweedfs. Without it a test is skipped, or
-// fails when CI is set.
-package seaweedtest
+package testservers
 
 import (
 	"context"
 	"fmt"
-	"go/build"
 	"io"
 	"net"
 	"net/http"
@@ -25,8 +16,8 @@ import (
 	"time"
 )
 
-// Server is a running `weed mini`.
-type Server struct {
+// SeaweedFS is a running `weed mini`.
+type SeaweedFS struct {
 	// CatalogURI is the Iceberg REST catalog, http://127.0.0.1:PORT.
 	CatalogURI string
 	// CatalogWarehouse is the catalog's warehouse: s3://<TableBucket>/.
@@ -40,67 +31,38 @@ type Server struct {
 	Dir string
 }
 
-// Static keys: the server runs without IAM and takes any, but the AWS SDK
-// must be given some so that it never probes for instance credentials.
-const (
-	AccessKey = "sessionize"
-	SecretKey = "sessionize-secret"
-	Region    = "us-east-1"
-)
+// S3 is the server's S3 gateway with its plain bucket. The server runs
+// without IAM and takes any keys, but the AWS SDK must be given some so
+// that it never looks for instance credentials.
+func (s *SeaweedFS) S3() S3 {
+	return S3{Name: "seaweedfs", Endpoint: s.S3Endpoint, Bucket: s.Bucket, AccessKey: "sessionize", SecretKey: "sessionize-secret"}
+}
 
 // S3Props are iceberg-go IO properties that reach the server's S3 gateway.
-func (s *Server) S3Props() map[string]string {
-	return map[string]string{
-		"s3.endpoint":          s.S3Endpoint,
-		"s3.region":            Region,
-		"s3.access-key-id":     AccessKey,
-		"s3.secret-access-key": SecretKey,
-	}
+func (s *SeaweedFS) S3Props() map[string]string {
+	return s.S3().Options().S3.Props()
 }
 
-// ChildEnv is what a client process of the server needs in its
-// environment besides its flags.
-func ChildEnv() []string {
-	return []string{"AWS_EC2_METADATA_DISABLED=true"}
-}
+// SeaweedFSInstall is how CI gets weed: SeaweedFS cannot be go installed
+// directly (its go.mod has a replace directive), so .ci/run builds it from
+// the wrapper module in .ci/seaweedfs.
+const SeaweedFSInstall = "go build -C .ci/seaweedfs -o $(go env GOPATH)/bin/weed github.com/seaweedfs/seaweedfs/weed"
 
-// Binary returns the weed binary, or "".
-func Binary() string {
-	if p, err := exec.LookPath("weed"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = build.Default.GOPATH
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		p := filepath.Join(dir, "bin", "weed")
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p
-		}
-	}
-	return ""
-}
-
-// Start starts a server in a temporary directory on free local ports and
-// stops it when the test ends. Clients get static keys and a region
+// StartSeaweedFS starts `weed mini`: an S3 gateway and SeaweedFS's
+// built-in Iceberg REST catalog in one process, with a table bucket for
+// the catalog (s.TableBucket, the catalog's warehouse s3://<bucket>/) and a
+// plain S3 bucket (s.Bucket), in a temporary directory on free local
+// ports; it is stopped when the test ends. Clients get static keys and a region
 // (S3Props), so the AWS SDK never looks for instance credentials; child
-// processes should also get AWS_EC2_METADATA_DISABLED=true (ChildEnv).
-func Start(t testing.TB) *Server {
+// processes should also get S3.Env().
+func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	t.Helper()
-	bin := Binary()
-	if bin == "" {
-		msg := "SeaweedFS weed binary not found on PATH or in $(go env GOPATH)/bin (.ci/run builds it: go build -o $(go env GOPATH)/bin/weed ./.ci/seaweedfs)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := findBinary(t, "weed", SeaweedFSInstall)
 	dir, err := os.MkdirTemp("", "sessionize-weed-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{TableBucket: "lake", Bucket: "files", Dir: dir}
+	s := &SeaweedFS{TableBucket: "lake", Bucket: "files", Dir: dir}
 	s.CatalogWarehouse = "s3://" + s.TableBucket + "/"
 
 	// weed mini serves gRPC on every HTTP port + 10000; each port is
@@ -171,7 +133,7 @@ func Start(t testing.TB) *Server {
 
 // ready reports whether the catalog serves the table bucket and S3 lists
 // both buckets, and if not, why.
-func (s *Server) ready(ctx context.Context) (bool, string) {
+func (s *SeaweedFS) ready(ctx context.Context) (bool, string) {
 	body, err := get(ctx, s.CatalogURI+"/v1/config?warehouse="+s.CatalogWarehouse)
 	if err != nil {
 		return false, "catalog: " + err.Error()
