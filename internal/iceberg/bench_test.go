@@ -79,7 +79,7 @@ func BenchmarkCommitCatalogs(b *testing.B) {
 		}},
 		{"rest/seaweedfs-s3", func(b *testing.B) Config {
 			return Config{Warehouse: b.TempDir(), CatalogURI: weed.CatalogURI, Namespace: fmt.Sprintf("bench_%d", time.Now().UnixNano()),
-				Catalog: CatalogOptions{Warehouse: weed.CatalogWarehouse, Props: weed.S3Props()}}
+				Catalog: CatalogOptions{Warehouse: weed.CatalogWarehouse, Credential: weed.Credential(), Props: weed.S3Props()}}
 		}},
 	}
 	for _, rows := range []int{0, 1000} {

@@ -22,12 +22,13 @@ import (
 // the catalog's table bucket, checkpoints in a local directory.
 func restConfig(t *testing.T, s *testservers.SeaweedFS, catalogURI, namespace string) Config {
 	return Config{Warehouse: t.TempDir(), CatalogURI: catalogURI, Namespace: namespace,
-		Catalog: CatalogOptions{Warehouse: s.CatalogWarehouse, Props: s.S3Props()}}
+		Catalog: CatalogOptions{Warehouse: s.CatalogWarehouse, Credential: s.Credential(), Props: s.S3Props()}}
 }
 
 // TestRESTCatalog runs the catalog suite against SeaweedFS's Iceberg REST
-// catalog (a real server, weed mini; see testservers.StartSeaweedFS), its tables on the
-// server's S3. Conflicts there are the server's 409s.
+// catalog (a real server, weed mini; see testservers.StartSeaweedFS), its
+// tables on the server's S3, with OAuth2 client credentials. Conflicts
+// there are the server's 409s.
 func TestRESTCatalog(t *testing.T) {
 	t.Parallel()
 	s := testservers.StartSeaweedFS(t)

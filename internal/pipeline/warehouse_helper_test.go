@@ -33,7 +33,7 @@ func restWarehouse(t testing.TB, weed *testservers.SeaweedFS) testWarehouse {
 	t.Helper()
 	s3 := weed.S3()
 	cfg := iceberg.Config{Warehouse: s3.Warehouse("warehouse"), Storage: s3.Options(),
-		CatalogURI: weed.CatalogURI, Catalog: iceberg.CatalogOptions{Warehouse: weed.CatalogWarehouse}}
+		CatalogURI: weed.CatalogURI, Catalog: iceberg.CatalogOptions{Warehouse: weed.CatalogWarehouse, Credential: weed.Credential()}}
 	return newTestWarehouse(t, cfg, &s3)
 }
 
@@ -94,6 +94,11 @@ func (w testWarehouse) flags() []string {
 	}
 	if w.cfg.Catalog.Warehouse != "" {
 		args = append(args, "--catalog-warehouse", w.cfg.Catalog.Warehouse)
+	}
+	if w.cfg.Catalog.Credential != "" {
+		// A throwaway test server's; a real one's goes in the
+		// environment or a file.
+		args = append(args, "--catalog-credential", w.cfg.Catalog.Credential)
 	}
 	if w.s3 != nil {
 		args = append(args, w.s3.Flags()...)

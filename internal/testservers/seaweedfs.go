@@ -2,10 +2,12 @@ package testservers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // SeaweedFS is a running `weed mini`.
@@ -31,17 +35,27 @@ type SeaweedFS struct {
 	Dir string
 }
 
-// S3 is the server's S3 gateway with its plain bucket. The server runs
-// without IAM and takes any keys, but the AWS SDK must be given some so
-// that it never looks for instance credentials.
+// The server's one identity: its S3 key pair, which its Iceberg REST
+// catalog also takes as OAuth2 client credentials. With it configured the
+// server checks S3 signatures and wants a token for every catalog call, as
+// a production catalog does.
+const (
+	seaweedAccessKey = "sessionize"
+	seaweedSecretKey = "sessionize-secret"
+)
+
+// S3 is the server's S3 gateway with its plain bucket.
 func (s *SeaweedFS) S3() S3 {
-	return S3{Name: "seaweedfs", Endpoint: s.S3Endpoint, Bucket: s.Bucket, AccessKey: "sessionize", SecretKey: "sessionize-secret"}
+	return S3{Name: "seaweedfs", Endpoint: s.S3Endpoint, Bucket: s.Bucket, AccessKey: seaweedAccessKey, SecretKey: seaweedSecretKey}
 }
 
 // S3Props are iceberg-go IO properties that reach the server's S3 gateway.
 func (s *SeaweedFS) S3Props() map[string]string {
 	return s.S3().Options().S3.Props()
 }
+
+// Credential is the catalog's OAuth2 client credentials, CLIENT_ID:SECRET.
+func (s *SeaweedFS) Credential() string { return seaweedAccessKey + ":" + seaweedSecretKey }
 
 // SeaweedFSInstall is how CI gets weed: SeaweedFS cannot be go installed
 // directly (its go.mod has a replace directive), so .ci/run builds it from
@@ -89,8 +103,9 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// Without keys in its environment weed mini runs without IAM.
-	cmd.Env = withoutAWS(os.Environ())
+	// With keys in its environment weed mini creates that identity and
+	// checks every request against it.
+	cmd.Env = append(withoutAWS(os.Environ()), "AWS_ACCESS_KEY_ID="+seaweedAccessKey, "AWS_SECRET_ACCESS_KEY="+seaweedSecretKey)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s mini: %v", bin, err)
 	}
@@ -131,8 +146,8 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	return s
 }
 
-// ready reports whether the catalog serves the table bucket and S3 lists
-// both buckets, and if not, why.
+// ready reports whether the catalog serves the table bucket and hands out
+// tokens, and S3 lists the plain bucket, and if not, why.
 func (s *SeaweedFS) ready(ctx context.Context) (bool, string) {
 	body, err := get(ctx, s.CatalogURI+"/v1/config?warehouse="+s.CatalogWarehouse)
 	if err != nil {
@@ -141,14 +156,39 @@ func (s *SeaweedFS) ready(ctx context.Context) (bool, string) {
 	if !strings.Contains(body, `"prefix"`) {
 		return false, "catalog config has no prefix for the table bucket yet: " + body
 	}
-	body, err = get(ctx, s.S3Endpoint+"/")
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {seaweedAccessKey}, "client_secret": {seaweedSecretKey}, "scope": {"catalog"}}
+	rsp, err := http.PostForm(s.CatalogURI+"/v1/oauth/tokens", form)
+	if err != nil {
+		return false, "catalog token: " + err.Error()
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(rsp.Body).Decode(&tok)
+	_ = rsp.Body.Close()
+	if rsp.StatusCode != http.StatusOK || err != nil {
+		return false, fmt.Sprintf("catalog token: %s %v", rsp.Status, err)
+	}
+	// The table bucket is created a moment after the catalog answers.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.CatalogURI+"/v1/"+s.TableBucket+"/namespaces", nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rsp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return false, "catalog: " + err.Error()
+	}
+	_ = rsp.Body.Close()
+	if rsp.StatusCode != http.StatusOK {
+		return false, "catalog: table bucket " + s.TableBucket + ": " + rsp.Status
+	}
+	st, err := storage.Open(ctx, "s3://"+s.Bucket, s.S3().Options())
 	if err != nil {
 		return false, "S3: " + err.Error()
 	}
-	for _, b := range []string{s.TableBucket, s.Bucket} {
-		if !strings.Contains(body, "<Name>"+b+"</Name>") {
-			return false, "S3 does not list bucket " + b + " yet"
-		}
+	if err := st.Probe(st.Context(ctx), false); err != nil {
+		return false, "S3 bucket " + s.Bucket + ": " + err.Error()
 	}
 	return true, ""
 }
