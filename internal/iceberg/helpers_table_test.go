@@ -17,25 +17,16 @@ import (
 // says for a REST catalog.
 func tableFiles(t testing.TB, w *Warehouse, name, sub string) []string {
 	t.Helper()
-	ctx := testCtx(t)
-	tbl, err := w.load(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := tbl.FS(ctx)
-	if err != nil {
-		t.Fatalf("table %s IO: %v", name, err)
-	}
+	root, fsys := tableIO(t, w, name)
 	lio, ok := fsys.(iceio.ListableIO)
 	if !ok {
 		t.Fatalf("table %s IO %T cannot list", name, fsys)
 	}
-	root := strings.TrimSuffix(tbl.Location(), "/")
 	if sub != "" {
 		root += "/" + sub
 	}
 	var out []string
-	err = lio.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := lio.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -56,19 +47,26 @@ func tableFiles(t testing.TB, w *Warehouse, name, sub string) []string {
 // tableFile opens a file below the table's location through its IO.
 func tableFile(t testing.TB, w *Warehouse, name, rel string) iceio.File {
 	t.Helper()
-	ctx := testCtx(t)
+	root, fsys := tableIO(t, w, name)
+	f, err := fsys.Open(root + "/" + rel)
+	if err != nil {
+		t.Fatalf("open %s of %s: %v", rel, name, err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// tableIO returns the table's location (no trailing slash) and its IO.
+func tableIO(t testing.TB, w *Warehouse, name string) (string, iceio.IO) {
+	t.Helper()
+	ctx := w.ioContext(testCtx(t))
 	tbl, err := w.load(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fsys, err := tbl.FS(ctx)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("table %s IO: %v", name, err)
 	}
-	f, err := fsys.Open(strings.TrimSuffix(tbl.Location(), "/") + "/" + rel)
-	if err != nil {
-		t.Fatalf("open %s of %s: %v", rel, name, err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
-	return f
+	return strings.TrimSuffix(tbl.Location(), "/"), fsys
 }

@@ -165,6 +165,9 @@ func storageAttr(cfg Config) slog.Attr {
 // "postgres" or "rest".
 func (w *Warehouse) CatalogKind() string { return w.kind }
 
+// Location is the warehouse: an absolute local path or an object-store URL.
+func (w *Warehouse) Location() string { return w.cfg.Warehouse }
+
 // Catalog names the catalog (kind and where), without secrets.
 func (w *Warehouse) Catalog() string { return w.conn.String() }
 

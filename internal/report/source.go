@@ -54,8 +54,7 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 	if ns == "" {
 		ns = "sessionize"
 	}
-	loc, _ := filepath.Abs(cfg.Warehouse)
-	rep.Source = Source{Kind: "warehouse", Location: loc, Namespace: &ns, Catalog: &catalog}
+	rep.Source = Source{Kind: "warehouse", Location: wh.Location(), Namespace: &ns, Catalog: &catalog}
 
 	audit, err := wh.Audit(ctx)
 	if err != nil {
