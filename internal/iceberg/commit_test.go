@@ -29,6 +29,7 @@ var catalogSuite = []struct {
 	{"ConcurrentOpen", testConcurrentOpen},
 	{"RacingWriters", testRacingWriters},
 	{"UnknownOutcome", testUnknownOutcome},
+	{"ReadOnly", testReadOnly},
 }
 
 // The round trip again with bucket(8, uuid) partitioning.

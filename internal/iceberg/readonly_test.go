@@ -214,3 +214,34 @@ func runAsNobody(t *testing.T, test string, env ...string) {
 		t.Fatalf("%s as nobody: %v\n%s", test, err, out)
 	}
 }
+
+// testReadOnly: on every catalog a read-only open sees what a writer
+// committed and refuses to commit; the SQL catalogs refuse a write even
+// past the Warehouse (SQLite mode=ro, PostgreSQL read-only sessions).
+func testReadOnly(t *testing.T, cfg Config) {
+	ctx := testCtx(t)
+	w := openWarehouse(t, cfg)
+	s, err := w.Commit(ctx, Commit{Table: TableLate, Late: sampleLate(3), ExpectParentSnapshotID: NoSnapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReadOnly(ctx, cfg, testLogger(t))
+	if err != nil {
+		t.Fatalf("OpenReadOnly: %v", err)
+	}
+	defer r.Close()
+	if got := mustCurrentID(t, r, TableLate); got != s.ID {
+		t.Fatalf("read-only open sees snapshot %d, want %d", got, s.ID)
+	}
+	if _, err := r.Commit(ctx, Commit{Table: TableLate, ExpectParentSnapshotID: s.ID}); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("Commit on a read-only open: err = %v", err)
+	}
+	if sc, ok := r.conn.(*sqlConn); ok {
+		if _, err := sc.db.ExecContext(ctx, "CREATE TABLE sessionize_probe (a INTEGER)"); err == nil {
+			t.Fatalf("the read-only %s catalog accepted a CREATE TABLE", r.CatalogKind())
+		}
+	}
+	if got := mustCurrentID(t, w, TableLate); got != s.ID {
+		t.Fatalf("the table moved to %d", got)
+	}
+}
