@@ -66,6 +66,19 @@ func TestRESTCatalogWarehouse(t *testing.T) {
 		t.Fatalf("sessions --uuid u1 through the REST catalog:\n%s", got)
 	}
 
+	// Maintenance through the catalog: compaction, expiry, orphans (the
+	// files where the catalog put the table, not in --warehouse).
+	run("batch", "--input", writeFile(t, filepath.Join(dir, "more.jsonl"), clickLines(day.Add(24*time.Hour), 6)), "--output-table", "sessions")
+	var mrep iceberg.MaintainReport
+	if err := json.Unmarshal([]byte(run("table", "maintain", "--json", "--orphan-age", "1ns", "--older-than", "1ns", "--retain-last", "1")), &mrep); err != nil || len(mrep.Tables) != 3 {
+		t.Fatalf("maintain: %+v (%v)", mrep, err)
+	}
+	t.Logf("maintain: %+v", mrep.Tables[0])
+	var a2 iceberg.Audit
+	if err := json.Unmarshal([]byte(run("table", "audit", "--json")), &a2); err != nil || !a2.Holds || !a2.OK || a2.Account.Sessions <= a.Account.Sessions {
+		t.Fatalf("audit after maintenance: %+v (%v)", a2, err)
+	}
+
 	// A bearer token instead (got from the server's token endpoint).
 	token := catalogToken(t, weed)
 	tokenFile := writeFile(t, filepath.Join(dir, "token"), token+"\n")

@@ -86,7 +86,7 @@ plan:
 				}
 				// Keep the batch's files young while the next group is
 				// written.
-				if err := w.touchFiles(ctx, results, time.Now()); err != nil {
+				if err := w.touchFiles(ctx, name, results, time.Now()); err != nil {
 					w.discardCompaction(ctx, name, results)
 					return fmt.Errorf("compaction output vanished (an orphan-file pass with a too short orphan age?): %w", err)
 				}
@@ -147,7 +147,7 @@ func (w *Warehouse) commitCompactionRetrying(ctx context.Context, name string, r
 		// Young again, so no orphan-file pass takes them while this
 		// attempt is staged; if one took them already, start over.
 		touched := time.Now()
-		if err := w.touchFiles(ctx, results, touched); err != nil {
+		if err := w.touchFiles(ctx, name, results, touched); err != nil {
 			w.discardCompaction(ctx, name, results)
 			if errors.Is(err, fs.ErrNotExist) {
 				return errReplan
@@ -328,12 +328,17 @@ func (w *Warehouse) executeCompaction(ctx context.Context, tbl *table.Table, g t
 // discardCompaction deletes the data files compaction wrote for a commit
 // that will not happen.
 func (w *Warehouse) discardCompaction(ctx context.Context, name string, results []table.CompactionGroupResult) {
+	fsys, err := w.tableFS(ctx, name)
+	if err != nil {
+		w.logger.WarnContext(ctx, "could not delete files of an abandoned compaction; the orphan-file pass will", "table", name, "error", err)
+		return
+	}
 	var failed []string
 	n := 0
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
 			n++
-			if err := w.store.Remove(ctx, localPath(df.FilePath())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := fsys.Remove(df.FilePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				failed = append(failed, df.FilePath())
 			}
 		}
@@ -378,18 +383,22 @@ func (w *Warehouse) discardStaged(ctx context.Context, tx *table.Transaction, ba
 		s = staged.SnapshotByID(*s.ParentSnapshotID)
 	}
 	for _, p := range paths {
-		if err := w.store.Remove(ctx, localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			w.logger.DebugContext(ctx, "could not delete a staged metadata file", "file", p, "error", err)
 		}
 	}
 }
 
 // touchFiles sets the modification time of the compaction's output files
-// (on an object store by writing them again: see storage.Store.Touch).
-func (w *Warehouse) touchFiles(ctx context.Context, results []table.CompactionGroupResult, t time.Time) error {
+// (on an object store by writing them again: see touchTableFile).
+func (w *Warehouse) touchFiles(ctx context.Context, name string, results []table.CompactionGroupResult, t time.Time) error {
+	fsys, err := w.tableFS(ctx, name)
+	if err != nil {
+		return err
+	}
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
-			if err := w.store.Touch(ctx, localPath(df.FilePath()), t); err != nil {
+			if err := touchTableFile(fsys, df.FilePath(), t); err != nil {
 				return err
 			}
 		}
