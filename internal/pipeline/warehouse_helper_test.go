@@ -70,6 +70,14 @@ func forEachStorage(t *testing.T, test func(t *testing.T, wh testWarehouse)) {
 	}
 }
 
+// forEachCatalog runs test with a fresh warehouse on each catalog: the
+// embedded SQLite catalog in a local directory, and SeaweedFS's Iceberg
+// REST catalog (see restWarehouse).
+func forEachCatalog(t *testing.T, test func(t *testing.T, wh testWarehouse)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, localWarehouse(t, t.TempDir())) })
+	t.Run("rest", func(t *testing.T) { test(t, restWarehouse(t, testservers.StartSeaweedFS(t))) })
+}
+
 // storages makes a fresh warehouse on each storage the pipeline supports,
 // for benchmarks; forEachStorage is the same for tests.
 func storages() []struct {
