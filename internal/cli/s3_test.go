@@ -59,6 +59,10 @@ func TestS3Warehouse(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Tables) != 3 {
 			t.Fatalf("maintain: exit %d: %s\n%s", code, stderr, out)
 		}
+		code, out, stderr = runCLI(t, append([]string{"report"}, flags...)...)
+		if code != 0 || !strings.Contains(out, "sessions") {
+			t.Fatalf("report: exit %d: %s\n%s", code, stderr, out)
+		}
 		// The same input again writes nothing.
 		code, _, stderr = runCLI(t, append([]string{"batch", "--input", in, "--output-table", "sessions"}, flags...)...)
 		if code != 0 || !strings.Contains(stderr, "already") {
@@ -80,6 +84,9 @@ func TestS3Warehouse(t *testing.T) {
 			"--commit-interval", "200ms", "--stop-when-idle", "1s", "--drain"}, flags...)
 		if code := Main(ctx, args, strings.NewReader(""), &out, &errb); code != 0 {
 			t.Fatalf("run: exit %d: %s", code, errb.String())
+		}
+		if log := errb.String(); strings.Contains(log, s3.SecretKey) || !strings.Contains(log, "static key "+s3.AccessKey) {
+			t.Fatalf("run's log shows the secret, or not which key it used:\n%s", log)
 		}
 		code, text, stderr := runCLI(t, append([]string{"table", "audit", "--json"}, flags...)...)
 		var a iceberg.Audit
@@ -137,6 +144,24 @@ func TestS3Warehouse(t *testing.T) {
 			t.Errorf("a local directory minio: was created")
 		}
 	})
+}
+
+// A file:// warehouse is the local directory it names, for every command.
+func TestFileURLWarehouse(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "wh")
+	in := writeFile(t, filepath.Join(t.TempDir(), "in.jsonl"), clickLines(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 2))
+	if code, _, stderr := runCLI(t, "batch", "--input", in, "--output-table", "sessions", "--warehouse", "file://"+dir); code != 0 {
+		t.Fatalf("batch: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
+		t.Fatalf("no catalog in the directory the URL names: %v", err)
+	}
+	for _, w := range []string{"file://" + dir, dir} {
+		if code, out, stderr := runCLI(t, "table", "describe", "--warehouse", w); code != 0 || !strings.Contains(out, dir+"/sessionize.db/sessions") {
+			t.Fatalf("describe --warehouse %s: exit %d: %s\n%s", w, code, stderr, out)
+		}
+	}
 }
 
 // listObjects lists the objects below prefix in the server's bucket.

@@ -31,7 +31,7 @@ func storageFlagNames() []string {
 func (s *storageFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&s.endpoint, "s3-endpoint", "", "URL of an S3-compatible server for an s3:// --warehouse (MinIO, versitygw, Ceph...); empty is AWS")
-	fs.StringVar(&s.region, "s3-region", "", "S3 region; empty takes the AWS default chain's (AWS_REGION, ~/.aws/config)")
+	fs.StringVar(&s.region, "s3-region", "", "S3 region; empty takes the AWS default chain's (AWS_REGION, ~/.aws/config), or us-east-1 with --s3-endpoint")
 	fs.StringVar(&s.accessKeyID, "s3-access-key-id", "", "S3 access key id; empty uses the AWS default credential chain")
 	fs.StringVar(&s.secretAccessKey, "s3-secret-access-key", "", "S3 secret key: set it with SESSIONIZE_S3_SECRET_ACCESS_KEY or --s3-secret-access-key-file rather than on the command line")
 	fs.StringVar(&s.secretAccessKeyFile, "s3-secret-access-key-file", "", "file holding the S3 secret key (surrounding whitespace ignored)")

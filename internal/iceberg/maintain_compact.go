@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/storage"
 	"github.com/apache/iceberg-go/table/compaction"
 	"github.com/google/uuid"
 )
@@ -86,7 +88,7 @@ plan:
 				}
 				// Keep the batch's files young while the next group is
 				// written.
-				if err := w.touchFiles(ctx, name, results, time.Now()); err != nil {
+				if _, err := w.touchFiles(ctx, name, results, time.Now(), opts.OrphanAge/8); err != nil {
 					w.discardCompaction(ctx, name, results)
 					return fmt.Errorf("compaction output vanished (an orphan-file pass with a too short orphan age?): %w", err)
 				}
@@ -146,8 +148,8 @@ func (w *Warehouse) commitCompactionRetrying(ctx context.Context, name string, r
 		}
 		// Young again, so no orphan-file pass takes them while this
 		// attempt is staged; if one took them already, start over.
-		touched := time.Now()
-		if err := w.touchFiles(ctx, name, results, touched); err != nil {
+		touched, err := w.touchFiles(ctx, name, results, time.Now(), opts.OrphanAge/8)
+		if err != nil {
 			w.discardCompaction(ctx, name, results)
 			if errors.Is(err, fs.ErrNotExist) {
 				return errReplan
@@ -389,21 +391,30 @@ func (w *Warehouse) discardStaged(ctx context.Context, tx *table.Transaction, ba
 	}
 }
 
-// touchFiles sets the modification time of the compaction's output files
-// (on an object store by writing them again: see touchTableFile).
-func (w *Warehouse) touchFiles(ctx context.Context, name string, results []table.CompactionGroupResult, t time.Time) error {
+// touchFiles makes the compaction's output files young (see
+// storage.Store.Touch: at least as young as t - fresh) and returns the
+// oldest of their modification times, from which the time left before an
+// orphan-file pass may take them is counted.
+func (w *Warehouse) touchFiles(ctx context.Context, name string, results []table.CompactionGroupResult, t time.Time, fresh time.Duration) (time.Time, error) {
+	// The table's IO: a REST catalog's tables need not be in the
+	// warehouse's storage (table_files.go).
 	fsys, err := w.tableFS(ctx, name)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
+	oldest := t
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
-			if err := touchTableFile(fsys, df.FilePath(), t); err != nil {
-				return err
+			mod, err := storage.TouchFile(ctx, fsys, df.FilePath(), t, fresh)
+			if err != nil {
+				return time.Time{}, err
+			}
+			if mod.Before(oldest) {
+				oldest = mod
 			}
 		}
 	}
-	return nil
+	return oldest, nil
 }
 
 // liveDataFiles returns the paths of the data files of tbl's current

@@ -93,7 +93,7 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 	ctx = store.Context(ctx)
 	if mode.creates() {
 		if err := store.Create(ctx); err != nil {
-			return nil, fmt.Errorf("iceberg: %w", err)
+			return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
 		}
 	}
 	if !store.Location().Local() {
@@ -101,7 +101,7 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 		// is read from Kafka, rather than at the first commit. Only
 		// writers write to find out.
 		if err := store.Probe(ctx, mode != openReadOnly); err != nil {
-			return nil, fmt.Errorf("iceberg: %w", err)
+			return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
 		}
 	}
 
@@ -126,7 +126,7 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 	maps.Copy(catCfg.Catalog.Props, cfg.Catalog.Props)
 	conn, err := kind.open(ctx, catCfg, mode)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, store.Close())
 	}
 	w := &Warehouse{
 		cfg:      cfg,
@@ -332,4 +332,4 @@ func (w *Warehouse) ioContext(ctx context.Context) context.Context {
 }
 
 // Close releases the catalog and its connections.
-func (w *Warehouse) Close() error { return w.conn.close() }
+func (w *Warehouse) Close() error { return errors.Join(w.conn.close(), w.store.Close()) }

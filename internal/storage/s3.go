@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/io/gocloud/s3"
 	"github.com/apache/iceberg-go/utils"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,12 +21,21 @@ import (
 // as its Glue catalog does) every IO reuses it, its credential cache and
 // its connections.
 
+// defaultCompatRegion signs requests to an --s3-endpoint when no region
+// is configured anywhere.
+const defaultCompatRegion = "us-east-1"
+
 // s3Config resolves the AWS configuration for props once, with one HTTP
 // client tuned for many parallel requests to one host.
 func s3Config(ctx context.Context, props map[string]string) (*aws.Config, error) {
 	cfg, err := s3.ParseAWSConfig(ctx, props)
 	if err != nil {
 		return nil, fmt.Errorf("storage: S3 configuration: %w", err)
+	}
+	if cfg.Region == "" && props[iceio.S3EndpointURL] != "" {
+		// Requests must be signed for some region; S3-compatible
+		// servers take the SDK's traditional default.
+		cfg.Region = defaultCompatRegion
 	}
 	var client *awshttp.BuildableClient
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {

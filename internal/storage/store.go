@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"strings"
 	"path/filepath"
+	"sync"
 	"time"
 
 	iceio "github.com/apache/iceberg-go/io"
@@ -34,6 +36,9 @@ type Store struct {
 	// aws is the resolved configuration of an s3:// store (nil for
 	// others), shared by every IO opened with Context.
 	aws *aws.Config
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // fileIO is what a Store needs of an iceberg-go IO; both the local file
@@ -90,6 +95,17 @@ func (s *Store) Create(ctx context.Context) error {
 		return fmt.Errorf("storage: create warehouse directory: %w", err)
 	}
 	return nil
+}
+
+// Close releases the store's connections (an object store's bucket). A
+// second Close does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if c, ok := s.fsys.(interface{ Close() error }); ok {
+			s.closeErr = c.Close()
+		}
+	})
+	return s.closeErr
 }
 
 // Location is where the warehouse is.
@@ -200,23 +216,49 @@ func (s *Store) Walk(ctx context.Context, root string, fn func(loc string, info 
 	return err
 }
 
-// Touch sets the modification time of the file at loc to about t, so
-// that orphan-file removal, which only takes files older than its age,
-// leaves it alone. An object store cannot set a time, so the object is
-// written again (its time becomes now); a missing file is
-// fs.ErrNotExist in both cases.
-func (s *Store) Touch(ctx context.Context, loc string, t time.Time) error {
+// Touch makes the file at loc at least as young as t - fresh, so that
+// orphan-file removal, which only takes files older than its age, leaves
+// it alone, and returns the file's modification time from then on (no
+// older than that). On a local disk it sets the time to t. An object
+// store cannot set a time: an object already younger than t - fresh is
+// left as it is, an older one is written again (its time becomes about
+// now), so that touching a growing set of files over and over does not
+// rewrite them all each time. A missing file is fs.ErrNotExist.
+func (s *Store) Touch(ctx context.Context, loc string, t time.Time, fresh time.Duration) (time.Time, error) {
+	return TouchFile(ctx, s.fsys, loc, t, fresh)
+}
+
+// TouchFile is Store.Touch for a file of any iceberg-go IO (a table's own,
+// say): a local path or file:// location gets its time set, anything
+// else is written again when older than t - fresh.
+func TouchFile(ctx context.Context, fsys iceio.IO, loc string, t time.Time, fresh time.Duration) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return time.Time{}, err
 	}
-	if s.loc.Local() {
-		return os.Chtimes(loc, t, t)
+	if path, ok := strings.CutPrefix(loc, "file://"); ok || !strings.Contains(loc, "://") {
+		return t, os.Chtimes(path, t, t)
 	}
-	data, err := s.fsys.ReadFile(loc)
+	rw, ok := fsys.(interface {
+		iceio.ReadFileIO
+		iceio.WriteFileIO
+		iceio.StatIO
+	})
+	if !ok {
+		return time.Time{}, fmt.Errorf("storage: the IO of %s cannot stat and rewrite it (%T)", loc, fsys)
+	}
+	info, err := rw.Stat(loc)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	return s.fsys.WriteFile(loc, data)
+	if mod := info.ModTime(); mod.After(t.Add(-fresh)) {
+		return mod, nil
+	}
+	data, err := rw.ReadFile(loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	written := time.Now()
+	return written, rw.WriteFile(loc, data)
 }
 
 // probeDir is where Probe writes; it is outside every table.

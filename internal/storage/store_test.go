@@ -41,6 +41,13 @@ func backends(t *testing.T) map[string]*storage.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, st := range []*storage.Store{local, remote} {
+		t.Cleanup(func() {
+			if err := errors.Join(st.Close(), st.Close()); err != nil {
+				t.Errorf("Close twice: %v", err)
+			}
+		})
+	}
 	return map[string]*storage.Store{"local": local, "s3": remote}
 }
 
@@ -101,11 +108,28 @@ func TestStoreFiles(t *testing.T) {
 				}
 			}
 
-			old := time.Now().Add(-48 * time.Hour)
-			if err := st.Touch(ctx, b, old); err != nil {
-				t.Fatalf("Touch: %v", err)
+			// Young enough: an object store leaves it (no rewrite of
+			// every file on every touch); a local disk sets t.
+			modOf := func(loc string) (mod time.Time) {
+				_ = st.Walk(ctx, loc, func(_ string, info fs.FileInfo) error { mod = info.ModTime(); return nil })
+				return mod
 			}
-			if err := st.Touch(ctx, st.Join("ck", "missing"), old); !errors.Is(err, fs.ErrNotExist) {
+			written := modOf(b)
+			now := time.Now()
+			mod, err := st.Touch(ctx, b, now, time.Hour)
+			if err != nil || now.Sub(mod) > time.Minute || mod.After(now.Add(time.Minute)) {
+				t.Fatalf("Touch(young) = %s, %v; want about now", mod, err)
+			}
+			if !st.Location().Local() && !modOf(b).Equal(written) {
+				t.Fatalf("Touch(young) rewrote the object: modified %s, was %s", modOf(b), written)
+			}
+			// Not young enough (fresh 0): it must become as young as asked.
+			before := time.Now()
+			mod, err = st.Touch(ctx, b, time.Now(), 0)
+			if err != nil || mod.Before(before) {
+				t.Fatalf("Touch(old) = %s, %v; want no older than %s", mod, err, before)
+			}
+			if _, err := st.Touch(ctx, st.Join("ck", "missing"), now, 0); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("Touch(missing) = %v, want fs.ErrNotExist", err)
 			}
 			if got, err := st.ReadFile(ctx, b); err != nil || string(got) != "v1 "+b {
@@ -122,6 +146,27 @@ func TestStoreFiles(t *testing.T) {
 				t.Fatalf("ReadFile(removed) = %v, want fs.ErrNotExist", err)
 			}
 		})
+	}
+}
+
+// An S3-compatible server needs no region: requests are signed for
+// us-east-1 when none is configured.
+func TestStoreEndpointWithoutRegion(t *testing.T) {
+	// No region anywhere in the default chain.
+	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	s3 := testservers.StartFakeS3(t)
+	opts := s3.Options()
+	opts.S3.Region = ""
+	st, err := storage.Open(t.Context(), s3.Warehouse("wh"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Probe(t.Context(), true); err != nil {
+		t.Fatalf("Probe without a region: %v", err)
 	}
 }
 
