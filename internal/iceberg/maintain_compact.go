@@ -9,10 +9,10 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
-
-	"github.com/sessionize/sessionize/internal/storage"
 	"github.com/apache/iceberg-go/table/compaction"
 	"github.com/google/uuid"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // manifestRewriteMinCount is how many data manifests a snapshot must have
