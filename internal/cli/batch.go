@@ -119,12 +119,11 @@ to --temp-dir and are sessionized one partition at a time.`,
 				return usagef("--replace-range needs --output-table sessions: it rewrites a window of the table")
 			}
 			if table != "" {
-				st, err := wf.storage.options()
+				whc, err := wf.config()
 				if err != nil {
 					return err
 				}
-				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse, Storage: st,
-					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}, Replace: replace}
+				cfg.Table = &batch.TableOutput{Table: table, Warehouse: whc, Replace: replace}
 			}
 			if maxBytes > 1<<31 {
 				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")

@@ -176,7 +176,8 @@ func sharedFlags() []string {
 	return append([]string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
-		"warehouse", "catalog-uri", "namespace", "uuid-buckets"}, append(kafkaSecurityFlagNames(), storageFlagNames()...)...)
+		"warehouse", "catalog-uri", "catalog-credential", "catalog-token", "catalog-oauth2-server-uri",
+		"catalog-warehouse", "catalog-prop", "namespace", "uuid-buckets"}, append(kafkaSecurityFlagNames(), storageFlagNames()...)...)
 }
 
 func sharedFlag(name string) bool { return slices.Contains(sharedFlags(), name) }

@@ -12,23 +12,6 @@ import (
 	"github.com/sessionize/sessionize/internal/session"
 )
 
-// warehouseFlags say where the Iceberg tables live; shared by run, batch
-// --output-table and demo.
-type warehouseFlags struct {
-	warehouse, catalogURI, namespace string
-	uuidBuckets                      int
-	storage                          storageFlags
-}
-
-func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
-	fs := cmd.Flags()
-	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "Iceberg warehouse (table data, metadata, checkpoints): a directory or a URL, s3://bucket/path (s3a://, gs://, abfs://, wasb://, file:// too)")
-	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in a local warehouse, sqlite:///path/catalog.db (needed for an object-store warehouse), or postgres://user:pass@host/db")
-	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
-	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
-	w.storage.register(cmd)
-}
-
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
@@ -111,9 +94,7 @@ another --group is refused.`,
 			if cfg.Kafka.Security, err = kSec.security(cmd, e.logger); err != nil {
 				return err
 			}
-			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
-			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
-			if cfg.Warehouse.Storage, err = wf.storage.options(); err != nil {
+			if cfg.Warehouse, err = wf.config(); err != nil {
 				return err
 			}
 			cfg.Rules = rules

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
-	"github.com/sessionize/sessionize/internal/storage"
 )
 
 func newTableCmd(e *env) *cobra.Command {
@@ -46,20 +43,14 @@ func registerTableWarehouse(cmd *cobra.Command, wf *warehouseFlags) {
 	_ = cmd.Flags().MarkHidden("uuid-buckets")
 }
 
-// openExisting opens a warehouse that must exist already: reading tables
-// is no reason to create them.
-func openExisting(ctx context.Context, e *env, wf *warehouseFlags) (*iceberg.Warehouse, error) {
-	st, err := wf.storage.options()
+// openReadOnly opens a warehouse for a command that only reads: nothing
+// is created or written, so it works on a read-only warehouse too.
+func openReadOnly(ctx context.Context, e *env, wf *warehouseFlags) (*iceberg.Warehouse, error) {
+	cfg, err := wf.config()
 	if err != nil {
 		return nil, err
 	}
-	if loc, err := storage.ParseLocation(wf.warehouse); err == nil && loc.Local() && wf.catalogURI == "" {
-		catalog := filepath.Join(loc.URI, "catalog.db")
-		if _, err := os.Stat(catalog); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no warehouse at %s (no %s); give --warehouse", wf.warehouse, catalog)
-		}
-	}
-	return iceberg.Open(ctx, iceberg.Config{Warehouse: wf.warehouse, Storage: st, CatalogURI: wf.catalogURI, Namespace: wf.namespace}, e.logger)
+	return iceberg.OpenReadOnly(ctx, cfg, e.logger)
 }
 
 func newTableDescribeCmd(e *env) *cobra.Command {
@@ -91,7 +82,7 @@ Kafka offsets per partition and state checkpoint files, or "batch RUN-ID" for a 
 			if snapshots < 0 {
 				return usagef("invalid argument %d for \"--snapshots\" flag: want 0 (all) or more", snapshots)
 			}
-			wh, err := openExisting(cmd.Context(), e, &wf)
+			wh, err := openReadOnly(cmd.Context(), e, &wf)
 			if err != nil {
 				return err
 			}
@@ -259,7 +250,7 @@ filtered on uuid: files whose uuid range (or uuid bucket) cannot hold the user a
 			if uuid == "" {
 				return usagef("no user: give --uuid")
 			}
-			wh, err := openExisting(cmd.Context(), e, &wf)
+			wh, err := openReadOnly(cmd.Context(), e, &wf)
 			if err != nil {
 				return err
 			}
@@ -355,7 +346,7 @@ hold the whole topic.`,
 			if len(servers) == 0 && cmd.Flags().Changed("topic") {
 				return usagef("--topic needs --kafka-servers: the topic's end offsets come from Kafka")
 			}
-			wh, err := openExisting(ctx, e, &wf)
+			wh, err := openReadOnly(ctx, e, &wf)
 			if err != nil {
 				return err
 			}
@@ -588,7 +579,16 @@ commit of any writer takes (written files not yet in the catalog look like orpha
 			opts.OrphanAge = orphanAge
 			opts.SkipCompaction, opts.SkipExpiry, opts.SkipOrphans = noCompact, noExpire, noOrphans
 			opts.SkipCheckpoints, opts.SkipManifests, opts.DryRun = noCheckpoints, noManifests, dry
-			wh, err := openExisting(cmd.Context(), e, &wf)
+			whc, err := wf.config()
+			if err != nil {
+				return err
+			}
+			// The tables must exist: maintaining is no reason to create them.
+			open := iceberg.OpenExisting
+			if dry {
+				open = iceberg.OpenReadOnly
+			}
+			wh, err := open(cmd.Context(), whc, e.logger)
 			if err != nil {
 				return err
 			}

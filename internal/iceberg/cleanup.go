@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/apache/iceberg-go"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 )
@@ -61,12 +62,20 @@ func (w *Warehouse) discardAttempt(ctx context.Context, tbl *table.Table, attemp
 		paths = append(paths, f.FilePath())
 	}
 	paths = append(paths, metadata...)
+	// The table's own IO: a REST catalog's tables need not be in the
+	// warehouse's storage.
+	fsys, err := tbl.FS(ctx)
+	if err != nil {
+		w.logger.WarnContext(ctx, "could not delete files of a failed iceberg commit; they are orphans no snapshot references",
+			"commit_id", attempt.String(), "error", err)
+		return
+	}
 	if sweep {
-		paths = append(paths, w.attemptDataFiles(ctx, tbl.Location(), attempt)...)
+		paths = append(paths, attemptDataFiles(fsys, tbl.Location(), attempt)...)
 	}
 	var failed []string
 	for _, p := range paths {
-		if err := w.store.Remove(ctx, localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			failed = append(failed, p)
 		}
 	}
@@ -81,13 +90,20 @@ func (w *Warehouse) discardAttempt(ctx context.Context, tbl *table.Table, attemp
 // attemptDataFiles lists the files under <table>/data whose name contains
 // the attempt UUID (iceberg-go names data files <partition>-<task>-<write
 // uuid>-<n>.parquet).
-func (w *Warehouse) attemptDataFiles(ctx context.Context, tableLocation string, attempt uuid.UUID) []string {
+func attemptDataFiles(fsys iceio.IO, tableLocation string, attempt uuid.UUID) []string {
+	lio, ok := fsys.(iceio.ListableIO)
+	if !ok {
+		return nil
+	}
 	var out []string
 	marker := attempt.String()
-	dataDir := strings.TrimSuffix(localPath(tableLocation), "/") + "/data"
+	dataDir := strings.TrimSuffix(tableLocation, "/") + "/data"
 	// Best effort: a listing that fails part way returns what it found.
-	_ = w.store.Walk(ctx, dataDir, func(p string, _ fs.FileInfo) error {
-		if strings.Contains(path.Base(p), marker) {
+	_ = lio.WalkDir(dataDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !d.IsDir() && strings.Contains(path.Base(p), marker) {
 			out = append(out, p)
 		}
 		return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -104,6 +103,9 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 	if err := c.validate(); err != nil {
 		return Snapshot{}, err
 	}
+	if err := w.writable("commit to " + c.Table); err != nil {
+		return Snapshot{}, err
+	}
 	started := time.Now()
 
 	tbl, err := w.load(ctx, c.Table)
@@ -174,7 +176,7 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 		return snapshotFrom(snap), nil
 	}
 
-	if isConflict(err) {
+	if w.isConflict(err) {
 		// The catalog rejected the commit before recording anything, so
 		// every file of this attempt is garbage. The staged snapshot
 		// still names the manifests it wrote.
@@ -202,19 +204,6 @@ func headID(tbl *table.Table) int64 {
 		return s.SnapshotID
 	}
 	return NoSnapshot
-}
-
-// isConflict reports whether a commit error means "main moved", i.e. the
-// catalog refused the commit without recording it.
-func isConflict(err error) bool {
-	if errors.Is(err, table.ErrCommitFailed) || errors.Is(err, table.ErrCommitDiverged) {
-		return true
-	}
-	// iceberg-go returns failed requirements (e.g. "requirement failed:
-	// branch main has changed: expected id 1, found 2") as plain errors
-	// with no sentinel. The catalog checks requirements before it writes
-	// anything, so such a commit certainly did not happen.
-	return strings.Contains(strings.ToLower(err.Error()), "requirement failed")
 }
 
 // writeDataFiles writes the commit's rows as Parquet data files named with

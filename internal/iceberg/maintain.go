@@ -184,6 +184,9 @@ func (w *Warehouse) Maintain(ctx context.Context, opts MaintainOptions) (Maintai
 	if err != nil {
 		return rep, err
 	}
+	if err := w.writable("maintain"); err != nil && !opts.DryRun {
+		return rep, err
+	}
 	for _, name := range opts.Tables {
 		if _, err := w.info(name); err != nil {
 			return rep, err

@@ -40,11 +40,15 @@ func (w *Warehouse) deleteOrphanFiles(ctx context.Context, name string, age time
 			return nil, err
 		}
 	}
+	fsys, err := w.tableFS(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for _, f := range plan.Files() {
 		p := localPath(f)
 		if !dryRun {
-			if err := w.store.Remove(ctx, p); err != nil {
+			if err := fsys.Remove(f); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue // someone else deleted it
 				}

@@ -62,7 +62,7 @@ func (w *Warehouse) commitReplace(ctx context.Context, tbl *table.Table, ti tabl
 		return snapshotFrom(snap), nil
 	case errors.Is(err, errAnswerLost):
 		return Snapshot{}, fmt.Errorf("%w: replace in %s: %w", ErrCommitUnknown, c.Table, err)
-	case isConflict(err):
+	case w.isConflict(err):
 		return Snapshot{}, fmt.Errorf("%w: table %s moved from snapshot %d during the commit: %w",
 			ErrConflict, c.Table, c.ExpectParentSnapshotID, err)
 	}

@@ -37,8 +37,11 @@ import (
 // The kill schedule is random; its seed is logged and CRASH_TEST_SEED=n
 // repeats it (the timing of the children still varies).
 //
-// It runs with the warehouse (tables and checkpoints) in a local directory
-// and on versitygw, a real S3 server.
+// It runs with the warehouse (tables and checkpoints) in a local directory,
+// on versitygw, a real S3 server, and with the tables in SeaweedFS's
+// Iceberg REST catalog (the checkpoints in its S3): the end-to-end test of
+// produce -> run (killed, restarted) -> tables read back through the REST
+// catalog, equal to batch.
 func TestCrashRecoveryKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: builds cmd/sessionize and SIGKILLs it a dozen times (about 30 s per storage); skipped with -short")

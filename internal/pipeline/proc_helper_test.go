@@ -642,10 +642,14 @@ func procReferenced(st procTableState, name string) bool {
 }
 
 // procCatalogHeld reports whether the SQLite catalog's write lock stays
-// taken for 200 ms: a process that holds it is stopped, since running
+// taken for 200 ms (never, for a catalog that is not SQLite): a process
+// that holds it is stopped, since running
 // writers hold it for milliseconds at a time.
 func procCatalogHeld(t *testing.T, warehouse testWarehouse) bool {
 	t.Helper()
+	if warehouse.catalogFile() == "" {
+		return false // a server-side catalog: nothing of it in a stopped client
+	}
 	for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if !procCatalogLocked(t, warehouse) {
 			return false

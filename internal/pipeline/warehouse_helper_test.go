@@ -26,6 +26,17 @@ type testWarehouse struct {
 	store *storage.Store
 }
 
+// restWarehouse is a warehouse on SeaweedFS: the tables in its Iceberg
+// REST catalog (where the catalog puts them, its table bucket), the
+// checkpoints in its plain S3 bucket.
+func restWarehouse(t testing.TB, weed *testservers.SeaweedFS) testWarehouse {
+	t.Helper()
+	s3 := weed.S3()
+	cfg := iceberg.Config{Warehouse: s3.Warehouse("warehouse"), Storage: s3.Options(),
+		CatalogURI: weed.CatalogURI, Catalog: iceberg.CatalogOptions{Warehouse: weed.CatalogWarehouse, Credential: weed.Credential()}}
+	return newTestWarehouse(t, cfg, &s3)
+}
+
 // localWarehouse is a warehouse in dir with the embedded SQLite catalog.
 func localWarehouse(t testing.TB, dir string) testWarehouse {
 	t.Helper()
@@ -51,11 +62,20 @@ func newTestWarehouse(t testing.TB, cfg iceberg.Config, s3 *testservers.S3) test
 }
 
 // forEachStorage runs test with a fresh warehouse on each storage the
-// pipeline supports: a local directory, and versitygw (a real S3 server).
+// pipeline supports: a local directory, versitygw (a real S3 server) with a
+// SQLite catalog, and SeaweedFS's Iceberg REST catalog and S3.
 func forEachStorage(t *testing.T, test func(t *testing.T, wh testWarehouse)) {
 	for _, st := range storages() {
 		t.Run(st.name, func(t *testing.T) { test(t, st.open(t)) })
 	}
+}
+
+// forEachCatalog runs test with a fresh warehouse on each catalog: the
+// embedded SQLite catalog in a local directory, and SeaweedFS's Iceberg
+// REST catalog (see restWarehouse).
+func forEachCatalog(t *testing.T, test func(t *testing.T, wh testWarehouse)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, localWarehouse(t, t.TempDir())) })
+	t.Run("rest", func(t *testing.T) { test(t, restWarehouse(t, testservers.StartSeaweedFS(t))) })
 }
 
 // storages makes a fresh warehouse on each storage the pipeline supports,
@@ -70,6 +90,7 @@ func storages() []struct {
 	}{
 		{"local", func(t testing.TB) testWarehouse { return localWarehouse(t, t.TempDir()) }},
 		{"s3", func(t testing.TB) testWarehouse { return s3Warehouse(t, testservers.StartVersityGW(t)) }},
+		{"rest", func(t testing.TB) testWarehouse { return restWarehouse(t, testservers.StartSeaweedFS(t)) }},
 	}
 }
 
@@ -79,18 +100,29 @@ func (w testWarehouse) flags() []string {
 	if w.cfg.CatalogURI != "" {
 		args = append(args, "--catalog-uri", w.cfg.CatalogURI)
 	}
+	if w.cfg.Catalog.Warehouse != "" {
+		args = append(args, "--catalog-warehouse", w.cfg.Catalog.Warehouse)
+	}
+	if w.cfg.Catalog.Credential != "" {
+		// A throwaway test server's; a real one's goes in the
+		// environment or a file.
+		args = append(args, "--catalog-credential", w.cfg.Catalog.Credential)
+	}
 	if w.s3 != nil {
 		args = append(args, w.s3.Flags()...)
 	}
 	return args
 }
 
-// catalogFile is the SQLite catalog's file.
+// catalogFile is the SQLite catalog's file, "" for another catalog.
 func (w testWarehouse) catalogFile() string {
 	if p, ok := strings.CutPrefix(w.cfg.CatalogURI, "sqlite://"); ok {
 		return p
 	}
-	return filepath.Join(w.cfg.Warehouse, "catalog.db")
+	if w.cfg.CatalogURI != "" {
+		return ""
+	}
+	return iceberg.EmbeddedCatalog(w.cfg.Warehouse)
 }
 
 // open opens the warehouse in process, closed when the test ends.

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,25 +225,40 @@ func (s *Store) Walk(ctx context.Context, root string, fn func(loc string, info 
 // now), so that touching a growing set of files over and over does not
 // rewrite them all each time. A missing file is fs.ErrNotExist.
 func (s *Store) Touch(ctx context.Context, loc string, t time.Time, fresh time.Duration) (time.Time, error) {
+	return TouchFile(ctx, s.fsys, loc, t, fresh)
+}
+
+// TouchFile is Store.Touch for a file of any iceberg-go IO (a table's own,
+// say): a local path or file:// location gets its time set, anything
+// else is written again when older than t - fresh.
+func TouchFile(ctx context.Context, fsys iceio.IO, loc string, t time.Time, fresh time.Duration) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, err
 	}
-	if s.loc.Local() {
-		return t, os.Chtimes(loc, t, t)
+	if path, ok := strings.CutPrefix(loc, "file://"); ok || !strings.Contains(loc, "://") {
+		return t, os.Chtimes(path, t, t)
 	}
-	info, err := s.fsys.Stat(loc)
+	rw, ok := fsys.(interface {
+		iceio.ReadFileIO
+		iceio.WriteFileIO
+		iceio.StatIO
+	})
+	if !ok {
+		return time.Time{}, fmt.Errorf("storage: the IO of %s cannot stat and rewrite it (%T)", loc, fsys)
+	}
+	info, err := rw.Stat(loc)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if mod := info.ModTime(); mod.After(t.Add(-fresh)) {
 		return mod, nil
 	}
-	data, err := s.fsys.ReadFile(loc)
+	data, err := rw.ReadFile(loc)
 	if err != nil {
 		return time.Time{}, err
 	}
 	written := time.Now()
-	return written, s.fsys.WriteFile(loc, data)
+	return written, rw.WriteFile(loc, data)
 }
 
 // probeDir is where Probe writes; it is outside every table.
