@@ -62,7 +62,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.Schema, cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})
