@@ -30,6 +30,7 @@ func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		sf       schemaFlags
 		wf       warehouseFlags
 		cfg      pipeline.Config
 		servers  []string
@@ -104,6 +105,9 @@ another --group is refused.`,
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
 			cfg.Rules = rules
+			if cfg.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {
 				return usagef("--dedup-window and --dedup-max-keys must not be negative")
@@ -123,6 +127,7 @@ another --group is refused.`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
 	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
