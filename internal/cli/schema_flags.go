@@ -10,7 +10,7 @@ import (
 // shared by every command that reads events (batch, run, check, produce
 // --input).
 type schemaFlags struct {
-	user                                         []string
+	user                                          []string
 	eventID, timeField, timeFormat, tz, pageField string
 }
 
