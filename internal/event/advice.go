@@ -122,6 +122,8 @@ func reasonFix(s Schema, reason string, sample []byte) string {
 			return fmt.Sprintf("the times are negative or beyond the year 9999 as --time-format %s reads them; check the unit, or give --time-format auto, which reads it from the magnitude", s.Format)
 		}
 		return "the times are negative or beyond the year 9999"
+	case FutureTimestamp:
+		return fmt.Sprintf("the times are far ahead of their Kafka timestamps as --time-format %s reads them (a smaller unit read as a larger one?); check --time-format (auto reads the unit from the magnitude) and --max-future-skew", s.Format)
 	case InvalidJSON.String():
 		return "the records are not JSON objects; batch reads CSV and Parquet by their file extension (.csv, .parquet)"
 	}

@@ -127,7 +127,7 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(event.Schema{}, 0), writer: writer}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.Schema, 0), writer: writer}
 	p.reset()
 	// The source joins a Kafka group of its own (named after the writer):
 	// members that are never polled would hold up each other's rebalances.
