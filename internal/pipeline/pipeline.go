@@ -64,6 +64,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var id [6]byte
 	rand.Read(id[:])
 	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.Schema, cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	cfg.Logger.Info("reading events", "fields", p.parser.Schema().Describe())
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})
