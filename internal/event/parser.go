@@ -24,7 +24,15 @@ type Parser struct {
 	vals     Values
 	targets  []target
 	all      uint16 // one bit per target
+	// byFirst[d][c] are the targets whose name at depth d starts with
+	// byte c: most keys match none, and this says so with one load
+	// instead of a compare per target.
+	byFirst [indexedDepths][256]uint16
 }
+
+// indexedDepths is how deep byFirst indexes paths; names deeper in are
+// compared one by one.
+const indexedDepths = 4
 
 // target is one schema path and where its value goes.
 type target struct {
@@ -48,7 +56,13 @@ func NewParser(s Schema, maxBytes int) *Parser {
 		for _, name := range p.parts {
 			t.parts = append(t.parts, []byte(name))
 		}
-		ps.all |= 1 << len(ps.targets)
+		bit := uint16(1) << len(ps.targets)
+		for d, name := range p.parts {
+			if d < indexedDepths {
+				ps.byFirst[d][name[0]] |= bit
+			}
+		}
+		ps.all |= bit
 		ps.targets = append(ps.targets, t)
 	}
 	for i, u := range sch.User {
@@ -116,11 +130,15 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 			return false
 		}
 		var leaf, inner uint16
-		if mask != 0 {
-			if esc {
-				key = sc.unescape(key)
+		if mask != 0 && esc {
+			key = sc.unescape(key)
+		}
+		if mask != 0 && len(key) > 0 {
+			cand := mask
+			if depth < indexedDepths {
+				cand &= ps.byFirst[depth][key[0]]
 			}
-			for m := mask; m != 0; m &= m - 1 {
+			for m := cand; m != 0; m &= m - 1 {
 				t := bits.TrailingZeros16(m)
 				p := ps.targets[t].parts
 				if string(p[depth]) == string(key) {
