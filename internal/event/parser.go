@@ -174,7 +174,7 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 	sc := &ps.sc
 	if leaf|inner == 0 {
-		return sc.value(depth + 1)
+		return ps.value(depth + 1)
 	}
 	var v Value
 	switch c := sc.b[sc.i]; {
@@ -204,7 +204,7 @@ func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 		}
 		v = Value{Kind: Other}
 	default:
-		if !sc.value(depth + 1) {
+		if !ps.value(depth + 1) {
 			return false
 		}
 		v = Value{Kind: Other}
@@ -213,4 +213,54 @@ func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 		*ps.targets[bits.TrailingZeros16(m)].val = v
 	}
 	return true
+}
+
+// value skips any JSON value, validating it: objects by the same loop
+// that finds the schema's fields (object, with no targets), the rest here.
+func (ps *Parser) value(depth int) bool {
+	sc := &ps.sc
+	if depth > maxDepth || sc.i >= len(sc.b) {
+		return false
+	}
+	switch c := sc.b[sc.i]; {
+	case c == '"':
+		_, _, ok := sc.rawString()
+		return ok
+	case c == '{':
+		return ps.object(depth, 0)
+	case c == '[':
+		sc.i++
+		sc.ws()
+		if sc.i < len(sc.b) && sc.b[sc.i] == ']' {
+			sc.i++
+			return true
+		}
+		for {
+			sc.ws()
+			if !ps.value(depth + 1) {
+				return false
+			}
+			sc.ws()
+			if sc.i >= len(sc.b) {
+				return false
+			}
+			if sc.b[sc.i] == ']' {
+				sc.i++
+				return true
+			}
+			if sc.b[sc.i] != ',' {
+				return false
+			}
+			sc.i++
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return sc.number()
+	case c == 't':
+		return sc.literal("true")
+	case c == 'f':
+		return sc.literal("false")
+	case c == 'n':
+		return sc.literal("null")
+	}
+	return false
 }
