@@ -34,6 +34,7 @@ func newRunCmd(e *env) *cobra.Command {
 		wf       warehouseFlags
 		cfg      pipeline.Config
 		servers  []string
+		kSec     kafkaSecurityFlags
 		maxBytes int64
 		httpAddr string
 		dedup    = session.DefaultDedup()
@@ -91,7 +92,11 @@ with one --drain run alone in the group) for tables that equal batch's.
 The tables of a warehouse namespace belong to one consumer group: a run with
 another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
-  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
+  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain
+
+  # a secured cluster: SASL_SSL with SCRAM (see the README for MSK IAM and Confluent Cloud)
+  sessionize run --kafka-servers b1:9096,b2:9096 --kafka-tls --kafka-sasl-mechanism SCRAM-SHA-512 \
+    --kafka-sasl-username svc --kafka-sasl-password-file /run/secrets/kafka --warehouse ./warehouse`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rules, err := rf.rules()
@@ -105,6 +110,9 @@ another --group is refused.`,
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
 			cfg.Kafka.Servers = servers
+			if cfg.Kafka.Security, err = kSec.security(cmd, e.logger); err != nil {
+				return err
+			}
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
 			cfg.Rules = rules
@@ -134,6 +142,7 @@ another --group is refused.`,
 	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
+	kSec.register(fs)
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
 	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions (the tables of a --warehouse/--namespace hold one group's output: another group is refused)")
 	fs.StringVar(&cfg.Kafka.InstanceID, "instance-id", "", "static group membership (KIP-345): an instance restarted with the same id takes its partitions back at once instead of after --session-timeout; give each instance its own, stable id (e.g. the host name). A stopped instance's partitions then wait for it up to --session-timeout")
