@@ -150,7 +150,11 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 				}
 			}
 		}
-		if !ps.member(depth, leaf, inner) {
+		if leaf|inner == 0 {
+			if !ps.value(depth + 1) {
+				return false
+			}
+		} else if !ps.member(depth, leaf, inner) {
 			return false
 		}
 		sc.ws()
@@ -169,13 +173,10 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 	}
 }
 
-// member parses one member value: the value of the targets in leaf, or an
-// object holding those in inner.
+// member parses one member value that targets want: the value of those in
+// leaf, or an object holding those in inner.
 func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 	sc := &ps.sc
-	if leaf|inner == 0 {
-		return ps.value(depth + 1)
-	}
 	var v Value
 	switch c := sc.b[sc.i]; {
 	case c == '"':
