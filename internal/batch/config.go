@@ -33,8 +33,14 @@ type Config struct {
 	// Resume, if set, is a CarryOpen file of an earlier run to continue.
 	Resume string
 
-	Rules          session.Rules
+	Rules session.Rules
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema         event.Schema
 	MaxRecordBytes int
+	// MaxRejectedRatio, if positive, fails the run (ErrTooManyRejected)
+	// when more than this share of the records read is rejected.
+	MaxRejectedRatio float64
 	// MemoryLimit bounds the memory used for buffered events; above it
 	// partitions spill to TempDir.
 	MemoryLimit int64
@@ -65,6 +71,7 @@ func (c *Config) validate() error {
 	if err := c.Rules.Validate(); err != nil {
 		return err
 	}
+	c.Schema = c.Schema.OrDefault()
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = event.DefaultMaxRecordBytes
 	}

@@ -175,6 +175,7 @@ func parseLogLevel(s string) (slog.Level, error) {
 func sharedFlags() []string {
 	return append([]string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
+		"user-field", "event-id-field", "time-field", "time-format", "timezone", "page-field",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
 		"warehouse", "catalog-uri", "catalog-credential", "catalog-token", "catalog-oauth2-server-uri",
 		"catalog-warehouse", "catalog-prop", "namespace", "uuid-buckets"}, append(kafkaSecurityFlagNames(), storageFlagNames()...)...)

@@ -15,6 +15,7 @@ import (
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		sf       schemaFlags
 		wf       warehouseFlags
 		cfg      pipeline.Config
 		servers  []string
@@ -36,7 +37,10 @@ passes its last event + inactivity timeout (or its start + max duration), so it
 equals what batch mode computes over the same events without the late ones.
 Records that cannot be used go to rejected_events with their reason; an event more
 than --max-future-skew ahead of its Kafka timestamp is rejected as future_timestamp,
-so one bad clock cannot make every honest event late.
+so one bad clock cannot make every honest event late. The records are read with
+the event schema flags (--user-field, --time-field, --time-format, ...; see batch);
+when most of them are rejected or their times are implausible, a commit logs a
+warning with the likely fix (again only when that changes).
 
 Exactly once: every --commit-interval the open state is checkpointed into the
 warehouse and the rows are committed to Iceberg with the Kafka offsets they cover
@@ -98,6 +102,9 @@ another --group is refused.`,
 				return err
 			}
 			cfg.Rules = rules
+			if cfg.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {
 				return usagef("--dedup-window and --dedup-max-keys must not be negative")
@@ -117,6 +124,7 @@ another --group is refused.`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
 	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")

@@ -46,6 +46,7 @@ type Pipeline struct {
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
 	lastCommit  time.Time
+	lastAdvice  string // what warnAdvice last said
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and
@@ -62,7 +63,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.Schema, cfg.MaxRecordBytes), writer: hex.EncodeToString(id[:])}
+	cfg.Logger.Info("reading events", "fields", p.parser.Schema().Describe())
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})

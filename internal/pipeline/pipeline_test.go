@@ -127,7 +127,7 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(0), writer: writer}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.Schema, 0), writer: writer}
 	p.reset()
 	// The source joins a Kafka group of its own (named after the writer):
 	// members that are never polled would hold up each other's rebalances.
@@ -151,13 +151,19 @@ func batchLines(t *testing.T, lines [][]byte) []string {
 
 func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string {
 	t.Helper()
+	return batchLinesSchema(t, lines, rules, event.Schema{})
+}
+
+// batchLinesSchema is batchLinesWith for events of another schema.
+func batchLinesSchema(t *testing.T, lines [][]byte, rules session.Rules, sch event.Schema) []string {
+	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
 	if err := os.WriteFile(in, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.jsonl")
-	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Workers: 2}); err != nil {
+	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Schema: sch, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
