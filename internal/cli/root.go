@@ -176,6 +176,8 @@ func sharedFlags() []string {
 	return []string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
+		"input-format", "schema-registry", "schema-registry-username", "schema-registry-password",
+		"schema-registry-password-file", "schema-registry-retry",
 		"warehouse", "catalog-uri", "namespace", "uuid-buckets"}
 }
 

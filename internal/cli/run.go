@@ -31,6 +31,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
 		wf       warehouseFlags
+		inf      inputFormatFlags
 		cfg      pipeline.Config
 		servers  []string
 		maxBytes int64
@@ -100,6 +101,9 @@ another --group is refused.`,
 			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
+			if cfg.InputFormat, cfg.SchemaRegistry, err = inf.config(); err != nil {
+				return err
+			}
 			cfg.Kafka.Servers = servers
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
@@ -124,6 +128,7 @@ another --group is refused.`,
 	}
 	rf.register(cmd)
 	wf.register(cmd, "warehouse")
+	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")

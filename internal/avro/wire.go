@@ -1,0 +1,22 @@
+package avro
+
+import "encoding/binary"
+
+// wireHeaderLen is the Confluent wire format's prefix: magic byte 0 and a
+// 4-byte big-endian schema id.
+const wireHeaderLen = 5
+
+// splitWire returns the schema id and the Avro body of a value in the
+// Confluent wire format; ok is false when rec does not start with one.
+func splitWire(rec []byte) (id int, body []byte, ok bool) {
+	if len(rec) < wireHeaderLen || rec[0] != 0 {
+		return 0, nil, false
+	}
+	return int(int32(binary.BigEndian.Uint32(rec[1:5]))), rec[wireHeaderLen:], true
+}
+
+// AppendWire appends the wire-format header for schema id to b; the Avro
+// body follows. For tests and producers.
+func AppendWire(b []byte, id int) []byte {
+	return binary.BigEndian.AppendUint32(append(b, 0), uint32(id))
+}
