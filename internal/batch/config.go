@@ -33,7 +33,10 @@ type Config struct {
 	// Resume, if set, is a CarryOpen file of an earlier run to continue.
 	Resume string
 
-	Rules          session.Rules
+	Rules session.Rules
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema         event.Schema
 	MaxRecordBytes int
 	// MemoryLimit bounds the memory used for buffered events; above it
 	// partitions spill to TempDir.
@@ -65,6 +68,7 @@ func (c *Config) validate() error {
 	if err := c.Rules.Validate(); err != nil {
 		return err
 	}
+	c.Schema = c.Schema.OrDefault()
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = event.DefaultMaxRecordBytes
 	}

@@ -31,7 +31,7 @@ func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, fi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps := event.NewParser(cfg.MaxRecordBytes)
+			ps := event.NewParser(cfg.Schema, cfg.MaxRecordBytes)
 			for j := range jobs {
 				p := parseJSONL(ps, j.chunk, parts, cfg.resumed)
 				splitter.release(j.chunk.data)
@@ -130,11 +130,9 @@ const structuredBatch = 64 << 10
 func readStructured(ctx context.Context, cfg *Config, in input.File, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
 	first := seq
 	p := newPartitioner(parts, cfg.resumed)
-	visit := func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+	visit := func(raw []byte, f *event.Fields, r event.Reason, line int64) error {
 		p.out.bytes += int64(len(raw)) + 1
-		if f == nil {
-			p.reject(raw, event.InvalidCSV, name, line)
-		} else if r := event.Validate(f, tsOK); r != event.OK {
+		if r != event.OK {
 			p.reject(raw, r, name, line)
 		} else {
 			p.event(seq, f, raw, name, line)
@@ -149,13 +147,13 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 	}
 	var err error
 	if in.Format == input.Parquet {
-		err = readParquet(ctx, in.Path, visit)
+		err = readParquet(ctx, in.Path, cfg.Schema, visit)
 	} else {
 		r, closeFn, oerr := openStream(in, cfg.Stdin)
 		if oerr != nil {
 			return 0, oerr
 		}
-		err = readCSV(ctx, r, visit)
+		err = readCSV(ctx, r, cfg.Schema, visit)
 		closeFn()
 	}
 	if err != nil {

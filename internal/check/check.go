@@ -82,6 +82,9 @@ type Options struct {
 	// MaxRecordBytes: longer records are rejected as line_too_long
 	// (<= 0: event.DefaultMaxRecordBytes).
 	MaxRecordBytes int
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema event.Schema
 	// MaxFutureSkew: on a topic, events further ahead of their Kafka
 	// timestamp are rejected as future_timestamp (<= 0: DefaultMaxFutureSkew).
 	MaxFutureSkew time.Duration
@@ -146,7 +149,7 @@ func newAnalyzer(opts Options) *analyzer {
 	}
 	return &analyzer{
 		opts:       opts,
-		parser:     event.NewParser(opts.MaxRecordBytes),
+		parser:     event.NewParser(opts.Schema, opts.MaxRecordBytes),
 		thresholds: th,
 		futureMs:   future.Milliseconds(),
 		seen:       newHashSet(),

@@ -241,7 +241,7 @@ func TestProduceGeneratorToKafkaKeysByUUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{}
-	ps := event.NewParser(0)
+	ps := event.NewParser(event.Schema{}, 0)
 	var f event.Fields
 	for {
 		rec, ok := g.Next()

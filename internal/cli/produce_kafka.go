@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,6 +216,8 @@ type kafkaSend struct {
 	tty   *os.File
 	total int64 // for progress; 0 when unknown
 	last  time.Time
+	// schema finds the user key of --input lines (the record key).
+	schema event.Schema
 }
 
 func (s *kafkaSend) send(ctx context.Context, key, value []byte) error {
@@ -277,7 +280,7 @@ func (s *kafkaSend) fromGenerator(ctx context.Context, g *gen.Generator) error {
 // end), keyed by its uuid when it is JSON with a non-empty string uuid.
 func (s *kafkaSend) fromLines(ctx context.Context, r io.Reader) (noKey int64, err error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	ps := event.NewParser(0)
+	ps := event.NewParser(s.schema, 0)
 	var f event.Fields
 	var long []byte
 	for {
@@ -328,16 +331,23 @@ func uuidKey(ps *event.Parser, f *event.Fields, line []byte) []byte {
 	switch ps.Parse(line, f) {
 	case event.OK:
 		return f.UUID
-	case event.InvalidJSON, event.EmptyRecord, event.MissingUUID:
+	case event.InvalidJSON, event.EmptyRecord, event.MissingUser, event.UserNotString:
 		return nil
 	}
-	var v struct {
-		UUID *string `json:"uuid"`
-	}
-	if json.Unmarshal(line, &v) != nil || v.UUID == nil || *v.UUID == "" {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))))
+	d.UseNumber()
+	if d.Decode(&m) != nil {
 		return nil
 	}
-	return []byte(*v.UUID)
+	asm := event.NewAssembler(*ps.Schema())
+	var v event.Values
+	asm.FromMap(m, &v)
+	key, r := asm.UserKey(&v)
+	if r != event.OK {
+		return nil
+	}
+	return append([]byte(nil), key...)
 }
 
 // openReplay opens --input, gunzipping it when it starts with the gzip

@@ -65,7 +65,7 @@ func New(cfg Config) (Decoder, error) {
 		if len(cfg.Registry.URLs) > 0 {
 			return nil, fmt.Errorf("--schema-registry is given but --input-format is json: give --input-format avro for Avro record values")
 		}
-		return jsonDecoder{event.NewParser(cfg.MaxRecordBytes)}, nil
+		return jsonDecoder{event.NewParser(cfg.Schema, cfg.MaxRecordBytes)}, nil
 	case Avro:
 		return avro.New(avro.Config{Registry: cfg.Registry, Schema: cfg.Schema, MaxRecordBytes: cfg.MaxRecordBytes, Logger: cfg.Logger})
 	}

@@ -20,7 +20,7 @@ func BenchmarkParse(b *testing.B) {
 		lines = append(lines, []byte(l))
 		size += len(l)
 	}
-	p := NewParser(0)
+	p := NewParser(Schema{}, 0)
 	var f Fields
 	b.SetBytes(int64(size / len(lines)))
 	b.ResetTimer()

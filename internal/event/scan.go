@@ -18,15 +18,6 @@ type scanner struct {
 	scratch []byte // unescaped strings, reused across records
 }
 
-// field is one top-level member value. For strings raw is the text
-// between the quotes, still escaped if escaped is set; for numbers it is the
-// number's text.
-type field struct {
-	kind    byte // 's' string, 'n' number, 'o' anything else
-	raw     []byte
-	escaped bool
-}
-
 func (sc *scanner) ws() {
 	for sc.i < len(sc.b) {
 		switch sc.b[sc.i] {
@@ -34,72 +25,6 @@ func (sc *scanner) ws() {
 			sc.i++
 		default:
 			return
-		}
-	}
-}
-
-// topObject parses the top-level object, calling visit for every member with
-// the raw (still escaped) key and, for string and number values, their
-// contents.
-func (sc *scanner) topObject(visit func(key []byte, keyEscaped bool, v field)) bool {
-	sc.ws()
-	if sc.i >= len(sc.b) || sc.b[sc.i] != '{' {
-		return false
-	}
-	sc.i++
-	sc.ws()
-	if sc.i < len(sc.b) && sc.b[sc.i] == '}' {
-		sc.i++
-		return sc.end()
-	}
-	for {
-		sc.ws()
-		key, esc, ok := sc.rawString()
-		if !ok {
-			return false
-		}
-		sc.ws()
-		if sc.i >= len(sc.b) || sc.b[sc.i] != ':' {
-			return false
-		}
-		sc.i++
-		sc.ws()
-		if sc.i >= len(sc.b) {
-			return false
-		}
-		var v field
-		switch c := sc.b[sc.i]; {
-		case c == '"':
-			raw, vesc, ok := sc.rawString()
-			if !ok {
-				return false
-			}
-			v = field{kind: 's', raw: raw, escaped: vesc}
-		case c == '-' || (c >= '0' && c <= '9'):
-			start := sc.i
-			if !sc.number() {
-				return false
-			}
-			v = field{kind: 'n', raw: sc.b[start:sc.i]}
-		default:
-			if !sc.value(1) {
-				return false
-			}
-			v = field{kind: 'o'}
-		}
-		visit(key, esc, v)
-		sc.ws()
-		if sc.i >= len(sc.b) {
-			return false
-		}
-		switch sc.b[sc.i] {
-		case ',':
-			sc.i++
-		case '}':
-			sc.i++
-			return sc.end()
-		default:
-			return false
 		}
 	}
 }

@@ -80,9 +80,9 @@ func TestBadInputOnTheTopic(t *testing.T) {
 		{[]byte(`{"event_id":"c1","page_name":"caf` + "\xe9" + `","event_timestamp":"1700000006000","uuid":"u3"}`), event.InvalidUTF8.String()},
 		{deep, event.InvalidJSON.String()},
 		{nested, ""},
-		{[]byte(`{"event_id":"nouuid","event_timestamp":"1700000007000"}`), event.MissingUUID.String()},
+		{[]byte(`{"event_id":"nouuid","event_timestamp":"1700000007000"}`), event.MissingUser.String()},
 		{[]byte(`{"uuid":"u1","event_timestamp":"1700000007000"}`), event.MissingEventID.String()},
-		{[]byte(`{"uuid":"u1","event_id":"neg","event_timestamp":-5}`), event.BadTimestamp.String()},
+		{[]byte(`{"uuid":"u1","event_id":"neg","event_timestamp":-5}`), event.TimeOutOfRange.String()},
 		{[]byte(`[1,2,3]`), event.InvalidJSON.String()},
 		{[]byte("\x00\x00\x00\x00"), event.InvalidJSON.String()},
 		{ev("u2", "b2", t0+3*3_600_000, ""), ""}, // moves the watermark to t0+2h

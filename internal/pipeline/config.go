@@ -7,6 +7,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/avro"
 	"github.com/sessionize/sessionize/internal/decode"
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/metrics"
@@ -26,7 +27,10 @@ type Config struct {
 	Kafka     kafka.SourceConfig
 	Warehouse iceberg.Config
 
-	Rules           session.Rules
+	Rules session.Rules
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema          event.Schema
 	AllowedLateness time.Duration
 	MaxFutureSkew   time.Duration
 	MaxRecordBytes  int

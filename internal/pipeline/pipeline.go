@@ -29,7 +29,7 @@ type Pipeline struct {
 	wh     *iceberg.Warehouse
 	src    *kafka.Source
 	parser decode.Decoder // JSON or Avro record values (decode.New)
-	writer string // this process, in snapshot summaries and checkpoint names
+	writer string         // this process, in snapshot summaries and checkpoint names
 
 	parts map[int32]*partition
 	// expected holds, per table and owned partition, the offset the
@@ -55,7 +55,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	parser, err := decode.New(decode.Config{Format: cfg.InputFormat, MaxRecordBytes: cfg.MaxRecordBytes,
+	parser, err := decode.New(decode.Config{Format: cfg.InputFormat, Schema: cfg.Schema, MaxRecordBytes: cfg.MaxRecordBytes,
 		Registry: cfg.SchemaRegistry, Logger: cfg.Logger})
 	if err != nil {
 		return err
