@@ -181,14 +181,14 @@ func (c *compiler) leaf(sch hamba.Schema, slots []int) op {
 		}
 	}
 	switch sch := sch.(type) {
+	case *hamba.NullSchema:
+		return func(s *state) { set(s, event.Value{Kind: event.Null}) }
 	case *hamba.PrimitiveSchema:
 		var logical hamba.LogicalType
 		if l := sch.Logical(); l != nil {
 			logical = l.Type()
 		}
 		switch sch.Type() {
-		case hamba.Null:
-			return func(s *state) { set(s, event.Value{Kind: event.Null}) }
 		case hamba.String, hamba.Bytes:
 			return func(s *state) {
 				if b, ok := s.readBytes(); ok {
@@ -259,10 +259,10 @@ func (c *compiler) skip(sch hamba.Schema) op {
 		sch = ref.Schema()
 	}
 	switch sch := sch.(type) {
+	case *hamba.NullSchema:
+		return func(*state) {}
 	case *hamba.PrimitiveSchema:
 		switch sch.Type() {
-		case hamba.Null:
-			return func(*state) {}
 		case hamba.Boolean:
 			return func(s *state) { s.r.SkipBool() }
 		case hamba.Int:
@@ -368,8 +368,8 @@ func (c *compiler) blocks(key op, items hamba.Schema) op {
 // encodesEmpty reports whether every value of sch is zero bytes long.
 func encodesEmpty(sch hamba.Schema) bool {
 	switch sch := sch.(type) {
-	case *hamba.PrimitiveSchema:
-		return sch.Type() == hamba.Null
+	case *hamba.NullSchema:
+		return true
 	case *hamba.RecordSchema:
 		return !slices.ContainsFunc(sch.Fields(), func(f *hamba.Field) bool { return !encodesEmpty(f.Type()) })
 	}
