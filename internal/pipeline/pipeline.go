@@ -150,6 +150,10 @@ func (p *Pipeline) consume(ctx context.Context) error {
 					// before is committed (OnRevoked) and a restart
 					// resumes here.
 					if err := p.parser.Prepare(ctx, r.Value); err != nil {
+						if i > 0 {
+							part.advance()
+							p.dirty = true
+						}
 						return fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err)
 					}
 				}

@@ -155,13 +155,21 @@ func batchLines(t *testing.T, lines [][]byte) []string {
 
 func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string {
 	t.Helper()
+	return batchLinesConfig(t, lines, batch.Config{Rules: rules})
+}
+
+// batchLinesConfig is batch's sessions over lines with cfg's rules and
+// event schema.
+func batchLinesConfig(t *testing.T, lines [][]byte, cfg batch.Config) []string {
+	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
 	if err := os.WriteFile(in, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.jsonl")
-	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Workers: 2}); err != nil {
+	cfg.Inputs, cfg.Output, cfg.Workers = []string{in}, out, 2
+	if _, err := batch.Run(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
