@@ -46,6 +46,7 @@ func (r *ruleFlags) rules() (session.Rules, error) {
 func newBatchCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		sf       schemaFlags
 		wf       warehouseFlags
 		table    string
 		cfg      batch.Config
@@ -106,6 +107,9 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if err != nil {
 				return err
 			}
+			if cfg.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			if len(cfg.Inputs) == 0 {
 				return usagef("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
 			}
@@ -146,6 +150,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
 	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
 	fs.StringVar(&table, "output-table", "", "also append the sessions to this Iceberg table (sessions) in --warehouse; the same run twice writes once")

@@ -37,6 +37,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		topic      string
 		last       int64
 		opts       check.Options
+		sf         schemaFlags
 		candidates []time.Duration
 		maxBytes   int64
 		asJSON     bool
@@ -134,6 +135,9 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 				opts.Candidates = []time.Duration{}
 			}
 			opts.MaxRecordBytes = int(maxBytes)
+			if opts.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			opts.FailOn = conds
 			if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 				opts.Progress = f
@@ -167,6 +171,7 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 			return nil
 		},
 	}
+	sf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringArrayVarP(&inputs, "input", "i", nil, "JSON lines file (gzip or not) or glob; repeatable; - reads stdin")
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated (instead of --input)")

@@ -30,6 +30,8 @@ type kafkaProduceFlags struct {
 	realtime    bool
 	createTopic bool
 	partitions  int32
+	// schema: where --input lines keep the user key, the record key.
+	schema schemaFlags
 }
 
 func addKafkaProduceFlags(fs *pflag.FlagSet, kf *kafkaProduceFlags) {
@@ -104,7 +106,12 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 		}
 	}
 	var in io.Reader
+	var sch event.Schema
 	if kf.input != "" {
+		var err error
+		if sch, err = kf.schema.schema(); err != nil {
+			return err
+		}
 		r, closeFn, err := openReplay(kf.input, e.stdin)
 		if err != nil {
 			return err
@@ -130,7 +137,7 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 	defer p.Close()
 	e.logger.Debug("produce to kafka", "servers", strings.Join(kf.servers, ","), "topic", kf.topic, "partitions", p.Partitions())
 
-	s := &kafkaSend{p: p, began: time.Now()}
+	s := &kafkaSend{p: p, began: time.Now(), schema: sch}
 	if kf.realtime {
 		s.rate = pf.rate
 		if s.rate <= 0 {

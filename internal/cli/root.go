@@ -175,6 +175,7 @@ func parseLogLevel(s string) (slog.Level, error) {
 func sharedFlags() []string {
 	return []string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
+		"user-field", "event-id-field", "time-field", "time-format", "timezone", "page-field",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
 		"input-format", "schema-registry", "schema-registry-username", "schema-registry-password",
 		"schema-registry-password-file", "schema-registry-retry",

@@ -30,6 +30,7 @@ func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		sf       schemaFlags
 		wf       warehouseFlags
 		inf      inputFormatFlags
 		cfg      pipeline.Config
@@ -108,6 +109,9 @@ another --group is refused.`,
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
 			cfg.Rules = rules
+			if cfg.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {
 				return usagef("--dedup-window and --dedup-max-keys must not be negative")
@@ -127,6 +131,7 @@ another --group is refused.`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
 	wf.register(cmd, "warehouse")
 	inf.register(cmd)
 	fs := cmd.Flags()

@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/sessionize/sessionize/internal/avro"
-	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/session"
@@ -157,7 +156,7 @@ func TestAvroTopicEqualsBatch(t *testing.T) {
 func assertAvroRun(t *testing.T, wh string, lines [][]byte, rejected map[int64]string, records int) {
 	t.Helper()
 	got, _ := tableLines(t, wh)
-	want := batchLinesConfig(t, lines, batch.Config{Rules: session.DefaultRules(), Schema: avroClickSchemaPaths(t)})
+	want := batchLinesSchema(t, lines, session.DefaultRules(), avroClickSchemaPaths(t))
 	if len(want) < 20 {
 		t.Fatalf("batch made only %d sessions: the test events are wrong", len(want))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/decode"
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
@@ -155,12 +156,11 @@ func batchLines(t *testing.T, lines [][]byte) []string {
 
 func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string {
 	t.Helper()
-	return batchLinesConfig(t, lines, batch.Config{Rules: rules})
+	return batchLinesSchema(t, lines, rules, event.Schema{})
 }
 
-// batchLinesConfig is batch's sessions over lines with cfg's rules and
-// event schema.
-func batchLinesConfig(t *testing.T, lines [][]byte, cfg batch.Config) []string {
+// batchLinesSchema is batchLinesWith for events of another schema.
+func batchLinesSchema(t *testing.T, lines [][]byte, rules session.Rules, sch event.Schema) []string {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
@@ -168,8 +168,7 @@ func batchLinesConfig(t *testing.T, lines [][]byte, cfg batch.Config) []string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.jsonl")
-	cfg.Inputs, cfg.Output, cfg.Workers = []string{in}, out, 2
-	if _, err := batch.Run(t.Context(), cfg); err != nil {
+	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Schema: sch, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
