@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sessionize/sessionize/internal/check"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/pipeline"
 )
@@ -38,6 +39,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		last       int64
 		opts       check.Options
 		sf         schemaFlags
+		inf        inputFormatFlags
 		candidates []time.Duration
 		maxBytes   int64
 		asJSON     bool
@@ -143,9 +145,17 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 				opts.Progress = f
 			}
 
+			format, registry, err := inf.config()
+			if err != nil {
+				return err
+			}
+			if !fromKafka && format != decode.JSON {
+				return usagef("--input-format avro is for Kafka record values: give --kafka-servers and --topic (files are read by their name: .jsonl, .csv, .parquet)")
+			}
 			var rep *check.Report
 			if fromKafka {
-				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Topic: topic, Last: last})
+				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Topic: topic, Last: last,
+					Format: format, Registry: registry})
 			} else {
 				rep, err = check.CheckFiles(cmd.Context(), opts, inputs, e.stdin)
 				if errors.Is(err, check.ErrUnsupportedFormat) {
@@ -172,6 +182,7 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 		},
 	}
 	sf.register(cmd)
+	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringArrayVarP(&inputs, "input", "i", nil, "JSON lines file (gzip or not) or glob; repeatable; - reads stdin")
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated (instead of --input)")

@@ -54,6 +54,20 @@ Records that cannot be used go to rejected_events with their reason; an event mo
 than --max-future-skew ahead of its Kafka timestamp is rejected as future_timestamp,
 so one bad clock cannot make every honest event late.
 
+Record values are JSON objects, or with --input-format avro the Confluent wire
+format (magic byte 0, 4-byte schema id, Avro binary): each writer schema is
+fetched from --schema-registry by its id once and cached, and the fields of
+--user-field, --event-id-field, --time-field and --page-field (dotted paths into
+nested records) are read from the decoded record. A long with logical type
+timestamp-millis or timestamp-micros (an int with date) is read by that type; a
+plain number or a string goes by --time-format. Values not in the wire format,
+whose id the registry does not have, whose schema is not Avro, or that do not
+decode with their schema are rejected as not_avro_wire_format,
+avro_unknown_schema_id, avro_bad_schema or avro_corrupt. A registry that cannot be
+reached or fails (5xx) is no fault of the records: the fetch is retried for
+--schema-registry-retry, then the run exits 1 with what came before committed, and
+a restart resumes at that record.
+
 Exactly once: every --commit-interval the open state is checkpointed into the
 warehouse and the rows are committed to Iceberg with the Kafka offsets they cover
 in the snapshot summaries. On start and on every partition assignment the job
@@ -89,7 +103,9 @@ with one --drain run alone in the group) for tables that equal batch's.
 The tables of a warehouse namespace belong to one consumer group: a run with
 another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
-  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
+  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain
+  SESSIONIZE_SCHEMA_REGISTRY_PASSWORD=... sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse \
+    --input-format avro --schema-registry http://127.0.0.1:8081 --schema-registry-username svc --user-field user.id`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rules, err := rf.rules()
