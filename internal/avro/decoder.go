@@ -47,9 +47,10 @@ type Decoder struct {
 	maxBytes int
 	log      *slog.Logger
 
-	ids    map[int]*entry
-	lastID int
-	last   *entry
+	ids     map[int]*entry
+	recheck time.Duration // unknownRecheck; tests shorten it
+	lastID  int
+	last    *entry
 
 	vals event.Values
 	st   state
@@ -73,7 +74,7 @@ func New(cfg Config) (*Decoder, error) {
 	}
 	asm := event.NewAssembler(cfg.Schema)
 	d := &Decoder{reg: reg, asm: asm, schema: *asm.Schema(), maxBytes: cfg.MaxRecordBytes, log: cfg.Logger,
-		ids: map[int]*entry{}, lastID: -1, rd: hamba.NewReader(nil, 0)}
+		ids: map[int]*entry{}, recheck: unknownRecheck, lastID: -1, rd: hamba.NewReader(nil, 0)}
 	d.st.loc = d.schema.Format.Location()
 	return d, nil
 }
@@ -88,10 +89,10 @@ func (d *Decoder) Prepare(ctx context.Context, rec []byte) error {
 	if !ok || len(rec) > d.maxBytes {
 		return nil
 	}
-	if id == d.lastID {
+	if id == d.lastID && d.last.reason != event.AvroUnknownSchemaID {
 		return nil
 	}
-	if e := d.ids[id]; e != nil && (e.reason != event.AvroUnknownSchemaID || time.Since(e.checked) < unknownRecheck) {
+	if e := d.ids[id]; e != nil && (e.reason != event.AvroUnknownSchemaID || time.Since(e.checked) < d.recheck) {
 		return nil
 	}
 	sch, err := d.reg.schema(ctx, id)
