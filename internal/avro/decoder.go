@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 // records were written (a registry replica behind the producer's) is found
 // for the records that follow.
 const unknownRecheck = 30 * time.Second
+
+// noID is no schema id: ids are int32 (-1 is one), this is not.
+const noID = math.MinInt64
 
 // Config is one Decoder.
 type Config struct {
@@ -74,7 +78,7 @@ func New(cfg Config) (*Decoder, error) {
 	}
 	asm := event.NewAssembler(cfg.Schema)
 	d := &Decoder{reg: reg, asm: asm, schema: *asm.Schema(), maxBytes: cfg.MaxRecordBytes, log: cfg.Logger,
-		ids: map[int]*entry{}, recheck: unknownRecheck, lastID: -1, rd: hamba.NewReader(nil, 0)}
+		ids: map[int]*entry{}, recheck: unknownRecheck, lastID: noID, rd: hamba.NewReader(nil, 0)}
 	d.st.loc = d.schema.Format.Location()
 	return d, nil
 }
@@ -114,7 +118,7 @@ func (d *Decoder) Prepare(ctx context.Context, rec []byte) error {
 		d.warnUnbound(id, p)
 		d.ids[id] = &entry{plan: p}
 	}
-	d.lastID = -1 // the map changed; Parse sets it again
+	d.lastID = noID // the map changed; Parse sets it again
 	return nil
 }
 

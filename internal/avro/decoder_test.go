@@ -79,6 +79,7 @@ func TestDecoderRecords(t *testing.T) {
 		{"short header", []byte{0, 0, 1}, event.NotAvroWireFormat, event.Fields{}},
 		{"empty", nil, event.EmptyRecord, event.Fields{}},
 		{"unknown schema id", encode(t, clickSchema, 99, goodClick()), event.AvroUnknownSchemaID, event.Fields{}},
+		{"schema id -1", encode(t, clickSchema, -1, goodClick()), event.AvroUnknownSchemaID, event.Fields{}},
 		{"protobuf schema", encode(t, clickSchema, 2, goodClick()), event.AvroBadSchema, event.Fields{}},
 		{"truncated", good[:len(good)-3], event.AvroCorrupt, event.Fields{}},
 		{"header only", good[:5], event.AvroCorrupt, event.Fields{}},
