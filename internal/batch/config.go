@@ -38,6 +38,9 @@ type Config struct {
 	// (zero: event.DefaultSchema).
 	Schema         event.Schema
 	MaxRecordBytes int
+	// MaxRejectedRatio, if positive, fails the run (ErrTooManyRejected)
+	// when more than this share of the records read is rejected.
+	MaxRejectedRatio float64
 	// MemoryLimit bounds the memory used for buffered events; above it
 	// partitions spill to TempDir.
 	MemoryLimit int64

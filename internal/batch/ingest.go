@@ -104,7 +104,7 @@ func readAll(ctx context.Context, cfg *Config, inputs []input.File, parts int, s
 			if err != nil {
 				return err
 			}
-			n, err := splitter.split(ctx, r, name, seq, chunk)
+			n, err := splitter.split(ctx, r, name, refMs(in), seq, chunk)
 			closeFn()
 			if err != nil {
 				return err
@@ -123,6 +123,15 @@ func readAll(ctx context.Context, cfg *Config, inputs []input.File, parts int, s
 	return nil
 }
 
+// refMs is the reference time event times of in are checked against: its
+// modification time (0 for stdin: none).
+func refMs(in input.File) int64 {
+	if in.ModTime.IsZero() {
+		return 0
+	}
+	return in.ModTime.UnixMilli()
+}
+
 // structuredBatch is how many rows of a CSV or Parquet input go out
 // together.
 const structuredBatch = 64 << 10
@@ -130,6 +139,7 @@ const structuredBatch = 64 << 10
 func readStructured(ctx context.Context, cfg *Config, in input.File, name string, parts int, seq uint64, done func(*parsed) error) (uint64, error) {
 	first := seq
 	p := newPartitioner(parts, cfg.resumed)
+	p.refMs = refMs(in)
 	visit := func(raw []byte, f *event.Fields, r event.Reason, line int64) error {
 		p.out.bytes += int64(len(raw)) + 1
 		if r != event.OK {
@@ -141,6 +151,7 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		if p.out.records >= structuredBatch {
 			out := p.out
 			p = newPartitioner(parts, cfg.resumed)
+			p.refMs = refMs(in)
 			return done(out)
 		}
 		return nil

@@ -46,6 +46,7 @@
 package check
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -64,7 +65,7 @@ const (
 	DefaultMaxFutureSkew   = time.Hour
 	// ReasonFutureTimestamp is run's rejection of an event too far ahead
 	// of its Kafka timestamp (pipeline.ReasonFutureTimestamp).
-	ReasonFutureTimestamp = "future_timestamp"
+	ReasonFutureTimestamp = event.FutureTimestamp
 )
 
 // DefaultCandidates are the allowed lateness values the report always
@@ -112,6 +113,7 @@ type source struct {
 	rejected                                 event.Counts
 	runMax                                   int64 // running max of valid non-duplicates
 	minMs, maxMs                             int64 // event-time range of valid records
+	refMs                                    int64 // the file's modification time (0: none), for event.TimeCheck
 	hist                                     histogram
 	late                                     []int64 // per analyzer threshold
 }
@@ -124,6 +126,9 @@ type analyzer struct {
 	fields     event.Fields
 	thresholds []int64 // ms, ascending, distinct
 	futureMs   int64
+
+	times          event.TimeCheck
+	sampleRejected []byte // the first rejected record, for the advice
 
 	seen    *hashSet    // hashes of (uuid, event_id)
 	users   *hashCounts // hash of uuid -> distinct events
@@ -172,9 +177,10 @@ func (a *analyzer) newSource(name string, partition int32) *source {
 func (a *analyzer) record(s *source, rec []byte) {
 	s.records++
 	if r := a.parser.Parse(rec, &a.fields); r != event.OK {
-		s.rejected[r]++
+		a.reject(s, r, rec)
 		return
 	}
+	a.times.Observe(a.fields.TimestampMs, s.refMs)
 	a.event(s, &a.fields)
 }
 
@@ -183,14 +189,22 @@ func (a *analyzer) kafkaRecord(s *source, rec []byte, kafkaTsMs int64) {
 	s.records++
 	f := &a.fields
 	if r := a.values.Parse(rec, f); r != event.OK {
-		s.rejected[r]++
+		a.reject(s, r, rec)
 		return
 	}
+	a.times.Observe(f.TimestampMs, kafkaTsMs)
 	if f.TimestampMs > kafkaTsMs+a.futureMs {
 		s.future++
 		return
 	}
 	a.event(s, f)
+}
+
+func (a *analyzer) reject(s *source, r event.Reason, rec []byte) {
+	s.rejected[r]++
+	if a.sampleRejected == nil {
+		a.sampleRejected = bytes.Clone(rec)
+	}
 }
 
 func (a *analyzer) event(s *source, f *event.Fields) {

@@ -58,6 +58,11 @@ var reasonNames = [numReasons]string{
 	AvroCorrupt:         "avro_corrupt",
 }
 
+// FutureTimestamp is the stream's reason for an event whose time is too far
+// ahead of its Kafka timestamp (a check on the record, not its content, so
+// not a Reason of the parser).
+const FutureTimestamp = "future_timestamp"
+
 // LegacyReasons maps the reason names before per-cause reasons (and the
 // shared conformance cases, which still use them) to the reasons that
 // replaced them.

@@ -125,11 +125,14 @@ func (tf TimeFormat) FromInt(n int64) (int64, Reason) {
 		if n > maxMs/1000 {
 			return 0, TimeOutOfRange
 		}
-		return n * 1000, OK
+		n *= 1000
 	case timeMicros:
-		return n / 1000, OK
+		n /= 1000
 	case timeNanos:
-		return n / 1e6, OK
+		n /= 1e6
+	}
+	if n > maxMs {
+		return 0, TimeOutOfRange
 	}
 	return n, OK
 }

@@ -99,9 +99,10 @@ func appendTimestamp(b []byte, ev *event) []byte {
 		switch ev.variant % numBadTimestamps {
 		case 0:
 			return append(b, `"yesterday"`...)
-		case 1: // ISO 8601 instead of epoch milliseconds
+		case 1: // a US-style date: only a --time-format layout reads it
+			// (RFC 3339 is valid input: the default format reads it)
 			b = append(b, '"')
-			b = time.UnixMilli(ev.timeMs).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+			b = time.UnixMilli(ev.timeMs).UTC().AppendFormat(b, "01/02/2006 15:04:05")
 			return append(b, '"')
 		case 2:
 			return append(b, "null"...)

@@ -24,7 +24,7 @@ type Record struct {
 // ReasonFutureTimestamp rejects events whose time is too far ahead of their
 // Kafka timestamp: one bad clock must not push the watermark forward and
 // make every honest event late.
-const ReasonFutureTimestamp = "future_timestamp"
+const ReasonFutureTimestamp = event.FutureTimestamp
 
 // LateRow is a late event for the late_events table.
 type LateRow struct {
@@ -83,6 +83,7 @@ type partition struct {
 	late          []LateRow
 	rejected      []RejectedRow
 	maxFutureMs   int64
+	check         inputCheck // for the advice (advice.go)
 }
 
 func newPartition(id int32, stream *session.Stream, next, lateDone, rejectedDone int64, maxFuture time.Duration) *partition {
@@ -111,6 +112,7 @@ func (p *partition) process(ps decode.Parser, r *Record) {
 	}
 	p.next = r.Offset + 1
 	p.lastKafkaTsMs = max(p.lastKafkaTsMs, r.TimestampMs)
+	p.check.records++
 	var f event.Fields
 	reason := ps.Parse(r.Value, &f)
 	var why string
@@ -119,6 +121,11 @@ func (p *partition) process(ps decode.Parser, r *Record) {
 		why = reason.String()
 	case f.TimestampMs > r.TimestampMs+p.maxFutureMs:
 		why = ReasonFutureTimestamp
+	}
+	if why == "" {
+		p.check.times.Observe(f.TimestampMs, r.TimestampMs)
+	} else {
+		p.check.reject(why, r.Value)
 	}
 	if why != "" {
 		p.rejectedCount++

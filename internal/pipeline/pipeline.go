@@ -46,6 +46,7 @@ type Pipeline struct {
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
 	lastCommit  time.Time
+	lastAdvice  string // what warnAdvice last said
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and

@@ -128,7 +128,7 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	parser, err := decode.New(decode.Config{})
+	parser, err := decode.New(decode.Config{Schema: cfg.Schema})
 	if err != nil {
 		t.Fatal(err)
 	}

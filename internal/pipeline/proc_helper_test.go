@@ -391,11 +391,11 @@ func procMakeInput(t *testing.T, n int64, users int, seed uint64) procInput {
 			case 0:
 				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "uuid": "bad-user-%d", "page_name": "home"`, bad, bad), "invalid_json"
 			case 1:
-				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "page_name": "home", "event_timestamp": "%d"}`, bad, lateMs), "missing_uuid"
+				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "page_name": "home", "event_timestamp": "%d"}`, bad, lateMs), "missing_user"
 			case 2:
 				v, reason = fmt.Sprintf(`{"uuid": "bad-user-%d", "page_name": "home", "event_timestamp": "%d"}`, bad, lateMs), "missing_event_id"
 			case 3:
-				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "uuid": "bad-user-%d", "event_timestamp": "yesterday"}`, bad, bad), "bad_timestamp"
+				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "uuid": "bad-user-%d", "event_timestamp": "yesterday"}`, bad, bad), "bad_time_format"
 			case 4:
 				// blank, and unique: bad's bits as spaces and tabs
 				v = strings.NewReplacer("0", " ", "1", "\t").Replace(strconv.FormatInt(int64(bad), 2))
