@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/avro"
 	"github.com/sessionize/sessionize/internal/check"
+	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 )
 
@@ -131,5 +135,124 @@ func TestInputFormatUsageErrors(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, want 2 naming %q: %s", tc.args, code, tc.want, stderr)
 		}
+	}
+}
+
+// TestRunAvroEqualsBatch is the user's path end to end: Avro records with
+// nested fields (and an unknown schema id and a corrupt one among them)
+// through `run --input-format avro --stop-when-idle --drain` give the
+// sessions `batch` gives over the same events as JSON lines, with the same
+// event schema flags; table audit accounts for every record.
+func TestRunAvroEqualsBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	const schema = `{"type":"record","name":"Click","fields":[
+	  {"name":"user","type":{"type":"record","name":"U","fields":[{"name":"id","type":"string"}]}},
+	  {"name":"event_id","type":"string"},
+	  {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+	  {"name":"page","type":["null",{"type":"record","name":"P","fields":[{"name":"path","type":"string"}]}]}]}`
+	type u struct {
+		ID string `avro:"id"`
+	}
+	type p struct {
+		Path string `avro:"path"`
+	}
+	type click struct {
+		User    u      `avro:"user"`
+		EventID string `avro:"event_id"`
+		At      int64  `avro:"at"`
+		Page    *p     `avro:"page"`
+	}
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	reg.SeedSchema("clicks-value", 1, 1, sr.Schema{Schema: schema, Type: sr.TypeAvro})
+	sch, err := hamba.ParseWithCache(schema, "", &hamba.SchemaCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := func(id int, c click) []byte {
+		body, err := hamba.Marshal(sch, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(avro.AppendWire(nil, id), body...)
+	}
+
+	b := testBroker(t)
+	ctx := context.Background()
+	if _, err := kafka.CreateTopic(ctx, b.Addrs(), "clicks", 2); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("clicks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var clicks []click
+	for user := range 5 {
+		for i, off := range []time.Duration{0, time.Minute, 3 * time.Minute, 50 * time.Minute, 52 * time.Minute} {
+			clicks = append(clicks, click{User: u{fmt.Sprintf("u%d", user)}, EventID: fmt.Sprintf("e%d-%d", user, i),
+				At: day.Add(time.Duration(user)*7*time.Minute + off).UnixMilli(), Page: &p{fmt.Sprintf("/p%d", i)}})
+		}
+	}
+	// In time order, as a live topic has them: none is late.
+	slices.SortStableFunc(clicks, func(a, b click) int { return int(a.At - b.At) })
+	var recs []*kgo.Record
+	var lines strings.Builder
+	for _, c := range clicks {
+		recs = append(recs, &kgo.Record{Key: []byte(c.User.ID), Value: encode(1, c)})
+		fmt.Fprintf(&lines, `{"user":{"id":%q},"event_id":%q,"at":%d,"page":{"path":%q}}`+"\n", c.User.ID, c.EventID, c.At, c.Page.Path)
+	}
+	good := recs[0].Value
+	recs = append(recs, &kgo.Record{Key: []byte("u1"), Value: encode(77, click{User: u{"u1"}, EventID: "x", At: day.UnixMilli()})},
+		&kgo.Record{Key: []byte("u2"), Value: good[:len(good)-1]})
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "warehouse")
+	fields := []string{"--user-field", "user.id", "--event-id-field", "event_id", "--time-field", "at", "--page-field", "page.path"}
+	code, _, stderr := runCLI(t, append([]string{"run", "--kafka-servers", b.Servers(), "--topic", "clicks", "--warehouse", wh,
+		"--input-format", "avro", "--schema-registry", reg.URL(), "--stop-when-idle", "1s", "--drain",
+		"--commit-interval", "200ms", "--http-addr", ""}, fields...)...)
+	if code != ExitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	in := writeFile(t, filepath.Join(dir, "events.jsonl"), lines.String())
+	out := filepath.Join(dir, "sessions.jsonl")
+	if code, _, stderr := runCLI(t, append([]string{"batch", "-i", in, "-o", out}, fields...)...); code != ExitOK {
+		t.Fatalf("batch: exit %d: %s", code, stderr)
+	}
+	canon := func(rows []iceberg.SessionRow) []string {
+		var s []string
+		for _, r := range rows {
+			j, _ := json.Marshal(r)
+			s = append(s, string(j))
+		}
+		slices.Sort(s)
+		return s
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batchRows []iceberg.SessionRow
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r iceberg.SessionRow
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		batchRows = append(batchRows, r)
+	}
+	got, want := canon(tableSessions(t, wh)), canon(batchRows)
+	if len(want) != 10 || !slices.Equal(got, want) {
+		t.Fatalf("run gave\n%s\nbatch gave\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, rep, text := auditJSON(t, wh)
+	if code != 0 || !rep.OK || rep.Account.Records != int64(len(recs)) || rep.Account.Rejected != 2 {
+		t.Fatalf("audit: exit %d, %+v\n%s", code, rep.Account, text)
 	}
 }
