@@ -57,7 +57,9 @@ Inputs: JSON lines files (--input, repeatable, globs allowed, gzip detected by
 content, - for stdin), or a Kafka topic (--kafka-servers, --topic) read from the
 oldest record of each partition, or only the last --last offsets of each, to each
 partition's end as of the start, with a plain consumer (no group, no commits,
-read_committed).
+read_committed). A topic's values are JSON, or with --input-format avro the
+Confluent wire format with schemas from --schema-registry, as run reads them (see
+sessionize run --help); a registry that cannot be reached fails the check.
 
 Every file and every partition is read in order, on its own, as the stream reads a
 partition. Definitions:
