@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
@@ -322,5 +323,40 @@ func TestDecoderRechecksUnknownID(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	if _, r := parse(t, d, late); r != event.OK {
 		t.Fatalf("after the recheck interval: %v", r)
+	}
+}
+
+// A schema that names a type of another subject through a reference is
+// parsed with the referenced schema first.
+func TestDecoderSchemaReferences(t *testing.T) {
+	const page = `{"type":"record","name":"Page","namespace":"shop","fields":[{"name":"path","type":"string"}]}`
+	const view = `{"type":"record","name":"View","namespace":"shop","fields":[
+	  {"name":"uuid","type":"string"},{"name":"event_id","type":"string"},
+	  {"name":"event_timestamp","type":"long"},{"name":"page","type":"shop.Page"}]}`
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	reg.SeedSchema("page-value", 1, 10, sr.Schema{Schema: page, Type: sr.TypeAvro})
+	reg.SeedSchema("view-value", 1, 11, sr.Schema{Schema: view, Type: sr.TypeAvro,
+		References: []sr.SchemaReference{{Name: "shop.Page", Subject: "page-value", Version: 1}}})
+	cache := &hamba.SchemaCache{}
+	if _, err := hamba.ParseWithCache(page, "", cache); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := hamba.ParseWithCache(view, "", cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := hamba.Marshal(sch, map[string]any{"uuid": "u", "event_id": "e", "event_timestamp": int64(1764547200000),
+		"page": map[string]any{"path": "/x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := event.NewSchema(nil, "event_id", "event_timestamp", "page.path", event.MustTimeFormat("auto", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, r := parse(t, newDecoder(t, reg.URL(), s), append(AppendWire(nil, 11), body...))
+	if r != event.OK || string(f.PageName) != "/x" || f.TimestampMs != 1764547200000 {
+		t.Fatalf("%v %q %d", r, f.PageName, f.TimestampMs)
 	}
 }
