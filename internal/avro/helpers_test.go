@@ -66,3 +66,5 @@ func newFakeRegistry(t testing.TB, opts ...srfake.Option) *srfake.Registry {
 	reg.SeedSchema("clicks-value", 1, 1, sr.Schema{Schema: clickSchema, Type: sr.TypeAvro})
 	return reg
 }
+
+func srSchema(s string) sr.Schema { return sr.Schema{Schema: s, Type: sr.TypeAvro} }
