@@ -40,6 +40,11 @@ type runIdentity struct {
 	MaxPages       int      `json:"max_pages"`
 	MaxRecordBytes int      `json:"max_record_bytes"`
 	CarryOpen      bool     `json:"carry_open"`
+	// Schema is the event schema (event.Schema.Describe) when it is not
+	// the default: other fields or another time format read other
+	// sessions from the same bytes. Left out for the default, so a run's
+	// id is what it was before schemas existed.
+	Schema string `json:"schema,omitempty"`
 }
 
 // id is the run id: the first 16 bytes of the SHA-256 of the identity, in
@@ -52,8 +57,12 @@ func (r runIdentity) id() string {
 }
 
 func newRunIdentity(cfg *Config) runIdentity {
-	return runIdentity{Version: 1, InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
+	r := runIdentity{Version: 1, InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
 		MaxPages: cfg.Rules.MaxPages, MaxRecordBytes: cfg.MaxRecordBytes, CarryOpen: cfg.CarryOpen != ""}
+	if sch := cfg.Schema.OrDefault(); !sch.IsDefault() {
+		r.Schema = sch.Describe()
+	}
+	return r
 }
 
 // hashFiles fills in the content hashes of the inputs and the resume

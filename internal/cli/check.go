@@ -51,7 +51,11 @@ func newCheckCmd(e *env) *cobra.Command {
 		Long: `Read events once and report what sessionize would make of them: records, valid and
 rejected by reason, duplicates, the event-time range, how much arrives out of order
 and how late, how many records each --allowed-lateness would send to late_events,
-users and events per user. Nothing is written but the report.
+users and events per user. Nothing is written but the report. The records are read
+with the event schema flags (--user-field, --time-field, --time-format, ...) as
+batch and run read them; the report names them and warns, with the likely fix, when
+most records are rejected or event times are implausible (before 2000, or more
+than a day after the file's modification time or the Kafka timestamp).
 
 Inputs: JSON lines files (--input, repeatable, globs allowed, gzip detected by
 content, - for stdin), or a Kafka topic (--kafka-servers, --topic) read from the
@@ -70,7 +74,7 @@ partition. Definitions:
   late at L     lateness strictly greater than L: what run --allowed-lateness L
                 sends to late_events (exactly L behind is on time). Counted for
                 --allowed-lateness and each of --lateness-candidates
-  duplicate     a valid record with the (uuid, event_id) of an earlier one, anywhere
+  duplicate     a valid record with the (user, event id) of an earlier one, anywhere
                 in the input, as batch counts them
 Duplicates and users are counted with 64-bit hashes (xxhash) of the keys, not the
 keys: a collision, which would hide one duplicate or merge two users, has a chance
@@ -84,7 +88,9 @@ Percents are of all records read. Memory: 11 to 21 bytes per distinct event and
 --fail-on makes check a gate: a comma-separated list of METRIC>VALUE or
 METRIC>=VALUE, VALUE a count (100) or a percent of records (0.1%); METRIC is
 rejected, duplicates, late (at --allowed-lateness), out_of_order or a rejection
-reason (invalid_json, bad_timestamp, ...). If any holds, check names it and exits 3.
+reason (invalid_json, missing_user, bad_time_format, ...; the older names
+missing_uuid and bad_timestamp count the reasons that replaced them). If any
+holds, check names it and exits 3.
 
 Exit codes: 0 checked (and no --fail-on condition held), 1 the input could not be
 read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition held.`,

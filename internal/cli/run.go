@@ -52,7 +52,10 @@ passes its last event + inactivity timeout (or its start + max duration), so it
 equals what batch mode computes over the same events without the late ones.
 Records that cannot be used go to rejected_events with their reason; an event more
 than --max-future-skew ahead of its Kafka timestamp is rejected as future_timestamp,
-so one bad clock cannot make every honest event late.
+so one bad clock cannot make every honest event late. The records are read with
+the event schema flags (--user-field, --time-field, --time-format, ...; see batch);
+when most of them are rejected or their times are implausible, a commit logs a
+warning with the likely fix (again only when that changes).
 
 Record values are JSON objects, or with --input-format avro the Confluent wire
 format (magic byte 0, 4-byte schema id, Avro binary): each writer schema is

@@ -100,7 +100,11 @@ func (c Case) CheckRejected(got map[string]int64) error {
 		}
 	}
 	for name := range want {
-		for _, part := range event.LegacyReasons[name] {
+		parts := event.LegacyReasons[name]
+		if slices.ContainsFunc(parts, func(p string) bool { _, named := want[p]; return p != name && named }) {
+			continue // a case in today's names (missing_event_id is both)
+		}
+		for _, part := range parts {
 			if n, ok := folded[part]; ok && part != name {
 				folded[name] += n
 				delete(folded, part)

@@ -103,15 +103,37 @@ func fraction(b []byte, i int, d *date) (int, bool) {
 	if i >= len(b) || (b[i] != '.' && b[i] != ',') {
 		return i, true
 	}
-	i++
+	return fractionDigits(b, i+1, &d.nanos)
+}
+
+// fractionDigits reads one or more digits of a fraction of a second at i
+// into nanos (digits past the ninth are read and dropped).
+func fractionDigits(b []byte, i int, nanos *int) (int, bool) {
 	start := i
 	scale := int(1e8)
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		d.nanos += int(b[i]-'0') * scale
+		*nanos += int(b[i]-'0') * scale
 		scale /= 10
 		i++
 	}
 	return i, i > start
+}
+
+// field is the date field of a layout letter and its width in digits.
+func (d *date) field(kind byte) (*int, int) {
+	switch kind {
+	case 'y':
+		return &d.year, 4
+	case 'M':
+		return &d.month, 2
+	case 'd':
+		return &d.day, 2
+	case 'H':
+		return &d.hour, 2
+	case 'm':
+		return &d.min, 2
+	}
+	return &d.sec, 2
 }
 
 func fixedDigits(b []byte, i, n int, ok bool) (int, int, bool) {
@@ -247,27 +269,11 @@ func parseLayoutValue(items []layoutItem, b []byte, loc *time.Location) (int64, 
 		switch it.kind {
 		case 'l':
 			i, ok = lit(b, i, it.lit, true)
-		case 'y':
-			d.year, i, ok = fixedDigits(b, i, 4, true)
-		case 'M':
-			d.month, i, ok = fixedDigits(b, i, 2, true)
-		case 'd':
-			d.day, i, ok = fixedDigits(b, i, 2, true)
-		case 'H':
-			d.hour, i, ok = fixedDigits(b, i, 2, true)
-		case 'm':
-			d.min, i, ok = fixedDigits(b, i, 2, true)
-		case 's':
-			d.sec, i, ok = fixedDigits(b, i, 2, true)
 		case 'f':
-			start := i
-			scale := int(1e8)
-			for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-				d.nanos += int(b[i]-'0') * scale
-				scale /= 10
-				i++
-			}
-			ok = i > start
+			i, ok = fractionDigits(b, i, &d.nanos)
+		default:
+			p, width := d.field(it.kind)
+			*p, i, ok = fixedDigits(b, i, width, true)
 		}
 		if !ok {
 			return 0, BadTimeFormat

@@ -1,8 +1,12 @@
 package event
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseWithSchema(t *testing.T) {
@@ -95,4 +99,52 @@ func mustSchema(t testing.TB, user []string, id, tm, page, format, tz string) Sc
 		t.Fatal(err)
 	}
 	return s
+}
+
+// FuzzParseSchema: the hand-written parser and the generic path decoders of
+// other formats use (encoding/json with UseNumber, Assembler.FromMap) agree
+// on every record, for a schema with nested paths and a composite key.
+func FuzzParseSchema(f *testing.F) {
+	for _, s := range []string{
+		`{"user": {"id": "u1"}, "acct": 7, "id": "e", "ts": "2025-12-04T10:00:00Z", "p": {"q": "home"}}`,
+		`{"user": {"id": 1.5}, "acct": "a", "id": 3, "ts": 1764842400, "p": {"q": 1}}`,
+		`{"user": "x", "acct": null, "ts": true}`, `{"user": {"id": "a\u00e9\n"}, "acct": "b", "id": "c", "ts": "1764842400000", "user": {"id": "z"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	sch, err := NewSchema([]string{"user.id", "acct"}, "id", "ts", "p.q", TimeFormat{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := NewParser(sch, 1<<16)
+	asm := NewAssembler(sch)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got Fields
+		r := p.Parse(in, &got)
+		if r == LineTooLong || r == EmptyRecord || !utf8.Valid(in) || bytes.HasPrefix(in, utf8BOM) {
+			return
+		}
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(in))
+		d.UseNumber()
+		err := d.Decode(&m)
+		if err == nil && len(bytes.TrimLeft(in[d.InputOffset():], " \t\r\n")) > 0 {
+			err = errors.New("trailing data")
+		}
+		if err != nil || m == nil {
+			if r != InvalidJSON {
+				t.Fatalf("reason %v, encoding/json: %v", r, err)
+			}
+			return
+		}
+		var v Values
+		asm.FromMap(m, &v)
+		var want Fields
+		wr := asm.Assemble(&v, in, &want)
+		if r != wr || (r == OK && (string(got.UUID) != string(want.UUID) || string(got.EventID) != string(want.EventID) ||
+			got.TimestampMs != want.TimestampMs || string(got.PageName) != string(want.PageName))) {
+			t.Fatalf("parser %v %q %q %d %q, generic %v %q %q %d %q", r, got.UUID, got.EventID, got.TimestampMs, got.PageName,
+				wr, want.UUID, want.EventID, want.TimestampMs, want.PageName)
+		}
+	})
 }

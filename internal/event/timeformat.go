@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	// --timezone must work where the system has no zone database
+	// (distroless and scratch images), as in the conformance cases.
+	_ "time/tzdata"
 )
 
 // The magnitudes at which the auto format switches epoch unit. Each cut-off

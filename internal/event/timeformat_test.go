@@ -1,9 +1,12 @@
 package event
 
 import (
+	"regexp"
 	"testing"
 	"time"
 )
+
+var rfc3339Shape = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
 
 func TestTimeFormats(t *testing.T) {
 	ms := time.Date(2025, 12, 4, 10, 0, 0, 0, time.UTC).UnixMilli() // 1764842400000
@@ -68,4 +71,34 @@ func TestParseTimeFormatErrors(t *testing.T) {
 	if _, err := ParseTimeFormat("s", "Mars/Olympus"); err == nil {
 		t.Error("unknown zone accepted")
 	}
+}
+
+// FuzzTimeText: no input crashes the date readers; what they accept is in
+// range, and an RFC 3339 time that time.Parse reads gives the same
+// milliseconds.
+func FuzzTimeText(f *testing.F) {
+	for _, s := range []string{"2025-12-04T10:00:00Z", "2025-12-04T10:00:00.123456789+01:00", "2025-12-04 10:00:00",
+		"1764842400", "9999-12-31T23:59:59Z", "2025-12-04T10:00:00-23:59", "2025-12-04 10:00:00.5", "x"} {
+		f.Add(s)
+	}
+	formats := []TimeFormat{MustTimeFormat("auto", ""), MustTimeFormat("rfc3339", ""), MustTimeFormat("s", ""),
+		MustTimeFormat("yyyy-MM-dd HH:mm:ss[.fff]", "Europe/Berlin"), MustTimeFormat("dd/MM/yyyy'T'HH:mm:ss", "")}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tf := range formats {
+			ms, r := tf.FromText([]byte(s))
+			if r == OK && (ms < 0 || ms > maxMs) {
+				t.Fatalf("%s %q: %d accepted", tf, s, ms)
+			}
+		}
+		// time.Parse is laxer than RFC 3339 (it takes a one-digit hour):
+		// compare on the strict shape only.
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || !rfc3339Shape.MatchString(s) || want.Year() < 1970 || want.UnixMilli() < 0 || want.UnixMilli() > maxMs {
+			return
+		}
+		ms, r := formats[1].FromText([]byte(s))
+		if r != OK || ms != want.UnixMilli() {
+			t.Fatalf("rfc3339 %q: got %d %v, time.Parse %d", s, ms, r, want.UnixMilli())
+		}
+	})
 }

@@ -1,31 +1,13 @@
 package pipeline
 
 import (
-	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sessionize/sessionize/internal/event"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSparkTutorialTopic: records of another shape are all rejected under
 // the default schema, and the run says why and what to give; with the
@@ -39,7 +21,7 @@ func TestSparkTutorialTopic(t *testing.T) {
 	broker := startBroker(t, 1)
 	produceLines(t, broker, lines, make([][]byte, len(lines)))
 
-	var logs syncBuffer
+	var logs lockedBuffer
 	cfg := runConfig(t, broker, t.TempDir())
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	if err := Run(t.Context(), cfg); err != nil {
@@ -64,9 +46,7 @@ func TestSparkTutorialTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := tableLines(t, wh)
-	if want := batchLinesSchema(t, lines, cfg.Rules, sch); len(want) != 2 || !slicesEqual(got, want) {
+	if want := batchLinesSchema(t, lines, cfg.Rules, sch); len(want) != 2 || !slices.Equal(got, want) {
 		t.Fatalf("stream sessions %v, batch %v; want the same two", got, want)
 	}
 }
-
-func slicesEqual(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
