@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -214,8 +215,22 @@ func TestAvroRegistryDownStopsRun(t *testing.T) {
 	}
 	produceLines(t, b, values, keys)
 
+	// SIGTERM while the fetch is retried is a stop like any other: what
+	// came before is committed, and Run returns nil.
 	wh := t.TempDir()
 	cfg := avroRunConfig(t, b, wh, reg.URL())
+	cfg.SchemaRegistry.RetryFor = time.Minute
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	if err := Run(ctx, cfg); err != nil {
+		t.Fatalf("Run stopped while retrying the registry: %v", err)
+	}
+	if a, err := Audit(t.Context(), openWarehouse(t, wh)); err != nil || a.Records != 20 || a.Rejected != 0 {
+		t.Fatalf("after a stop while retrying: %s, %v; want the 20 records before it committed and none rejected", a, err)
+	}
+
+	wh = t.TempDir()
+	cfg = avroRunConfig(t, b, wh, reg.URL())
 	err := Run(t.Context(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "schema id 2") || !strings.Contains(err.Error(), "no answer after retrying") {
 		t.Fatalf("Run with the registry down: %v", err)

@@ -155,6 +155,9 @@ func (p *Pipeline) consume(ctx context.Context) error {
 							part.advance()
 							p.dirty = true
 						}
+						if ctx.Err() != nil {
+							return p.stop() // SIGTERM while retrying: a stop like any other
+						}
 						return fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err)
 					}
 				}
