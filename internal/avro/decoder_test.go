@@ -360,3 +360,21 @@ func TestDecoderSchemaReferences(t *testing.T) {
 		t.Fatalf("%v %q %d", r, f.PageName, f.TimestampMs)
 	}
 }
+
+// A 404 that is not the registry's "schema not found" (a wrong base URL,
+// a proxy's page) fails at once instead of rejecting every record as
+// unknown; so does another 4xx.
+func TestDecoderWrongRegistryURL(t *testing.T) {
+	reg := newFakeRegistry(t)
+	reg.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return true
+	})
+	d := newDecoder(t, reg.URL(), clickSchemaPaths(t, "auto"))
+	d.reg.retryFor = time.Minute
+	start := time.Now()
+	err := d.Prepare(context.Background(), encode(t, clickSchema, 1, goodClick()))
+	if err == nil || !strings.Contains(err.Error(), "base URL") || time.Since(start) > 5*time.Second {
+		t.Fatalf("404 without the registry's error code: %v after %v", err, time.Since(start))
+	}
+}

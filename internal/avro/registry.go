@@ -139,6 +139,7 @@ func (r *registry) references(ctx context.Context, id int, refs []sr.SchemaRefer
 // the registry cannot be reached or fails (5xx, 429), up to retryFor.
 func (r *registry) get(ctx context.Context, what string, req func(context.Context) (sr.Schema, error)) (sr.Schema, error) {
 	start := time.Now()
+	refused := false // the registry answered, and no retry can change the answer
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = 200*time.Millisecond, 10*time.Second
 	s, err := backoff.Retry(ctx, func() (sr.Schema, error) {
@@ -146,29 +147,41 @@ func (r *registry) get(ctx context.Context, what string, req func(context.Contex
 		if err == nil {
 			return s, nil
 		}
-		var re *sr.ResponseError
-		if errors.As(err, &re) {
-			switch {
-			case re.StatusCode == http.StatusNotFound && (re.ErrorCode == sr.ErrSchemaNotFound.Code ||
-				re.ErrorCode == sr.ErrSubjectNotFound.Code || re.ErrorCode == sr.ErrVersionNotFound.Code):
-				return s, backoff.Permanent(errUnknownID)
-			case re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden:
-				return s, backoff.Permanent(fmt.Errorf("schema registry %s refused %s (HTTP %d: %s): check --schema-registry-username and the password",
-					r.where, what, re.StatusCode, re.Message))
-			case re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests:
-				return s, backoff.Permanent(fmt.Errorf("schema registry %s: %s: HTTP %d: %s (is --schema-registry the registry's base URL?)",
-					r.where, what, re.StatusCode, re.Error()))
-			}
+		if final := r.final(err, what); final != nil {
+			refused = true
+			return s, backoff.Permanent(final)
 		}
 		r.log.Warn("schema registry request failed; retrying", "registry", r.where, "what", what, "error", err,
 			"retrying_for", r.retryFor-time.Since(start).Round(time.Second))
 		return s, err
 	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(r.retryFor))
-	if err != nil && !errors.Is(err, errUnknownID) && ctx.Err() == nil && !strings.HasPrefix(err.Error(), "schema registry ") {
+	if err != nil && !refused && ctx.Err() == nil {
 		err = fmt.Errorf("schema registry %s: %s: no answer after retrying for %s: %w (is the registry up? records are not rejected for this: the run stops, and a restart resumes at this record)",
 			r.where, what, time.Since(start).Round(time.Second), err)
 	}
 	return s, err
+}
+
+// final is the error that ends the retries of a request that failed with
+// err: errUnknownID for "not found", a refusal for 401 or 403 or another
+// 4xx but 429; nil for an error worth retrying (no connection, 5xx, 429).
+func (r *registry) final(err error, what string) error {
+	var re *sr.ResponseError
+	if !errors.As(err, &re) {
+		return nil
+	}
+	switch {
+	case re.StatusCode == http.StatusNotFound && (re.ErrorCode == sr.ErrSchemaNotFound.Code ||
+		re.ErrorCode == sr.ErrSubjectNotFound.Code || re.ErrorCode == sr.ErrVersionNotFound.Code):
+		return errUnknownID
+	case re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("schema registry %s refused %s (HTTP %d: %s): check --schema-registry-username and the password",
+			r.where, what, re.StatusCode, re.Message)
+	case re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests:
+		return fmt.Errorf("schema registry %s: %s: HTTP %d: %s (is --schema-registry the registry's base URL?)",
+			r.where, what, re.StatusCode, re.Error())
+	}
+	return nil
 }
 
 // schemaError says the registry's schema for an id is unusable: its
