@@ -3,7 +3,6 @@ package avro
 import (
 	"testing"
 
-	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
@@ -46,15 +45,11 @@ func strp(s string) *string { return &s }
 // encode returns v in the wire format with schema id.
 func encode(t testing.TB, schema string, id int, v any) []byte {
 	t.Helper()
-	sch, err := hamba.ParseWithCache(schema, "", &hamba.SchemaCache{})
+	b, err := Marshal(schema, id, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := hamba.Marshal(sch, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(AppendWire(nil, id), body...)
+	return b
 }
 
 // newFakeRegistry is franz-go's srfake registry seeded with clickSchema

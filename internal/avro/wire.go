@@ -1,6 +1,10 @@
 package avro
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	hamba "github.com/hamba/avro/v2"
+)
 
 // wireHeaderLen is the Confluent wire format's prefix: magic byte 0 and a
 // 4-byte big-endian schema id.
@@ -19,4 +23,19 @@ func splitWire(rec []byte) (id int, body []byte, ok bool) {
 // body follows. For tests and producers.
 func AppendWire(b []byte, id int) []byte {
 	return binary.BigEndian.AppendUint32(append(b, 0), uint32(id))
+}
+
+// Marshal encodes v (a struct with avro tags, or maps) with the writer
+// schema text in the wire format under schema id: for producers and tests,
+// with hamba's reflection encoder, a code path apart from the decoder's.
+func Marshal(schema string, id int, v any) ([]byte, error) {
+	sch, err := hamba.ParseWithCache(schema, "", &hamba.SchemaCache{})
+	if err != nil {
+		return nil, err
+	}
+	body, err := hamba.Marshal(sch, v)
+	if err != nil {
+		return nil, err
+	}
+	return append(AppendWire(nil, id), body...), nil
 }

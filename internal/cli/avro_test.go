@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
@@ -42,17 +41,7 @@ func TestCheckKafkaAvro(t *testing.T) {
 	reg := srfake.New(srfake.WithAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("svc:pw-in-file"))))
 	t.Cleanup(reg.Close)
 	reg.SeedSchema("clicks-value", 1, 3, sr.Schema{Schema: schema, Type: sr.TypeAvro})
-	sch, err := hamba.ParseWithCache(schema, "", &hamba.SchemaCache{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	value := func(id int, v c) []byte {
-		body, err := hamba.Marshal(sch, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append(avro.AppendWire(nil, id), body...)
-	}
+	value := func(id int, v c) []byte { return avroValue(t, schema, id, v) }
 	b := testBroker(t)
 	ctx := context.Background()
 	if _, err := kafka.CreateTopic(ctx, b.Addrs(), "clicks", 1); err != nil {
@@ -167,17 +156,7 @@ func TestRunAvroEqualsBatch(t *testing.T) {
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
 	reg.SeedSchema("clicks-value", 1, 1, sr.Schema{Schema: schema, Type: sr.TypeAvro})
-	sch, err := hamba.ParseWithCache(schema, "", &hamba.SchemaCache{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	encode := func(id int, c click) []byte {
-		body, err := hamba.Marshal(sch, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append(avro.AppendWire(nil, id), body...)
-	}
+	encode := func(id int, c click) []byte { return avroValue(t, schema, id, c) }
 
 	b := testBroker(t)
 	ctx := context.Background()
@@ -255,4 +234,13 @@ func TestRunAvroEqualsBatch(t *testing.T) {
 	if code != 0 || !rep.OK || rep.Account.Records != int64(len(recs)) || rep.Account.Rejected != 2 {
 		t.Fatalf("audit: exit %d, %+v\n%s", code, rep.Account, text)
 	}
+}
+
+func avroValue(t *testing.T, schema string, id int, v any) []byte {
+	t.Helper()
+	b, err := avro.Marshal(schema, id, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
