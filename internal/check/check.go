@@ -192,11 +192,11 @@ func (a *analyzer) kafkaRecord(s *source, rec []byte, kafkaTsMs int64) {
 		a.reject(s, r, rec)
 		return
 	}
-	a.times.Observe(f.TimestampMs, kafkaTsMs)
 	if f.TimestampMs > kafkaTsMs+a.futureMs {
-		s.future++
+		s.future++ // rejected as future_timestamp, as run does
 		return
 	}
+	a.times.Observe(f.TimestampMs, kafkaTsMs)
 	a.event(s, f)
 }
 

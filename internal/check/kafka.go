@@ -22,8 +22,9 @@ const DefaultStallTimeout = 30 * time.Second
 
 // KafkaInput says which topic to check.
 type KafkaInput struct {
-	Servers []string
-	Topic   string
+	Servers  []string
+	Security kafka.Security // TLS and SASL; the zero value is plaintext
+	Topic    string
 	// Last, if positive, reads only the last Last offsets of each
 	// partition (transaction markers and aborted records take offsets
 	// too, so with transactional producers a few fewer records come).
@@ -63,11 +64,15 @@ func CheckTopic(ctx context.Context, opts Options, in KafkaInput) (*Report, erro
 	}
 	// Waits for a broker (a clear error naming the servers if none
 	// answers) and checks the topic exists.
-	if _, err := kafka.TopicPartitions(ctx, in.Servers, in.Topic); err != nil {
+	if _, err := kafka.TopicPartitions(ctx, in.Servers, in.Security, in.Topic); err != nil {
 		return nil, err
 	}
 	servers := strings.Join(in.Servers, ",")
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(in.Servers...), kgo.ClientID("sessionize-check"))
+	secOpts, err := in.Security.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	admCl, err := kgo.NewClient(append(secOpts, kgo.SeedBrokers(in.Servers...), kgo.ClientID("sessionize-check"))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: servers %s: %w", servers, err)
 	}
@@ -129,7 +134,11 @@ func CheckTopic(ctx context.Context, opts Options, in KafkaInput) (*Report, erro
 
 func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]*partitionPlan, assign map[int32]kgo.Offset, toRead int64) error {
 	servers := strings.Join(in.Servers, ",")
-	cl, err := kgo.NewClient(
+	secOpts, err := in.Security.ClientOpts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(secOpts,
 		kgo.SeedBrokers(in.Servers...),
 		kgo.ClientID("sessionize-check"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{in.Topic: assign}),
@@ -138,7 +147,7 @@ func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]
 		// them and a partition ending in one is seen to be at its end.
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("kafka: servers %s: %w", servers, err)
 	}

@@ -44,7 +44,7 @@ func TestCheckKafkaAvro(t *testing.T) {
 	value := func(id int, v c) []byte { return avroValue(t, schema, id, v) }
 	b := testBroker(t)
 	ctx := context.Background()
-	if _, err := kafka.CreateTopic(ctx, b.Addrs(), "clicks", 1); err != nil {
+	if _, err := kafka.CreateTopic(ctx, b.Addrs(), kafka.Security{}, "clicks", 1); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("clicks"))
@@ -118,12 +118,17 @@ func TestInputFormatUsageErrors(t *testing.T) {
 		{[]string{"run", "--kafka-servers", "127.0.0.1:1", "--schema-registry", "http://127.0.0.1:1"}, "--input-format avro"},
 		{[]string{"check", "-i", in, "--input-format", "avro", "--schema-registry", "http://127.0.0.1:1"}, "Kafka record values"},
 		{[]string{"run", "--kafka-servers", "127.0.0.1:1", "--input-format", "avro", "--schema-registry", "http://127.0.0.1:1",
-			"--schema-registry-password", "x"}, "--schema-registry-username"},
+			"--schema-registry-username", "svc", "--schema-registry-password", "typed-secret"}, "SESSIONIZE_SCHEMA_REGISTRY_PASSWORD"},
 	} {
-		code, _, stderr := runCLI(t, tc.args...)
-		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, want 2 naming %q: %s", tc.args, code, tc.want, stderr)
+		code, stdout, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Contains(stdout+stderr, "typed-secret") {
+			t.Errorf("%v: exit %d, want 2 naming %q (and not the password): %s", tc.args, code, tc.want, stderr)
 		}
+	}
+	t.Setenv("SESSIONIZE_SCHEMA_REGISTRY_PASSWORD", "env-secret")
+	code, _, stderr := runCLI(t, "run", "--kafka-servers", "127.0.0.1:1", "--input-format", "avro", "--schema-registry", "http://127.0.0.1:1")
+	if code != ExitUsage || !strings.Contains(stderr, "--schema-registry-username") || strings.Contains(stderr, "env-secret") {
+		t.Errorf("a password without a user: exit %d: %s", code, stderr)
 	}
 }
 
@@ -160,7 +165,7 @@ func TestRunAvroEqualsBatch(t *testing.T) {
 
 	b := testBroker(t)
 	ctx := context.Background()
-	if _, err := kafka.CreateTopic(ctx, b.Addrs(), "clicks", 2); err != nil {
+	if _, err := kafka.CreateTopic(ctx, b.Addrs(), kafka.Security{}, "clicks", 2); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("clicks"))

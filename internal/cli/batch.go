@@ -173,6 +173,6 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.Var(newByteSize(&cfg.MemoryLimit, 0), "memory-limit", "memory budget; past it partitions spill to --temp-dir (0: a quarter of RAM, or of the cgroup limit)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "parallel parse and sessionize workers (0: one per core)")
-	fs.Float64Var(&cfg.MaxRejectedRatio, "max-rejected-ratio", 0.5, "exit 1 without writing sessions (--rejected and --summary-json are written) when more than this share of the records is rejected, the sign of a wrong --user-field/--time-field/--time-format (1 or more: never)")
+	fs.Float64Var(&cfg.MaxRejectedRatio, "max-rejected-ratio", 0.5, "exit 1 without writing sessions (--rejected and --summary-json are written) when more than this share of the records is rejected, the sign of a wrong --user-field/--time-field/--time-format (0 or 1: no limit)")
 	return cmd
 }

@@ -35,6 +35,7 @@ func newCheckCmd(e *env) *cobra.Command {
 	var (
 		inputs     []string
 		servers    []string
+		kSec       kafkaSecurityFlags
 		topic      string
 		last       int64
 		opts       check.Options
@@ -153,7 +154,7 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 				opts.Progress = f
 			}
 
-			format, registry, err := inf.config()
+			format, registry, err := inf.config(cmd)
 			if err != nil {
 				return err
 			}
@@ -162,7 +163,11 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 			}
 			var rep *check.Report
 			if fromKafka {
-				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Topic: topic, Last: last,
+				sec, serr := kSec.security(cmd, e.logger)
+				if serr != nil {
+					return serr
+				}
+				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Security: sec, Topic: topic, Last: last,
 					Format: format, Registry: registry})
 			} else {
 				rep, err = check.CheckFiles(cmd.Context(), opts, inputs, e.stdin)
@@ -194,6 +199,7 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 	fs := cmd.Flags()
 	fs.StringArrayVarP(&inputs, "input", "i", nil, "JSON lines file (gzip or not) or glob; repeatable; - reads stdin")
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated (instead of --input)")
+	kSec.register(fs)
 	fs.StringVar(&topic, "topic", "", "topic to check")
 	fs.Int64Var(&last, "last", 0, "read only the last N offsets of each partition (0: from the oldest record)")
 	fs.DurationVar(&opts.AllowedLateness, "allowed-lateness", pipeline.DefaultAllowedLateness, "the allowed lateness to count late records for, as run --allowed-lateness")

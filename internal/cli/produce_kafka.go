@@ -25,6 +25,7 @@ import (
 // kafkaProduceFlags are produce's settings for sending to Kafka.
 type kafkaProduceFlags struct {
 	servers     []string
+	security    kafkaSecurityFlags
 	topic       string
 	input       string
 	realtime    bool
@@ -36,6 +37,7 @@ type kafkaProduceFlags struct {
 
 func addKafkaProduceFlags(fs *pflag.FlagSet, kf *kafkaProduceFlags) {
 	fs.StringSliceVar(&kf.servers, "kafka-servers", nil, "Kafka servers, host:port, comma-separated: send the records to --topic instead of --output")
+	kf.security.register(fs)
 	fs.StringVar(&kf.topic, "topic", kafka.DefaultTopic, "Kafka topic to send to")
 	fs.StringVarP(&kf.input, "input", "i", "", "with --kafka-servers: send the lines of this JSON lines file (gzip detected; - for stdin) instead of generating")
 	fs.BoolVar(&kf.realtime, "realtime", false, "with --kafka-servers: send --rate records per second of wall-clock time (default: as fast as possible)")
@@ -120,10 +122,15 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 		in = r
 	}
 
+	sec, err := kf.security.security(cmd, e.logger)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	began := time.Now()
 	p, err := kafka.NewProducer(ctx, kafka.ProducerConfig{
 		Servers:     kf.servers,
+		Security:    sec,
 		Topic:       kf.topic,
 		CreateTopic: kf.createTopic,
 		Partitions:  kf.partitions,

@@ -173,13 +173,13 @@ func parseLogLevel(s string) (slog.Level, error) {
 // Any other flag is per command (see envNameFor): --output of batch
 // (sessions) and of produce (events) must not share a variable.
 func sharedFlags() []string {
-	return []string{"log-level", "log-format", "quiet",
+	return append([]string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
 		"user-field", "event-id-field", "time-field", "time-format", "timezone", "page-field",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
 		"input-format", "schema-registry", "schema-registry-username", "schema-registry-password",
 		"schema-registry-password-file", "schema-registry-retry",
-		"warehouse", "catalog-uri", "namespace", "uuid-buckets"}
+		"warehouse", "catalog-uri", "namespace", "uuid-buckets"}, kafkaSecurityFlagNames()...)
 }
 
 func sharedFlag(name string) bool { return slices.Contains(sharedFlags(), name) }

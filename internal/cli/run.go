@@ -35,6 +35,7 @@ func newRunCmd(e *env) *cobra.Command {
 		inf      inputFormatFlags
 		cfg      pipeline.Config
 		servers  []string
+		kSec     kafkaSecurityFlags
 		maxBytes int64
 		httpAddr string
 		dedup    = session.DefaultDedup()
@@ -108,7 +109,11 @@ another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
   sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain
   SESSIONIZE_SCHEMA_REGISTRY_PASSWORD=... sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse \
-    --input-format avro --schema-registry http://127.0.0.1:8081 --schema-registry-username svc --user-field user.id`,
+    --input-format avro --schema-registry http://127.0.0.1:8081 --schema-registry-username svc --user-field user.id
+
+  # a secured cluster: SASL_SSL with SCRAM (see the README for MSK IAM and Confluent Cloud)
+  sessionize run --kafka-servers b1:9096,b2:9096 --kafka-tls --kafka-sasl-mechanism SCRAM-SHA-512 \
+    --kafka-sasl-username svc --kafka-sasl-password-file /run/secrets/kafka --warehouse ./warehouse`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rules, err := rf.rules()
@@ -121,10 +126,13 @@ another --group is refused.`,
 			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
-			if cfg.InputFormat, cfg.SchemaRegistry, err = inf.config(); err != nil {
+			if cfg.InputFormat, cfg.SchemaRegistry, err = inf.config(cmd); err != nil {
 				return err
 			}
 			cfg.Kafka.Servers = servers
+			if cfg.Kafka.Security, err = kSec.security(cmd, e.logger); err != nil {
+				return err
+			}
 			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
 			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
 			cfg.Rules = rules
@@ -155,6 +163,7 @@ another --group is refused.`,
 	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
+	kSec.register(fs)
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
 	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions (the tables of a --warehouse/--namespace hold one group's output: another group is refused)")
 	fs.StringVar(&cfg.Kafka.InstanceID, "instance-id", "", "static group membership (KIP-345): an instance restarted with the same id takes its partitions back at once instead of after --session-timeout; give each instance its own, stable id (e.g. the host name). A stopped instance's partitions then wait for it up to --session-timeout")

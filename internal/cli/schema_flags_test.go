@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sessionize/sessionize/internal/event"
 )
 
 // The issue's user: a Spark-tutorial file. Without the schema flags batch
@@ -45,5 +47,26 @@ func TestBatchSchemaFlags(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "batch", "-i", in, "-o", out, "--user-field", "a..b"); code != ExitUsage || !strings.Contains(stderr, "empty name") {
 		t.Fatalf("bad path: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// produce --input keys a line by the schema's user key, also when the rest
+// of the record is rejected.
+func TestUUIDKeyBySchema(t *testing.T) {
+	sch, err := event.NewSchema([]string{"user.id", "acct"}, "none", "ts", "", event.TimeFormat{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := event.NewParser(sch, 0)
+	var f event.Fields
+	for _, tc := range []struct{ line, key string }{
+		{`{"user": {"id": "u1"}, "acct": 7, "ts": 1764842400}`, `["u1","7"]`},
+		{`{"user": {"id": "u1"}, "acct": 7, "ts": "yesterday"}`, `["u1","7"]`}, // rejected, still keyed
+		{`{"user": {"id": "u1"}, "ts": 1764842400}`, ""},
+		{`{not json`, ""},
+	} {
+		if k := uuidKey(ps, &f, []byte(tc.line)); string(k) != tc.key || (k == nil) != (tc.key == "") {
+			t.Errorf("%s: key %q, want %q", tc.line, k, tc.key)
+		}
 	}
 }

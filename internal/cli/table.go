@@ -312,6 +312,7 @@ func newTableAuditCmd(e *env) *cobra.Command {
 	var (
 		wf      warehouseFlags
 		servers []string
+		kSec    kafkaSecurityFlags
 		topic   string
 		timeout time.Duration
 		asJSON  bool
@@ -368,8 +369,12 @@ hold the whole topic.`,
 				if rep.Topic != "" && topic != rep.Topic {
 					return fmt.Errorf("the tables hold output of topic %q, not %q", rep.Topic, topic)
 				}
+				sec, err := kSec.security(cmd, e.logger)
+				if err != nil {
+					return err
+				}
 				kctx, cancel := context.WithTimeout(ctx, timeout)
-				ends, err := kafka.TopicEnds(kctx, servers, topic)
+				ends, err := kafka.TopicEnds(kctx, servers, sec, topic)
 				cancel()
 				if err != nil {
 					return fmt.Errorf("end offsets of topic %q: %w", topic, err)
@@ -399,6 +404,7 @@ hold the whole topic.`,
 	registerTableWarehouse(cmd, &wf)
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "also check every partition of the topic against its end offset in this Kafka cluster (host:port, comma-separated)")
+	kSec.register(fs)
 	fs.StringVar(&topic, "topic", "", "the topic to check with --kafka-servers (default: the one the tables were written from)")
 	fs.DurationVar(&timeout, "kafka-timeout", 30*time.Second, "give up on Kafka after this long")
 	fs.BoolVar(&asJSON, "json", false, "print JSON instead of text")

@@ -89,6 +89,12 @@ func Advice(s Schema, records int64, rejected map[string]int64, tc *TimeCheck, s
 	if tc != nil && tc.Events > 0 && tc.Implausible()*100 >= tc.Events {
 		out = append(out, timeAdvice(s, tc))
 	}
+	// Times too far ahead of Kafka's are rejected (future_timestamp), so
+	// the time check never sees them: say so from the count, unless the
+	// first message already does.
+	if n := rejected[FutureTimestamp]; records > 0 && n*100 >= records && (len(out) == 0 || !strings.Contains(out[0], "most as "+FutureTimestamp)) {
+		out = append(out, fmt.Sprintf("%d of %d records were rejected as %s: %s", n, records, FutureTimestamp, reasonFix(s, FutureTimestamp, nil)))
+	}
 	return out
 }
 

@@ -24,7 +24,15 @@ type Parser struct {
 	vals     Values
 	targets  []target
 	all      uint16 // one bit per target
+	// byFirst[d][c] are the targets whose name at depth d starts with
+	// byte c: most keys match none, and this says so with one load
+	// instead of a compare per target.
+	byFirst [indexedDepths][256]uint16
 }
+
+// indexedDepths is how deep byFirst indexes paths; names deeper in are
+// compared one by one.
+const indexedDepths = 4
 
 // target is one schema path and where its value goes.
 type target struct {
@@ -48,7 +56,13 @@ func NewParser(s Schema, maxBytes int) *Parser {
 		for _, name := range p.parts {
 			t.parts = append(t.parts, []byte(name))
 		}
-		ps.all |= 1 << len(ps.targets)
+		bit := uint16(1) << len(ps.targets)
+		for d, name := range p.parts {
+			if d < indexedDepths {
+				ps.byFirst[d][name[0]] |= bit
+			}
+		}
+		ps.all |= bit
 		ps.targets = append(ps.targets, t)
 	}
 	for i, u := range sch.User {
@@ -116,11 +130,15 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 			return false
 		}
 		var leaf, inner uint16
-		if mask != 0 {
-			if esc {
-				key = sc.unescape(key)
+		if mask != 0 && esc {
+			key = sc.unescape(key)
+		}
+		if mask != 0 && len(key) > 0 {
+			cand := mask
+			if depth < indexedDepths {
+				cand &= ps.byFirst[depth][key[0]]
 			}
-			for m := mask; m != 0; m &= m - 1 {
+			for m := cand; m != 0; m &= m - 1 {
 				t := bits.TrailingZeros16(m)
 				p := ps.targets[t].parts
 				if string(p[depth]) == string(key) {
@@ -132,7 +150,11 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 				}
 			}
 		}
-		if !ps.member(depth, leaf, inner) {
+		if leaf|inner == 0 {
+			if !ps.value(depth + 1) {
+				return false
+			}
+		} else if !ps.member(depth, leaf, inner) {
 			return false
 		}
 		sc.ws()
@@ -151,13 +173,10 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 	}
 }
 
-// member parses one member value: the value of the targets in leaf, or an
-// object holding those in inner.
+// member parses one member value that targets want: the value of those in
+// leaf, or an object holding those in inner.
 func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 	sc := &ps.sc
-	if leaf|inner == 0 {
-		return sc.value(depth + 1)
-	}
 	var v Value
 	switch c := sc.b[sc.i]; {
 	case c == '"':
@@ -186,7 +205,7 @@ func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 		}
 		v = Value{Kind: Other}
 	default:
-		if !sc.value(depth + 1) {
+		if !ps.value(depth + 1) {
 			return false
 		}
 		v = Value{Kind: Other}
@@ -195,4 +214,54 @@ func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 		*ps.targets[bits.TrailingZeros16(m)].val = v
 	}
 	return true
+}
+
+// value skips any JSON value, validating it: objects by the same loop
+// that finds the schema's fields (object, with no targets), the rest here.
+func (ps *Parser) value(depth int) bool {
+	sc := &ps.sc
+	if depth > maxDepth || sc.i >= len(sc.b) {
+		return false
+	}
+	switch c := sc.b[sc.i]; {
+	case c == '"':
+		_, _, ok := sc.rawString()
+		return ok
+	case c == '{':
+		return ps.object(depth, 0)
+	case c == '[':
+		sc.i++
+		sc.ws()
+		if sc.i < len(sc.b) && sc.b[sc.i] == ']' {
+			sc.i++
+			return true
+		}
+		for {
+			sc.ws()
+			if !ps.value(depth + 1) {
+				return false
+			}
+			sc.ws()
+			if sc.i >= len(sc.b) {
+				return false
+			}
+			if sc.b[sc.i] == ']' {
+				sc.i++
+				return true
+			}
+			if sc.b[sc.i] != ',' {
+				return false
+			}
+			sc.i++
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return sc.number()
+	case c == 't':
+		return sc.literal("true")
+	case c == 'f':
+		return sc.literal("false")
+	case c == 'n':
+		return sc.literal("null")
+	}
+	return false
 }

@@ -37,7 +37,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 		defer br.Close()
 		servers = br.Addrs()
 	}
-	if _, err := kafka.CreateTopic(b.Context(), servers, topic, 6); err != nil {
+	if _, err := kafka.CreateTopic(b.Context(), servers, kafka.Security{}, topic, 6); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(b.Context())

@@ -244,7 +244,7 @@ func TestStopTimeoutNamesUnfinishedPartitions(t *testing.T) {
 		t.Errorf("error does not name the holder: %v", err)
 	}
 	t.Logf("run failed as it should: %v", err)
-	ends, err := kafka.TopicEnds(t.Context(), r.broker.Addrs(), "clickstream")
+	ends, err := kafka.TopicEnds(t.Context(), r.broker.Addrs(), kafka.Security{}, "clickstream")
 	if err != nil {
 		t.Fatal(err)
 	}

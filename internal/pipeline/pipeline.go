@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var id [6]byte
 	rand.Read(id[:])
 	p := &Pipeline{cfg: cfg, wh: wh, parser: parser, writer: hex.EncodeToString(id[:])}
+	cfg.Logger.Info("reading events", "fields", cfg.Schema.OrDefault().Describe(), "format", string(cfg.InputFormat))
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})

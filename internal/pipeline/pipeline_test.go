@@ -58,7 +58,7 @@ func startBroker(t *testing.T, partitions int32) *kafka.Broker {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", partitions); err != nil {
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), kafka.Security{}, "clickstream", partitions); err != nil {
 		t.Fatal(err)
 	}
 	return b

@@ -41,7 +41,7 @@ func (ps *procGroup) startBroker(partitions int) *procBroker {
 	t.Helper()
 	b := &procBroker{ps: ps, dataDir: t.TempDir(), partitions: partitions, addr: "127.0.0.1:0"}
 	b.start()
-	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", int32(partitions)); err != nil {
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), kafka.Security{}, "clickstream", int32(partitions)); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -94,7 +94,7 @@ func procTopicEnds(t *testing.T, b brokerAddrs) map[int32]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	ends, err := kafka.TopicEnds(ctx, b.Addrs(), "clickstream")
+	ends, err := kafka.TopicEnds(ctx, b.Addrs(), kafka.Security{}, "clickstream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func (f *procFeeder) produceNow(n int) {
 // broker's group coordinator sees it (for logs).
 func procOwners(t *testing.T, b brokerAddrs, group string) string {
 	t.Helper()
-	ms, err := kafka.GroupMembers(t.Context(), b.Addrs(), group, "clickstream")
+	ms, err := kafka.GroupMembers(t.Context(), b.Addrs(), kafka.Security{}, group, "clickstream")
 	if err != nil {
 		return err.Error()
 	}
