@@ -55,6 +55,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 )
 
@@ -121,6 +122,7 @@ type source struct {
 type analyzer struct {
 	opts       Options
 	parser     *event.Parser
+	values     decode.Decoder // Kafka record values (JSON or Avro); set by CheckTopic
 	fields     event.Fields
 	thresholds []int64 // ms, ascending, distinct
 	futureMs   int64
@@ -186,7 +188,7 @@ func (a *analyzer) record(s *source, rec []byte) {
 func (a *analyzer) kafkaRecord(s *source, rec []byte, kafkaTsMs int64) {
 	s.records++
 	f := &a.fields
-	if r := a.parser.Parse(rec, f); r != event.OK {
+	if r := a.values.Parse(rec, f); r != event.OK {
 		a.reject(s, r, rec)
 		return
 	}

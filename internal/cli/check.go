@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sessionize/sessionize/internal/check"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/pipeline"
 )
@@ -39,6 +40,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		last       int64
 		opts       check.Options
 		sf         schemaFlags
+		inf        inputFormatFlags
 		candidates []time.Duration
 		maxBytes   int64
 		asJSON     bool
@@ -60,7 +62,9 @@ Inputs: JSON lines files (--input, repeatable, globs allowed, gzip detected by
 content, - for stdin), or a Kafka topic (--kafka-servers, --topic) read from the
 oldest record of each partition, or only the last --last offsets of each, to each
 partition's end as of the start, with a plain consumer (no group, no commits,
-read_committed).
+read_committed). A topic's values are JSON, or with --input-format avro the
+Confluent wire format with schemas from --schema-registry, as run reads them (see
+sessionize run --help); a registry that cannot be reached fails the check.
 
 Every file and every partition is read in order, on its own, as the stream reads a
 partition. Definitions:
@@ -150,13 +154,21 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 				opts.Progress = f
 			}
 
+			format, registry, err := inf.config(cmd)
+			if err != nil {
+				return err
+			}
+			if !fromKafka && format != decode.JSON {
+				return usagef("--input-format avro is for Kafka record values: give --kafka-servers and --topic (files are read by their name: .jsonl, .csv, .parquet)")
+			}
 			var rep *check.Report
 			if fromKafka {
 				sec, serr := kSec.security(cmd, e.logger)
 				if serr != nil {
 					return serr
 				}
-				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Security: sec, Topic: topic, Last: last})
+				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Security: sec, Topic: topic, Last: last,
+					Format: format, Registry: registry})
 			} else {
 				rep, err = check.CheckFiles(cmd.Context(), opts, inputs, e.stdin)
 				if errors.Is(err, check.ErrUnsupportedFormat) {
@@ -183,6 +195,7 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 		},
 	}
 	sf.register(cmd)
+	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringArrayVarP(&inputs, "input", "i", nil, "JSON lines file (gzip or not) or glob; repeatable; - reads stdin")
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated (instead of --input)")

@@ -47,7 +47,7 @@ func (k *kafkaSecurityFlags) register(fs *pflag.FlagSet) {
 // security returns the settings the flags ask for, checked; a password
 // typed on the command line is refused.
 func (k *kafkaSecurityFlags) security(cmd *cobra.Command, logger *slog.Logger) (kafka.Security, error) {
-	if f := cmd.Flags().Lookup("kafka-sasl-password"); f != nil && f.Changed && f.Annotations[envAnnotation] == nil {
+	if onCommandLine(cmd, "kafka-sasl-password") {
 		return kafka.Security{}, usagef("--kafka-sasl-password is refused on the command line, where every user of the machine can read it: set SESSIONIZE_KAFKA_SASL_PASSWORD or give --kafka-sasl-password-file")
 	}
 	s := k.sec

@@ -177,6 +177,8 @@ func sharedFlags() []string {
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "max-record-bytes",
 		"user-field", "event-id-field", "time-field", "time-format", "timezone", "page-field",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
+		"input-format", "schema-registry", "schema-registry-username", "schema-registry-password",
+		"schema-registry-password-file", "schema-registry-retry",
 		"warehouse", "catalog-uri", "catalog-credential", "catalog-token", "catalog-oauth2-server-uri",
 		"catalog-warehouse", "catalog-prop", "namespace", "uuid-buckets"}, append(kafkaSecurityFlagNames(), storageFlagNames()...)...)
 }

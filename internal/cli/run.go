@@ -17,6 +17,7 @@ func newRunCmd(e *env) *cobra.Command {
 		rf       ruleFlags
 		sf       schemaFlags
 		wf       warehouseFlags
+		inf      inputFormatFlags
 		cfg      pipeline.Config
 		servers  []string
 		kSec     kafkaSecurityFlags
@@ -41,6 +42,20 @@ so one bad clock cannot make every honest event late. The records are read with
 the event schema flags (--user-field, --time-field, --time-format, ...; see batch);
 when most of them are rejected or their times are implausible, a commit logs a
 warning with the likely fix (again only when that changes).
+
+Record values are JSON objects, or with --input-format avro the Confluent wire
+format (magic byte 0, 4-byte schema id, Avro binary): each writer schema is
+fetched from --schema-registry by its id once and cached, and the fields of
+--user-field, --event-id-field, --time-field and --page-field (dotted paths into
+nested records) are read from the decoded record. A long with logical type
+timestamp-millis or timestamp-micros (an int with date) is read by that type; a
+plain number or a string goes by --time-format. Values not in the wire format,
+whose id the registry does not have, whose schema is not Avro, or that do not
+decode with their schema are rejected as not_avro_wire_format,
+avro_unknown_schema_id, avro_bad_schema or avro_corrupt. A registry that cannot be
+reached or fails (5xx) is no fault of the records: the fetch is retried for
+--schema-registry-retry, then the run exits 1 with what came before committed, and
+a restart resumes at that record.
 
 Exactly once: every --commit-interval the open state is checkpointed into the
 warehouse and the rows are committed to Iceberg with the Kafka offsets they cover
@@ -78,6 +93,8 @@ The tables of a warehouse namespace belong to one consumer group: a run with
 another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
   sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain
+  SESSIONIZE_SCHEMA_REGISTRY_PASSWORD=... sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse \
+    --input-format avro --schema-registry http://127.0.0.1:8081 --schema-registry-username svc --user-field user.id
 
   # a secured cluster: SASL_SSL with SCRAM (see the README for MSK IAM and Confluent Cloud)
   sessionize run --kafka-servers b1:9096,b2:9096 --kafka-tls --kafka-sasl-mechanism SCRAM-SHA-512 \
@@ -93,6 +110,9 @@ another --group is refused.`,
 			}
 			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
+			}
+			if cfg.InputFormat, cfg.SchemaRegistry, err = inf.config(cmd); err != nil {
+				return err
 			}
 			cfg.Kafka.Servers = servers
 			if cfg.Kafka.Security, err = kSec.security(cmd, e.logger); err != nil {
@@ -126,6 +146,7 @@ another --group is refused.`,
 	rf.register(cmd)
 	sf.register(cmd)
 	wf.register(cmd, "warehouse")
+	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
 	kSec.register(fs)

@@ -131,7 +131,13 @@ func reasonFix(s Schema, reason string, sample []byte) string {
 	case FutureTimestamp:
 		return fmt.Sprintf("the times are far ahead of their Kafka timestamps as --time-format %s reads them (a smaller unit read as a larger one?); check --time-format (auto reads the unit from the magnitude) and --max-future-skew", s.Format)
 	case InvalidJSON.String():
-		return "the records are not JSON objects; batch reads CSV and Parquet by their file extension (.csv, .parquet)"
+		return "the records are not JSON objects; batch reads CSV and Parquet by their file extension (.csv, .parquet); for Kafka values in the Confluent Avro wire format give --input-format avro --schema-registry URL"
+	case NotAvroWireFormat.String():
+		return "the values do not start with the Confluent wire format's magic byte 0 and schema id; if they are JSON, leave --input-format at json"
+	case AvroUnknownSchemaID.String():
+		return "the schema registry does not know the values' schema ids; is --schema-registry the registry the producers write to?"
+	case AvroCorrupt.String():
+		return "the values do not decode with the schema of their id: written with another registry's ids, or not Avro after the header?"
 	}
 	return ""
 }

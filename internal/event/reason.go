@@ -23,6 +23,12 @@ const (
 	TimeNotNumber    // an epoch format (or auto) got a fraction, a word, a bool, an object...
 	BadTimeFormat    // a date string that does not match the format (or a number where a date is wanted)
 	TimeOutOfRange   // a negative epoch, or past the year 9999
+	// Avro record values (--input-format avro); kept after the others so
+	// the reasons above keep their numbers.
+	NotAvroWireFormat   // no magic byte 0 and 4-byte schema id before the body
+	AvroUnknownSchemaID // the schema registry has no schema of the record's id
+	AvroBadSchema       // the registry's schema of that id is not Avro, or does not parse
+	AvroCorrupt         // the body does not decode with its schema: truncated, bad lengths or union index, bytes left over
 	numReasons
 )
 
@@ -45,6 +51,11 @@ var reasonNames = [numReasons]string{
 	TimeNotNumber:    "time_not_number",
 	BadTimeFormat:    "bad_time_format",
 	TimeOutOfRange:   "time_out_of_range",
+
+	NotAvroWireFormat:   "not_avro_wire_format",
+	AvroUnknownSchemaID: "avro_unknown_schema_id",
+	AvroBadSchema:       "avro_bad_schema",
+	AvroCorrupt:         "avro_corrupt",
 }
 
 // FutureTimestamp is the stream's reason for an event whose time is too far

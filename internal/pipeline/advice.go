@@ -46,7 +46,7 @@ func (p *Pipeline) warnAdvice() {
 			total.sample = c.sample
 		}
 	}
-	advice := event.Advice(p.parser.Schema().OrDefault(), total.records, total.rejected, &total.times, total.sample)
+	advice := event.Advice(p.cfg.Schema.OrDefault(), total.records, total.rejected, &total.times, total.sample)
 	text := strings.Join(advice, "\n")
 	if text == p.lastAdvice {
 		return

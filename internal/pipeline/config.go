@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sessionize/sessionize/internal/avro"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
@@ -32,6 +34,11 @@ type Config struct {
 	AllowedLateness time.Duration
 	MaxFutureSkew   time.Duration
 	MaxRecordBytes  int
+
+	// InputFormat is how record values are encoded ("": JSON); Avro
+	// needs SchemaRegistry.
+	InputFormat    decode.Format
+	SchemaRegistry avro.RegistryConfig
 
 	CommitInterval   time.Duration
 	CommitMaxRecords int

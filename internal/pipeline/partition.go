@@ -6,6 +6,7 @@ package pipeline
 import (
 	"time"
 
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/metrics"
@@ -101,7 +102,7 @@ func (p *partition) setDedup(d session.Dedup) {
 }
 
 // process takes one record: reject, late, duplicate or into the engine.
-func (p *partition) process(ps *event.Parser, r *Record) {
+func (p *partition) process(ps decode.Parser, r *Record) {
 	if r.Offset < p.next {
 		return // a redelivery below what we have processed
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
@@ -127,7 +128,11 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.Schema, 0), writer: writer}
+	parser, err := decode.New(decode.Config{Schema: cfg.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: parser, writer: writer}
 	p.reset()
 	// The source joins a Kafka group of its own (named after the writer):
 	// members that are never polled would hold up each other's rebalances.
