@@ -117,7 +117,7 @@ sessionize_run() { # name input
   "$TIME" -f '%e %M' -o "$RUN/$1.time" \
     "$BIN" batch -q --input "$2" --output "$RUN/$1.sessions.jsonl" \
       --rejected "$RUN/$1.rejected.jsonl" --summary-json "$RUN/$1.json" \
-      --max-pages-per-session "$MAX_PAGES"
+      --max-pages-per-session "$MAX_PAGES" --time-format ms
 }
 duckdb_run() { # name mode input
   "$TIME" -f '%e %M' -o "$RUN/$1.time" \

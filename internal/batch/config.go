@@ -41,8 +41,14 @@ type Config struct {
 	Rules session.Rules
 	// RuleSet holds the compiled boundary rules whose canonical texts
 	// are in Rules (rule.Set.Apply); nil for none.
-	RuleSet        *rule.Set
+	RuleSet *rule.Set
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema         event.Schema
 	MaxRecordBytes int
+	// MaxRejectedRatio, if positive, fails the run (ErrTooManyRejected)
+	// when more than this share of the records read is rejected.
+	MaxRejectedRatio float64
 	// MemoryLimit bounds the memory used for buffered events; above it
 	// partitions spill to TempDir.
 	MemoryLimit int64
@@ -80,6 +86,7 @@ func (c *Config) validate() error {
 	if c.RuleSet.Apply(c.Rules) != c.Rules {
 		return errors.New("batch: Config.Rules does not carry the texts of Config.RuleSet (use RuleSet.Apply)")
 	}
+	c.Schema = c.Schema.OrDefault()
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = event.DefaultMaxRecordBytes
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -27,23 +28,25 @@ const csvMaxRecordBytes = 64 << 20
 var errCSVRecordTooLarge = errors.New("csv record too large")
 
 // readCSV reads a CSV file with a header row and calls visit for each data
-// row. The header names the columns: uuid, event_id and event_timestamp are
-// required, page_name is optional, anything else (booking_details) is
-// ignored. An empty input has no rows and is not an error.
+// row. The header names the columns: the schema's user, event id and time
+// fields are required (a dotted path is one column's whole name), the page
+// column is optional, anything else (booking_details) is ignored. An empty
+// input has no rows and is not an error.
 //
 // A row that cannot be trusted does not stop the read: visit gets it with
-// f == nil and tsOK == false, raw being the row as parsed. A nil f means
-// "not parseable CSV" (reason invalid_csv), distinct from an empty field,
-// which is reported with the field empty. With LazyQuotes encoding/csv
+// f == nil and reason invalid_csv, raw being the row as parsed. That means
+// "not parseable CSV", distinct from an empty field, which is rejected by
+// the schema's rules (missing_user, ...). With LazyQuotes encoding/csv
 // reports next to no syntax errors, so in practice such a row is one whose
 // field count differs from the header's, usually an unquoted comma that
 // shifted the columns.
-func readCSV(ctx context.Context, r io.Reader, visit rowVisitor) error {
-	return readCSVLimit(ctx, r, visit, csvMaxRecordBytes)
+func readCSV(ctx context.Context, r io.Reader, sch event.Schema, visit rowVisitor) error {
+	return readCSVLimit(ctx, r, sch, visit, csvMaxRecordBytes)
 }
 
 // readCSVLimit is readCSV with the memory guard as a parameter, for tests.
-func readCSVLimit(ctx context.Context, r io.Reader, visit rowVisitor, maxRecord int64) error {
+func readCSVLimit(ctx context.Context, r io.Reader, sch event.Schema, visit rowVisitor, maxRecord int64) error {
+	asm := event.NewAssembler(sch)
 	lim := &csvLimitReader{r: r, limit: maxRecord}
 	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
@@ -57,7 +60,7 @@ func readCSVLimit(ctx context.Context, r io.Reader, visit rowVisitor, maxRecord 
 	if err != nil {
 		return fmt.Errorf("read csv header: %w", csvReadErr(err, maxRecord))
 	}
-	cols, err := csvColumns(header)
+	cols, err := csvColumns(header, asm.Schema())
 	if err != nil {
 		return err
 	}
@@ -65,6 +68,7 @@ func readCSVLimit(ctx context.Context, r io.Reader, visit rowVisitor, maxRecord 
 
 	var (
 		f       event.Fields
+		vals    event.Values
 		raw     []byte
 		scratch []byte
 		line    int             // of the last row read, for error messages
@@ -91,82 +95,94 @@ func readCSVLimit(ctx context.Context, r io.Reader, visit rowVisitor, maxRecord 
 				raw = append(raw, pe.Error()...)
 			}
 			line = pe.StartLine
-			if err := visit(raw, nil, false, int64(line)); err != nil {
+			if err := visit(raw, nil, event.InvalidCSV, int64(line)); err != nil {
 				return err
 			}
 			continue
 		}
 		line, _ = cr.FieldPos(0)
 		if len(rec) != cols.n {
-			if err := visit(raw, nil, false, int64(line)); err != nil {
+			if err := visit(raw, nil, event.InvalidCSV, int64(line)); err != nil {
 				return err
 			}
 			continue
 		}
 		// Copy into one reusable buffer so f never aliases the immutable
 		// strings encoding/csv returns and costs no allocation per row.
-		scratch = append(scratch[:0], rec[cols.uuid]...)
-		scratch = append(scratch, rec[cols.eventID]...)
-		scratch = append(scratch, rec[cols.ts]...)
-		if cols.page >= 0 {
-			scratch = append(scratch, rec[cols.page]...)
+		scratch = scratch[:0]
+		for _, c := range cols.all {
+			scratch = append(scratch, rec[c.idx]...)
 		}
-		u, e, t := len(rec[cols.uuid]), len(rec[cols.eventID]), len(rec[cols.ts])
-		f = event.Fields{UUID: scratch[:u:u], EventID: scratch[u : u+e : u+e]}
-		if cols.page >= 0 {
-			f.PageName = scratch[u+e+t:]
+		off := 0
+		for _, c := range cols.all {
+			n := len(rec[c.idx])
+			v := scratch[off : off+n : off+n]
+			off += n
+			if c.isTime {
+				v = bytes.TrimSpace(v)
+			}
+			*c.val(&vals) = event.StringValue(v)
 		}
-		var tsOK bool
-		f.TimestampMs, tsOK = event.ParseTimestampDigits(bytes.TrimSpace(scratch[u+e : u+e+t]))
-		if err := visit(raw, &f, tsOK, int64(line)); err != nil {
+		if cols.page < 0 {
+			vals.Page = event.Value{}
+		}
+		r := asm.Assemble(&vals, raw, &f)
+		if err := visit(raw, &f, r, int64(line)); err != nil {
 			return err
 		}
 	}
 }
 
-// csvColumnIndexes locates the fields readCSV needs; page is -1 when the
-// file has no page_name column.
-type csvColumnIndexes struct {
-	uuid, eventID, ts, page int
-	n                       int // header width
+// csvColumn is where one of the schema's fields is in the row.
+type csvColumn struct {
+	idx    int
+	val    func(*event.Values) *event.Value
+	isTime bool
 }
 
-func csvColumns(header []string) (csvColumnIndexes, error) {
-	c := csvColumnIndexes{uuid: -1, eventID: -1, ts: -1, page: -1, n: len(header)}
+// csvColumnIndexes locates the fields readCSV needs; page is -1 when the
+// file has no page column.
+type csvColumnIndexes struct {
+	all  []csvColumn
+	page int
+	n    int // header width
+}
+
+func csvColumns(header []string, sch *event.Schema) (csvColumnIndexes, error) {
+	c := csvColumnIndexes{page: -1, n: len(header)}
 	names := make([]string, len(header))
 	for i, h := range header {
 		if i == 0 {
 			h = strings.TrimPrefix(h, "\ufeff") // spreadsheet exports start with a BOM
 		}
-		h = strings.TrimSpace(h)
-		names[i] = h
-		var p *int
-		switch h {
-		case "uuid":
-			p = &c.uuid
-		case "event_id":
-			p = &c.eventID
-		case "event_timestamp":
-			p = &c.ts
-		case "page_name":
-			p = &c.page
-		}
-		if p != nil && *p < 0 { // the first of duplicate columns wins, as in JSON
-			*p = i
-		}
+		names[i] = strings.TrimSpace(h)
 	}
+	// The first of duplicate columns wins, as in JSON.
+	find := func(p event.Path) int { return slices.Index(names, p.String()) }
 	var missing []string
-	for _, m := range []struct {
-		name string
-		idx  int
-	}{{"uuid", c.uuid}, {"event_id", c.eventID}, {"event_timestamp", c.ts}} {
-		if m.idx < 0 {
-			missing = append(missing, m.name)
+	need := func(p event.Path, val func(*event.Values) *event.Value, isTime bool) {
+		i := find(p)
+		if i < 0 {
+			missing = append(missing, p.String())
+			return
+		}
+		c.all = append(c.all, csvColumn{idx: i, val: val, isTime: isTime})
+	}
+	for u := range sch.User {
+		need(sch.User[u], func(v *event.Values) *event.Value { return &v.User[u] }, false)
+	}
+	if sch.HasEventID() {
+		need(sch.EventID, func(v *event.Values) *event.Value { return &v.EventID }, false)
+	}
+	need(sch.Time, func(v *event.Values) *event.Value { return &v.Time }, true)
+	if !sch.Page.IsZero() {
+		if c.page = find(sch.Page); c.page >= 0 {
+			c.all = append(c.all, csvColumn{idx: c.page, val: func(v *event.Values) *event.Value { return &v.Page }})
 		}
 	}
 	if len(missing) > 0 {
-		return c, fmt.Errorf("csv header lacks required column(s) %s; found: %s",
-			strings.Join(missing, ", "), strings.Join(names, ", "))
+		return c, fmt.Errorf("csv header lacks required column(s) %s (fields: %s); found: %s",
+			strings.Join(missing, ", "), sch.Describe(), strings.Join(names, ", "))
 	}
 	return c, nil
 }

@@ -19,15 +19,22 @@ type csvRow struct {
 	UUID, EventID, Page string
 	NoPage              bool // PageName was nil
 	TS                  int64
-	TSOK                bool
+	Reason              string // "" for rows that are not parseable CSV
 	Line                int64
 }
 
+// csvMsSchema reads times strictly as epoch milliseconds, so the small
+// numbers of these tests stay milliseconds.
+var csvMsSchema = event.Schema{Format: event.MustTimeFormat("ms", "")}
+
 func collectCSV(input string) ([]csvRow, error) {
 	var out []csvRow
-	err := readCSV(context.Background(), strings.NewReader(input), func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
-		r := csvRow{Raw: string(raw), Bad: f == nil, TSOK: tsOK, Line: line}
+	err := readCSV(context.Background(), strings.NewReader(input), csvMsSchema, func(raw []byte, f *event.Fields, reason event.Reason, line int64) error {
+		r := csvRow{Raw: string(raw), Bad: f == nil, Line: line}
 		if f != nil {
+			r.Reason = reason.String()
+		}
+		if reason == event.OK {
 			r.UUID, r.EventID, r.Page, r.NoPage, r.TS = string(f.UUID), string(f.EventID), string(f.PageName), f.PageName == nil, f.TimestampMs
 		}
 		out = append(out, r)
@@ -49,14 +56,14 @@ func TestReadCSV(t *testing.T) {
 				",u2,,1700000000001,search,e2\n",
 			want: []csvRow{
 				{Raw: `"{""room"":1,""nights"":2}",u1,x,1700000000000,"home, sweet",e1`,
-					UUID: "u1", EventID: "e1", Page: "home, sweet", TS: 1700000000000, TSOK: true, Line: 2},
-				{Raw: ",u2,,1700000000001,search,e2", UUID: "u2", EventID: "e2", Page: "search", TS: 1700000000001, TSOK: true, Line: 3},
+					UUID: "u1", EventID: "e1", Page: "home, sweet", TS: 1700000000000, Reason: "ok", Line: 2},
+				{Raw: ",u2,,1700000000001,search,e2", UUID: "u2", EventID: "e2", Page: "search", TS: 1700000000001, Reason: "ok", Line: 3},
 			},
 		},
 		{
 			name:  "no page_name or booking_details column, BOM and CRLF",
 			input: "\ufeffuuid,event_id,event_timestamp\r\nu1,e1,5\r\n",
-			want:  []csvRow{{Raw: "u1,e1,5", UUID: "u1", EventID: "e1", NoPage: true, TS: 5, TSOK: true, Line: 2}},
+			want:  []csvRow{{Raw: "u1,e1,5", UUID: "u1", EventID: "e1", NoPage: true, TS: 5, Reason: "ok", Line: 2}},
 		},
 		{
 			name: "timestamps",
@@ -68,12 +75,12 @@ func TestReadCSV(t *testing.T) {
 				"u,e5,99999999999999999999,p\n" +
 				"u,e6,1.5,p\n",
 			want: []csvRow{
-				{Raw: `u,e1," 1700000000000 ",p`, UUID: "u", EventID: "e1", Page: "p", TS: 1700000000000, TSOK: true, Line: 2},
-				{Raw: "u,e2,17e11,p", UUID: "u", EventID: "e2", Page: "p", Line: 3},
-				{Raw: "u,e3,,p", UUID: "u", EventID: "e3", Page: "p", Line: 4},
-				{Raw: "u,e4,-5,p", UUID: "u", EventID: "e4", Page: "p", Line: 5},
-				{Raw: "u,e5,99999999999999999999,p", UUID: "u", EventID: "e5", Page: "p", Line: 6},
-				{Raw: "u,e6,1.5,p", UUID: "u", EventID: "e6", Page: "p", Line: 7},
+				{Raw: `u,e1," 1700000000000 ",p`, UUID: "u", EventID: "e1", Page: "p", TS: 1700000000000, Reason: "ok", Line: 2},
+				{Raw: "u,e2,17e11,p", Reason: "time_not_number", Line: 3},
+				{Raw: "u,e3,,p", Reason: "missing_time", Line: 4},
+				{Raw: "u,e4,-5,p", Reason: "time_out_of_range", Line: 5},
+				{Raw: "u,e5,99999999999999999999,p", Reason: "time_out_of_range", Line: 6},
+				{Raw: "u,e6,1.5,p", Reason: "time_not_number", Line: 7},
 			},
 		},
 		{
@@ -85,7 +92,7 @@ func TestReadCSV(t *testing.T) {
 			want: []csvRow{
 				{Raw: `u,e1,1,home," page"`, Bad: true, Line: 2},
 				{Raw: "u,e2", Bad: true, Line: 3},
-				{Raw: "u,e3,3,p", UUID: "u", EventID: "e3", Page: "p", TS: 3, TSOK: true, Line: 4},
+				{Raw: "u,e3,3,p", UUID: "u", EventID: "e3", Page: "p", TS: 3, Reason: "ok", Line: 4},
 			},
 		},
 		{
@@ -96,9 +103,9 @@ func TestReadCSV(t *testing.T) {
 				"\n" + // blank lines are skipped but counted
 				",,3,\n",
 			want: []csvRow{
-				{Raw: "u,e1,1,\"two\nlines\"", UUID: "u", EventID: "e1", Page: "two\nlines", TS: 1, TSOK: true, Line: 2},
-				{Raw: `u,"e""2",2,"p""q"`, UUID: "u", EventID: `e"2`, Page: `p"q`, TS: 2, TSOK: true, Line: 4},
-				{Raw: ",,3,", TS: 3, TSOK: true, Line: 6},
+				{Raw: "u,e1,1,\"two\nlines\"", UUID: "u", EventID: "e1", Page: "two\nlines", TS: 1, Reason: "ok", Line: 2},
+				{Raw: `u,"e""2",2,"p""q"`, UUID: "u", EventID: `e"2`, Page: `p"q`, TS: 2, Reason: "ok", Line: 4},
+				{Raw: ",,3,", Reason: "missing_user", Line: 6},
 			},
 		},
 		{name: "empty input", input: "", want: nil},
@@ -122,22 +129,22 @@ func TestReadCSV(t *testing.T) {
 	}
 }
 
-// The nil-fields rows must map to their own reason, not to missing_uuid.
+// The nil-fields rows must map to their own reason, not to missing_user.
 func TestReadCSVRejectReasons(t *testing.T) {
 	input := "uuid,event_id,event_timestamp\n,e,1\nu,,1\nu,e,x\nu,e\nu,e,1\n"
 	var reasons []string
-	err := readCSV(context.Background(), strings.NewReader(input), func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+	err := readCSV(context.Background(), strings.NewReader(input), event.Schema{}, func(raw []byte, f *event.Fields, reason event.Reason, line int64) error {
 		if f == nil {
 			reasons = append(reasons, "unparseable")
 		} else {
-			reasons = append(reasons, event.Validate(f, tsOK).String())
+			reasons = append(reasons, reason.String())
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "missing_uuid missing_event_id bad_timestamp unparseable ok"
+	want := "missing_user missing_event_id bad_time_format unparseable ok"
 	if got := strings.Join(reasons, " "); got != want {
 		t.Errorf("reasons %q, want %q", got, want)
 	}
@@ -161,7 +168,7 @@ func TestReadCSVErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := readCSVLimit(context.Background(), tc.input, func([]byte, *event.Fields, bool, int64) error { return nil }, 100_000)
+			err := readCSVLimit(context.Background(), tc.input, event.Schema{}, func([]byte, *event.Fields, event.Reason, int64) error { return nil }, 100_000)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -197,7 +204,7 @@ func TestReadCSVStops(t *testing.T) {
 
 	stop := errors.New("stop")
 	calls := 0
-	err := readCSV(context.Background(), strings.NewReader(input), func([]byte, *event.Fields, bool, int64) error {
+	err := readCSV(context.Background(), strings.NewReader(input), event.Schema{}, func([]byte, *event.Fields, event.Reason, int64) error {
 		calls++
 		return stop
 	})
@@ -207,7 +214,7 @@ func TestReadCSVStops(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	calls = 0
-	err = readCSV(ctx, strings.NewReader(input), func([]byte, *event.Fields, bool, int64) error {
+	err = readCSV(ctx, strings.NewReader(input), event.Schema{}, func([]byte, *event.Fields, event.Reason, int64) error {
 		calls++
 		if calls == 10 {
 			cancel()
@@ -230,7 +237,7 @@ func BenchmarkReadCSV(b *testing.B) {
 	b.SetBytes(int64(len(input)))
 	b.ReportAllocs()
 	for b.Loop() {
-		err := readCSV(context.Background(), strings.NewReader(input), func([]byte, *event.Fields, bool, int64) error { return nil })
+		err := readCSV(context.Background(), strings.NewReader(input), event.Schema{}, func([]byte, *event.Fields, event.Reason, int64) error { return nil })
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -243,7 +250,7 @@ func TestReadCSVLimitIsPerRecord(t *testing.T) {
 	big := strings.Repeat("p", 60_000)
 	input := "uuid,event_id,event_timestamp,page_name\n" + strings.Repeat("u,e,1,\""+big+"\n\"\n", 5)
 	n := 0
-	err := readCSVLimit(context.Background(), strings.NewReader(input), func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+	err := readCSVLimit(context.Background(), strings.NewReader(input), event.Schema{}, func(raw []byte, f *event.Fields, reason event.Reason, line int64) error {
 		n++
 		if f == nil || len(f.PageName) != len(big)+1 || line != int64(2*n) {
 			return fmt.Errorf("row %d at line %d: unexpected", n, line)

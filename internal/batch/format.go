@@ -7,10 +7,11 @@ import (
 
 // rowVisitor receives one record of a structured input (CSV, Parquet). raw is
 // the record as the user would recognise it (the CSV line, the row as JSON)
-// for the rejected output; f holds the extracted fields and tsOK says whether
-// event_timestamp was well formed. line is 1-based within the file. The
-// slices in raw and f are only valid during the call.
-type rowVisitor func(raw []byte, f *event.Fields, tsOK bool, line int64) error
+// for the rejected output; f holds the fields the schema's rules extracted
+// when reason is OK (nil for a row that is not parseable CSV). line is
+// 1-based within the file. The slices in raw and f are only valid during
+// the call.
+type rowVisitor func(raw []byte, f *event.Fields, reason event.Reason, line int64) error
 
 // sessionWriter writes output sessions in one file format. Write must not
 // keep s or its Pages after returning. Close flushes and finishes the

@@ -43,6 +43,11 @@ type runIdentity struct {
 	StartOn        string   `json:"start_on,omitempty"`
 	EndOn          string   `json:"end_on,omitempty"`
 	Attrs          string   `json:"attrs,omitempty"`
+	// Schema is the event schema (event.Schema.Describe) when it is not
+	// the default: other fields or another time format read other
+	// sessions from the same bytes. Left out for the default, so a run's
+	// id is what it was before schemas existed.
+	Schema string `json:"schema,omitempty"`
 }
 
 // id is the run id: the first 16 bytes of the SHA-256 of the identity, in
@@ -55,9 +60,13 @@ func (r runIdentity) id() string {
 }
 
 func newRunIdentity(cfg *Config) runIdentity {
-	return runIdentity{Version: 1, InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
+	r := runIdentity{Version: 1, InactivityMs: cfg.Rules.InactivityMs, MaxDurationMs: cfg.Rules.MaxDurationMs,
 		MaxPages: cfg.Rules.MaxPages, MaxRecordBytes: cfg.MaxRecordBytes, CarryOpen: cfg.CarryOpen != "",
 		StartOn: cfg.Rules.StartOn, EndOn: cfg.Rules.EndOn, Attrs: cfg.Rules.Attrs}
+	if sch := cfg.Schema.OrDefault(); !sch.IsDefault() {
+		r.Schema = sch.Describe()
+	}
+	return r
 }
 
 // hashFiles fills in the content hashes of the inputs and the resume

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/input"
 	"github.com/sessionize/sessionize/internal/session"
 )
@@ -51,6 +52,19 @@ func TestRunIdentity(t *testing.T) {
 	other.Resume = b.Path
 	if id(&other, a, b) == base {
 		t.Error("--resume, same run id")
+	}
+	other = *cfg
+	other.Schema = event.DefaultSchema()
+	if id(&other, a, b) != base {
+		t.Error("the default schema, spelled out, changed the run id")
+	}
+	other.Schema.Format = event.MustTimeFormat("s", "")
+	if id(&other, a, b) == base {
+		t.Error("another time format, same run id")
+	}
+	other.Schema, _ = event.NewSchema([]string{"user_id"}, "event_id", "event_timestamp", "page_name", event.TimeFormat{})
+	if id(&other, a, b) == base {
+		t.Error("another user field, same run id")
 	}
 
 	// Standard input is hashed as it is read: the same id as the file.

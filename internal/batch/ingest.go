@@ -31,7 +31,7 @@ func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, fi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps := event.NewParser(cfg.MaxRecordBytes)
+			ps := event.NewParser(cfg.Schema, cfg.MaxRecordBytes)
 			mk := cfg.RuleSet.NewMarker()
 			for j := range jobs {
 				p := parseJSONL(ps, mk, j.chunk, parts, cfg)
@@ -105,7 +105,7 @@ func readAll(ctx context.Context, cfg *Config, inputs []input.File, parts int, s
 			if err != nil {
 				return err
 			}
-			n, err := splitter.split(ctx, r, name, seq, chunk)
+			n, err := splitter.split(ctx, r, name, refMs(in), seq, chunk)
 			closeFn()
 			if err != nil {
 				return err
@@ -124,6 +124,15 @@ func readAll(ctx context.Context, cfg *Config, inputs []input.File, parts int, s
 	return nil
 }
 
+// refMs is the reference time event times of in are checked against: its
+// modification time (0 for stdin: none).
+func refMs(in input.File) int64 {
+	if in.ModTime.IsZero() {
+		return 0
+	}
+	return in.ModTime.UnixMilli()
+}
+
 // structuredBatch is how many rows of a CSV or Parquet input go out
 // together.
 const structuredBatch = 64 << 10
@@ -132,11 +141,10 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 	first := seq
 	mk := cfg.RuleSet.NewMarker()
 	p := newPartitioner(parts, cfg, mk)
-	visit := func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+	p.refMs = refMs(in)
+	visit := func(raw []byte, f *event.Fields, r event.Reason, line int64) error {
 		p.out.bytes += int64(len(raw)) + 1
-		if f == nil {
-			p.reject(raw, event.InvalidCSV, name, line)
-		} else if r := event.Validate(f, tsOK); r != event.OK {
+		if r != event.OK {
 			p.reject(raw, r, name, line)
 		} else {
 			p.event(seq, f, raw, name, line)
@@ -145,19 +153,20 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		if p.out.records >= structuredBatch {
 			out := p.out
 			p = newPartitioner(parts, cfg, mk)
+			p.refMs = refMs(in)
 			return done(out)
 		}
 		return nil
 	}
 	var err error
 	if in.Format == input.Parquet {
-		err = readParquet(ctx, in.Path, visit)
+		err = readParquet(ctx, in.Path, cfg.Schema, visit)
 	} else {
 		r, closeFn, oerr := openStream(in, cfg.Stdin)
 		if oerr != nil {
 			return 0, oerr
 		}
-		err = readCSV(ctx, r, visit)
+		err = readCSV(ctx, r, cfg.Schema, visit)
 		closeFn()
 	}
 	if err != nil {

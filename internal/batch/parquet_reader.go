@@ -23,13 +23,15 @@ import (
 const parquetBatchRows = 64 << 10
 
 // readParquet reads the event columns of a Parquet file batch by batch and
-// calls visit for each row. uuid, event_id and event_timestamp are
-// required, page_name is optional, other columns are not read at all.
-// String columns may be string, large_string or binary (also dictionary
-// encoded); event_timestamp may also be an integer or timestamp column.
-// Nulls read as empty values. raw is the row as a compact JSON object and
-// line the 1-based row number.
-func readParquet(ctx context.Context, path string, visit rowVisitor) error {
+// calls visit for each row. The schema's user, event id and time columns
+// are required (a dotted path names a nested column, as Parquet does), the
+// page column is optional, other columns are not read at all. String
+// columns may be string, large_string or binary (also dictionary encoded);
+// any of them may also be an integer column (ids are taken as their text,
+// times read by the schema's format) and the time a timestamp column.
+// raw is the row as a compact JSON object and line the 1-based row number.
+func readParquet(ctx context.Context, path string, sch event.Schema, visit rowVisitor) error {
+	asm := event.NewAssembler(sch)
 	props := parquet.NewReaderProperties(memory.DefaultAllocator)
 	// Stream column chunks instead of loading whole row groups: files with
 	// one huge row group would otherwise need it all in memory.
@@ -41,9 +43,13 @@ func readParquet(ctx context.Context, path string, visit rowVisitor) error {
 	}
 	defer pf.Close()
 
-	leaves, hasPage, err := parquetEventLeaves(pf)
+	cols, err := parquetEventLeaves(pf, asm.Schema())
 	if err != nil {
 		return fmt.Errorf("read parquet %s: %w", path, err)
+	}
+	leaves := make([]int, len(cols))
+	for i, c := range cols {
+		leaves[i] = c.leaf
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, memory.DefaultAllocator)
 	if err != nil {
@@ -54,53 +60,40 @@ func readParquet(ctx context.Context, path string, visit rowVisitor) error {
 		return fmt.Errorf("read parquet %s: %w", path, err)
 	}
 	defer rr.Release()
-	if err := checkParquetEventTypes(rr.Schema()); err != nil {
+	if err := checkParquetEventTypes(rr.Schema(), cols); err != nil {
 		return fmt.Errorf("read parquet %s: %w", path, err)
 	}
 
 	var (
-		uuid, eventID, page, tsText pqBytesColumn
-		ts                          pqIntColumn
-		f                           event.Fields
-		raw                         []byte
-		row                         int64
+		f    event.Fields
+		vals event.Values
+		raw  []byte
+		row  int64
 	)
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rec := rr.RecordBatch()
-		uuid.reset(rec.Column(0))
-		eventID.reset(rec.Column(1))
-		tsIsText := tsText.reset(rec.Column(2))
-		if !tsIsText {
-			ts.reset(rec.Column(2))
-		}
-		if hasPage {
-			page.reset(rec.Column(3))
+		for i := range cols {
+			cols[i].col.reset(rec.Column(i))
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row++
-			f = event.Fields{UUID: uuid.value(i), EventID: eventID.value(i), PageName: page.value(i)}
-			raw = append(raw[:0], `{"uuid":`...)
-			raw = uuid.appendJSON(raw, i)
-			raw = append(raw, `,"event_id":`...)
-			raw = eventID.appendJSON(raw, i)
-			if hasPage {
-				raw = append(raw, `,"page_name":`...)
-				raw = page.appendJSON(raw, i)
-			}
-			raw = append(raw, `,"event_timestamp":`...)
-			var tsOK bool
-			if tsIsText {
-				f.TimestampMs, tsOK = event.ParseTimestampDigits(tsText.value(i))
-				raw = tsText.appendJSON(raw, i)
-			} else {
-				f.TimestampMs, tsOK = ts.ms[i], ts.ok[i]
-				raw = ts.appendJSON(raw, i)
+			raw = append(raw[:0], '{')
+			for k := range cols {
+				c := &cols[k]
+				*c.val(&vals) = c.col.value(i)
+				if k > 0 {
+					raw = append(raw, ',')
+				}
+				raw = appendJSONString(raw, c.name)
+				raw = append(raw, ':')
+				raw = c.col.appendJSON(raw, i)
 			}
 			raw = append(raw, '}')
-			if err := visit(raw, &f, tsOK, row); err != nil {
+			r := asm.Assemble(&vals, raw, &f)
+			if err := visit(raw, &f, r, row); err != nil {
 				return err
 			}
 		}
@@ -111,47 +104,97 @@ func readParquet(ctx context.Context, path string, visit rowVisitor) error {
 	return nil
 }
 
-// parquetEventLeaves returns the leaf column indexes of uuid, event_id,
-// event_timestamp and, when present, page_name, in that order.
-func parquetEventLeaves(pf *file.Reader) ([]int, bool, error) {
+// pqEventColumn is one of the schema's fields in the file.
+type pqEventColumn struct {
+	name   string
+	leaf   int
+	isTime bool
+	val    func(*event.Values) *event.Value
+	col    pqColumn
+}
+
+// parquetEventLeaves finds the leaf columns of the schema's fields: the
+// user fields, the event id, the page when present, and the time (the
+// order of the rejected output's JSON, as in the generator's records).
+func parquetEventLeaves(pf *file.Reader, sch *event.Schema) ([]pqEventColumn, error) {
 	sc := pf.MetaData().Schema
-	var leaves []int
+	var cols []pqEventColumn
 	var missing []string
-	for _, name := range []string{"uuid", "event_id", "event_timestamp"} {
-		i := sc.ColumnIndexByName(name)
+	add := func(p event.Path, required, isTime bool, val func(*event.Values) *event.Value) {
+		i := sc.ColumnIndexByName(p.String())
 		if i < 0 {
-			missing = append(missing, name)
+			if required {
+				missing = append(missing, p.String())
+			}
+			return
 		}
-		leaves = append(leaves, i)
+		cols = append(cols, pqEventColumn{name: p.String(), leaf: i, isTime: isTime, val: val})
 	}
+	for u := range sch.User {
+		add(sch.User[u], true, false, func(v *event.Values) *event.Value { return &v.User[u] })
+	}
+	if sch.HasEventID() {
+		add(sch.EventID, true, false, func(v *event.Values) *event.Value { return &v.EventID })
+	}
+	if !sch.Page.IsZero() {
+		add(sch.Page, false, false, func(v *event.Values) *event.Value { return &v.Page })
+	}
+	add(sch.Time, true, true, func(v *event.Values) *event.Value { return &v.Time })
 	if len(missing) > 0 {
 		found := make([]string, sc.NumColumns())
 		for i := range found {
 			found[i] = sc.Column(i).Path()
 		}
-		return nil, false, fmt.Errorf("missing required column(s) %s; found: %s",
-			strings.Join(missing, ", "), strings.Join(found, ", "))
+		return nil, fmt.Errorf("missing required column(s) %s (fields: %s); found: %s",
+			strings.Join(missing, ", "), sch.Describe(), strings.Join(found, ", "))
 	}
-	if i := sc.ColumnIndexByName("page_name"); i >= 0 {
-		return append(leaves, i), true, nil
-	}
-	return leaves, false, nil
+	return cols, nil
 }
 
 // checkParquetEventTypes rejects unusable column types up front, so a wrong
 // file fails with one clear message instead of mid-read.
-func checkParquetEventTypes(sc *arrow.Schema) error {
+func checkParquetEventTypes(sc *arrow.Schema, cols []pqEventColumn) error {
 	for i, fld := range sc.Fields() {
-		if pqIsBytesType(fld.Type) || (i == 2 && pqIsIntType(fld.Type)) {
+		if pqIsBytesType(fld.Type) || pqIsIntType(fld.Type) && (cols[i].isTime || fld.Type.ID() != arrow.TIMESTAMP) {
 			continue
 		}
-		want := "string or binary"
-		if i == 2 {
+		want := "string, binary or integer"
+		if cols[i].isTime {
 			want = "an integer, timestamp, string or binary"
 		}
-		return fmt.Errorf("column %s has type %s, want %s", fld.Name, fld.Type, want)
+		return fmt.Errorf("column %s has type %s, want %s", cols[i].name, fld.Type, want)
 	}
 	return nil
+}
+
+// pqColumn is one batch of a string, binary, integer or timestamp column.
+type pqColumn struct {
+	bytes   pqBytesColumn
+	ints    pqIntColumn
+	isBytes bool
+}
+
+func (c *pqColumn) reset(a arrow.Array) {
+	if c.isBytes = c.bytes.reset(a); !c.isBytes {
+		c.ints.reset(a)
+	}
+}
+
+func (c *pqColumn) value(i int) event.Value {
+	if c.isBytes {
+		if c.bytes.arr.IsNull(i) {
+			return event.Value{Kind: event.Null}
+		}
+		return event.StringValue(c.bytes.value(i))
+	}
+	return c.ints.value(i)
+}
+
+func (c *pqColumn) appendJSON(b []byte, i int) []byte {
+	if c.isBytes {
+		return c.bytes.appendJSON(b, i)
+	}
+	return c.ints.appendJSON(b, i)
 }
 
 func pqIsBytesType(t arrow.DataType) bool {
@@ -234,23 +277,22 @@ func (c *pqBytesColumn) appendJSON(b []byte, i int) []byte {
 	return appendJSONString(b, unsafe.String(unsafe.SliceData(v), len(v)))
 }
 
-// pqIntColumn holds one batch of an integer or timestamp event_timestamp
-// column converted to epoch milliseconds. Negative values and values out of
-// range are not well formed, as in JSON input.
+// pqIntColumn holds one batch of an integer or timestamp column. Integers
+// go to the schema's rules as they are; timestamps carry their unit and
+// are converted to epoch milliseconds here.
 type pqIntColumn struct {
-	arr arrow.Array
-	raw []int64 // as stored, for the rejected output; unused for uint64
-	ms  []int64
-	ok  []bool
+	arr      arrow.Array
+	raw      []int64 // as stored; -1 for a uint64 past int64
+	scale    int64   // timestamps: divisor to reach milliseconds; 0 for integers
+	hasNulls bool
 }
 
 func (c *pqIntColumn) reset(a arrow.Array) {
 	n := a.Len()
 	c.arr = a
 	c.raw = pqResize(c.raw, n)
-	c.ms = pqResize(c.ms, n)
-	c.ok = pqResize(c.ok, n)
-	scale := int64(1) // divisor to reach milliseconds
+	c.scale = 0
+	c.hasNulls = a.NullN() > 0
 	switch v := a.(type) {
 	case *array.Int64:
 		copy(c.raw, v.Int64Values())
@@ -262,7 +304,7 @@ func (c *pqIntColumn) reset(a arrow.Array) {
 		for i, x := range v.Uint64Values() {
 			c.raw[i] = int64(x)
 			if x > math.MaxInt64 {
-				c.raw[i] = -1 // not an int64 timestamp: rejected below
+				c.raw[i] = -1 // not an int64: out of range
 			}
 		}
 	case *array.Uint32:
@@ -274,21 +316,31 @@ func (c *pqIntColumn) reset(a arrow.Array) {
 			c.raw[i] = int64(x)
 		}
 		// Parquet has no seconds unit: pqarrow stores timestamp[s] as ms.
+		c.scale = 1
 		switch a.DataType().(*arrow.TimestampType).Unit {
 		case arrow.Microsecond:
-			scale = 1000
+			c.scale = 1000
 		case arrow.Nanosecond:
-			scale = 1000_000
+			c.scale = 1000_000
 		}
 	}
-	hasNulls := a.NullN() > 0
-	for i, x := range c.raw {
-		ok := x >= 0 && !(hasNulls && a.IsNull(i))
-		if !ok {
-			x = 0
-		}
-		c.ms[i], c.ok[i] = x/scale, ok
+}
+
+func (c *pqIntColumn) value(i int) event.Value {
+	if c.hasNulls && c.arr.IsNull(i) {
+		return event.Value{Kind: event.Null}
 	}
+	x := c.raw[i]
+	if c.scale == 0 {
+		if x < 0 && c.arr.DataType().ID() == arrow.UINT64 {
+			return event.Value{Kind: event.Other} // past int64
+		}
+		return event.IntValue(x)
+	}
+	if x < 0 {
+		return event.MillisValue(-1) // before 1970: out of range, as in JSON input
+	}
+	return event.MillisValue(x / c.scale)
 }
 
 func (c *pqIntColumn) appendJSON(b []byte, i int) []byte {

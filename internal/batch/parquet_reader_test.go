@@ -126,11 +126,11 @@ func TestReadParquetNullsAndEscaping(t *testing.T) {
 			t.Errorf("row %d: raw is not valid JSON", i)
 		}
 	}
-	if r := event.Validate(&got[0].Fields, got[0].TSOK); r != event.MissingUUID {
-		t.Errorf("null uuid: reason %v, want missing_uuid", r)
+	if r := got[0].Reason; r != event.MissingUser {
+		t.Errorf("null uuid: reason %v, want missing_user", r)
 	}
-	if r := event.Validate(&got[1].Fields, got[1].TSOK); r != event.MissingEventID || len(got[1].Fields.PageName) != 0 {
-		t.Errorf("null event_id: reason %v page %q, want missing_event_id and no page", r, got[1].Fields.PageName)
+	if r := got[1].Reason; r != event.MissingEventID {
+		t.Errorf("null event_id: reason %v, want missing_event_id", r)
 	}
 	if string(got[2].Fields.UUID) != "q\"u\n" || string(got[2].Fields.PageName) != "caf\xe9" {
 		t.Errorf("fields not passed through as stored: %q %q", got[2].Fields.UUID, got[2].Fields.PageName)
@@ -149,10 +149,10 @@ func TestReadParquetColumns(t *testing.T) {
 			[]arrow.Field{{Name: "event_id", Type: str}, {Name: "page_name", Type: str}},
 			[]testEventRow{{EventID: "e"}},
 			[]string{"missing required column(s) uuid, event_timestamp", "found: event_id, page_name"}},
-		{"uuid not a string",
-			[]arrow.Field{{Name: "uuid", Type: arrow.PrimitiveTypes.Int64}, {Name: "event_id", Type: str}, {Name: "event_timestamp", Type: str}},
-			[]testEventRow{{UUID: "1", EventID: "e", TS: "7"}},
-			[]string{"column uuid has type int64, want string or binary"}},
+		{"uuid a float",
+			[]arrow.Field{{Name: "uuid", Type: arrow.PrimitiveTypes.Float64}, {Name: "event_id", Type: str}, {Name: "event_timestamp", Type: str}},
+			nil,
+			[]string{"column uuid has type float64, want string, binary or integer"}},
 		{"timestamp a float", // no rows: the helper cannot fill floats, the schema is what matters
 			[]arrow.Field{{Name: "uuid", Type: str}, {Name: "event_id", Type: str}, {Name: "event_timestamp", Type: arrow.PrimitiveTypes.Float64}},
 			nil,
@@ -206,12 +206,12 @@ func TestReadParquetManyRowGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	var i int64
-	err := readParquet(context.Background(), path, func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+	err := readParquet(context.Background(), path, event.Schema{Format: event.MustTimeFormat("ms", "")}, func(raw []byte, f *event.Fields, reason event.Reason, line int64) error {
 		r := rows[i]
 		i++
 		if line != i || string(f.UUID) != r.UUID || string(f.EventID) != r.EventID ||
-			string(f.PageName) != r.PageName || fmt.Sprint(f.TimestampMs) != r.TS || !tsOK {
-			return fmt.Errorf("line %d: got %q %q %q %d %v", line, f.UUID, f.EventID, f.PageName, f.TimestampMs, tsOK)
+			string(f.PageName) != r.PageName || fmt.Sprint(f.TimestampMs) != r.TS || reason != event.OK {
+			return fmt.Errorf("line %d: got %q %q %q %d %v", line, f.UUID, f.EventID, f.PageName, f.TimestampMs, reason)
 		}
 		return nil
 	})
@@ -241,7 +241,7 @@ func TestReadParquetStops(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err := readParquet(context.Background(), path, func([]byte, *event.Fields, bool, int64) error {
+	err := readParquet(context.Background(), path, event.Schema{}, func([]byte, *event.Fields, event.Reason, int64) error {
 		calls++
 		return stop
 	})
@@ -251,12 +251,12 @@ func TestReadParquetStops(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = readParquet(ctx, path, func([]byte, *event.Fields, bool, int64) error { return nil })
+	err = readParquet(ctx, path, event.Schema{}, func([]byte, *event.Fields, event.Reason, int64) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: got %v", err)
 	}
 
-	err = readParquet(context.Background(), filepath.Join(t.TempDir(), "none.parquet"), nil)
+	err = readParquet(context.Background(), filepath.Join(t.TempDir(), "none.parquet"), event.Schema{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "none.parquet") {
 		t.Errorf("missing file: got %v", err)
 	}
@@ -281,7 +281,7 @@ func BenchmarkReadParquet(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		var sum int64
-		err := readParquet(context.Background(), path, func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+		err := readParquet(context.Background(), path, event.Schema{}, func(raw []byte, f *event.Fields, reason event.Reason, line int64) error {
 			sum += int64(len(raw)) + f.TimestampMs
 			return nil
 		})

@@ -122,15 +122,18 @@ type parquetRow struct {
 	Raw    string
 	Fields event.Fields
 	TSOK   bool
+	Reason event.Reason
 	Line   int64
 }
 
 func collectParquet(path string) ([]parquetRow, error) {
 	var out []parquetRow
-	err := readParquet(context.Background(), path, func(raw []byte, f *event.Fields, tsOK bool, line int64) error {
+	// Strict milliseconds: the tests' small numbers stay milliseconds.
+	sch := event.Schema{Format: event.MustTimeFormat("ms", "")}
+	err := readParquet(context.Background(), path, sch, func(raw []byte, f *event.Fields, reason event.Reason, line int64) error {
 		cp := *f
 		cp.UUID, cp.EventID, cp.PageName = cloneKeepNil(f.UUID), cloneKeepNil(f.EventID), cloneKeepNil(f.PageName)
-		out = append(out, parquetRow{Raw: string(raw), Fields: cp, TSOK: tsOK, Line: line})
+		out = append(out, parquetRow{Raw: string(raw), Fields: cp, TSOK: !reason.IsTimeReason(), Reason: reason, Line: line})
 		return nil
 	})
 	return out, err

@@ -35,7 +35,8 @@ type parsed struct {
 	records  int64
 	late     int64 // valid events older than the resumed state allows
 	maxMs    int64
-	bytes    int64 // input bytes this unit covered, for progress
+	times    event.TimeCheck // of the valid events read (not resumed ones)
+	bytes    int64           // input bytes this unit covered, for progress
 }
 
 // partitioner routes accepted events to partitions and keeps rejected ones.
@@ -46,6 +47,7 @@ type partitioner struct {
 	keepRaw bool       // events keep their record, for --output-events
 	marker  *rule.Marker
 	attrs   []byte // scratch for an event's attribute input
+	refMs   int64  // the input's modification time, for event.TimeCheck; 0: none
 }
 
 // newPartitioner routes events of cfg's run; mk (nil: no rules) marks
@@ -58,6 +60,7 @@ func newPartitioner(parts int, cfg *Config, mk *rule.Marker) partitioner {
 // event takes a valid event: accepted, or late if the resumed state says
 // so.
 func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string, line int64) {
+	p.out.times.Observe(f.TimestampMs, p.refMs)
 	if p.cut.late(f.UUID, f.TimestampMs) {
 		p.out.late++
 		p.keep(raw, rejectedRecord{late: true}, file, line)
@@ -112,16 +115,18 @@ func (p *partitioner) keep(raw []byte, r rejectedRecord, file string, line int64
 
 // jsonlChunk is a run of complete lines of one JSON lines input.
 type jsonlChunk struct {
-	data []byte
-	seq  uint64 // seq of the first line
-	line int64  // line number of the first line in its file
-	file string
+	data  []byte
+	seq   uint64 // seq of the first line
+	line  int64  // line number of the first line in its file
+	file  string
+	refMs int64 // the file's modification time; 0: none
 }
 
 // parseJSONL parses every line of c. It runs on many goroutines at once,
 // each with its own Parser.
 func parseJSONL(ps *event.Parser, mk *rule.Marker, c *jsonlChunk, parts int, cfg *Config) *parsed {
 	p := newPartitioner(parts, cfg, mk)
+	p.refMs = c.refMs
 	p.out.bytes = int64(len(c.data))
 	var f event.Fields
 	data := c.data

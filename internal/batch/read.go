@@ -48,7 +48,7 @@ func (s *lineSplitter) get(ctx context.Context) ([]byte, error) {
 // split reads r to the end and calls emit with each chunk; the chunk's
 // data is a buffer to release after parsing. It returns the number of
 // records (lines) seen.
-func (s *lineSplitter) split(ctx context.Context, r io.Reader, file string, firstSeq uint64, emit func(*jsonlChunk) error) (uint64, error) {
+func (s *lineSplitter) split(ctx context.Context, r io.Reader, file string, refMs int64, firstSeq uint64, emit func(*jsonlChunk) error) (uint64, error) {
 	seq, line := firstSeq, int64(1)
 	buf, err := s.get(ctx)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *lineSplitter) split(ctx context.Context, r io.Reader, file string, firs
 		if len(data) > 0 && data[len(data)-1] != '\n' {
 			lines++
 		}
-		c := &jsonlChunk{data: data, seq: seq, line: line, file: file}
+		c := &jsonlChunk{data: data, seq: seq, line: line, file: file, refMs: refMs}
 		seq += lines
 		line += int64(lines)
 		return emit(c)

@@ -23,6 +23,11 @@ import (
 // to the GC as well would make it collect continuously.
 const minGCLimit = 64 << 20
 
+// ErrTooManyRejected means more of the input was rejected than
+// Config.MaxRejectedRatio allows: the input was probably read with the
+// wrong event schema, so no sessions were written.
+var ErrTooManyRejected = errors.New("too many records rejected")
+
 // ErrInvariant means the run's own accounting does not add up: a bug.
 var ErrInvariant = errors.New("nothing-lost invariant violated: records in != records accounted for")
 
@@ -133,7 +138,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	store := newPartitionStore(parts, storeBudget(cfg.MemoryLimit), cfg.TempDir)
 	defer store.close()
 
-	sum := &Summary{Partitions: parts}
+	sum := &Summary{Partitions: parts, Fields: cfg.Schema.FieldNames(), fields: cfg.Schema.Describe()}
+	var sampleRejected []byte // the first rejected record, for the advice
 	for _, in := range inputs {
 		sum.Inputs = append(sum.Inputs, in.Path)
 	}
@@ -184,6 +190,15 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			}
 		}
 		counts.Add(&p.counts)
+		sum.EventTimes.Add(&p.times)
+		if sampleRejected == nil {
+			for i := range p.rejected {
+				if !p.rejected[i].late {
+					sampleRejected = p.rejected[i].raw
+					break
+				}
+			}
+		}
 		sum.Late += p.late
 		sum.RecordsRead += p.records
 		sum.BytesRead += p.bytes
@@ -202,6 +217,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	sum.Rejected = counts.Rejected()
 	sum.RejectedByReason = counts.Map()
+	sum.Advice = event.Advice(cfg.Schema, sum.RecordsRead, sum.RejectedByReason, &sum.EventTimes, sampleRejected)
+	for _, a := range sum.Advice {
+		cfg.Logger.Warn(a)
+	}
 	sum.SpilledBytes = store.spilled
 	sum.EndTimeMs = endMs
 	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", time.Since(start))
@@ -265,6 +284,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum.finish(time.Since(start))
 	if !sum.InvariantHolds {
 		return sum, ErrInvariant
+	}
+	if err := tooManyRejected(&cfg, sum, outs); err != nil {
+		return sum, err
 	}
 	if table != nil {
 		if sum.Table, err = table.commit(ctx, sum, &cfg); err != nil {
@@ -346,4 +368,32 @@ func partitionsFor(inputs []input.File, limit int64) int {
 		p *= 2
 	}
 	return p
+}
+
+// tooManyRejected enforces MaxRejectedRatio. Past it the run writes only
+// what explains it, --rejected and --summary-json, and fails: sessions
+// from an input read with the wrong schema would be wrong, not partial.
+func tooManyRejected(cfg *Config, sum *Summary, outs *outputs) error {
+	if cfg.MaxRejectedRatio <= 0 || sum.RecordsRead == 0 || float64(sum.Rejected) <= cfg.MaxRejectedRatio*float64(sum.RecordsRead) {
+		return nil
+	}
+	sum.TooManyRejected = true
+	outs.sessions.Abort()
+	outs.carry.Abort()
+	if outs.summary != nil {
+		if err := sum.WriteJSON(outs.summary); err != nil {
+			return fmt.Errorf("write summary to %s: %w", cfg.SummaryJSON, err)
+		}
+	}
+	for _, f := range []*fileout.File{outs.rejected, outs.summary} {
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	written := "no sessions were written"
+	if cfg.Rejected != "" {
+		written += "; the rejected records are in " + cfg.Rejected
+	}
+	return fmt.Errorf("%w: %d of %d records (%.1f%%) rejected, more than --max-rejected-ratio %g allows; %s (see the warnings above for the likely fix, or raise --max-rejected-ratio)",
+		ErrTooManyRejected, sum.Rejected, sum.RecordsRead, 100*float64(sum.Rejected)/float64(sum.RecordsRead), cfg.MaxRejectedRatio, written)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 )
 
@@ -23,6 +24,16 @@ type Summary struct {
 	Duplicates       int64            `json:"duplicates"`
 	Rejected         int64            `json:"rejected"`
 	RejectedByReason map[string]int64 `json:"rejected_by_reason"`
+	// Fields are the event schema the input was read with.
+	Fields map[string]any `json:"fields"`
+	// EventTimes counts implausible event times (event.TimeCheck).
+	EventTimes event.TimeCheck `json:"event_times"`
+	// Advice says what looks wrong with the input and the likely fix:
+	// most records rejected, implausible event times (event.Advice).
+	Advice []string `json:"advice,omitempty"`
+	// TooManyRejected: more than Config.MaxRejectedRatio was rejected, so
+	// no sessions were written.
+	TooManyRejected bool `json:"too_many_rejected,omitempty"`
 	// Late counts valid events of a --resume run older than the resumed
 	// state's end (ResumedEndTimeMs) that could belong to a session the
 	// previous run already wrote: they are not sessionized again (that
@@ -41,6 +52,8 @@ type Summary struct {
 	InvariantHolds   bool    `json:"invariant_holds"`
 	// Table is what the run did to the sessions table (--output-table).
 	Table *TableResult `json:"table,omitempty"`
+
+	fields string // the schema, described for people
 }
 
 // checkInvariant verifies that nothing was lost: every record read (and
@@ -76,6 +89,12 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "events in sessions  %d\n", s.EventsInSessions)
 	fmt.Fprintf(w, "duplicates          %d\n", s.Duplicates)
 	fmt.Fprintf(w, "rejected            %d%s\n", s.Rejected, formatReasons(s.RejectedByReason))
+	if s.fields != "" {
+		fmt.Fprintf(w, "fields              %s\n", s.fields)
+	}
+	for _, a := range s.Advice {
+		fmt.Fprintf(w, "warning             %s\n", a)
+	}
 	if s.ResumedEndTimeMs != nil {
 		fmt.Fprintf(w, "late                %d (older than %s, the end of the run whose state was resumed: they could belong to sessions it already wrote; in --rejected as \"late\")\n",
 			s.Late, time.UnixMilli(*s.ResumedEndTimeMs).UTC().Format(time.RFC3339Nano))

@@ -46,6 +46,7 @@
 package check
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -54,6 +55,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 )
 
@@ -63,7 +65,7 @@ const (
 	DefaultMaxFutureSkew   = time.Hour
 	// ReasonFutureTimestamp is run's rejection of an event too far ahead
 	// of its Kafka timestamp (pipeline.ReasonFutureTimestamp).
-	ReasonFutureTimestamp = "future_timestamp"
+	ReasonFutureTimestamp = event.FutureTimestamp
 )
 
 // DefaultCandidates are the allowed lateness values the report always
@@ -82,6 +84,9 @@ type Options struct {
 	// MaxRecordBytes: longer records are rejected as line_too_long
 	// (<= 0: event.DefaultMaxRecordBytes).
 	MaxRecordBytes int
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema event.Schema
 	// MaxFutureSkew: on a topic, events further ahead of their Kafka
 	// timestamp are rejected as future_timestamp (<= 0: DefaultMaxFutureSkew).
 	MaxFutureSkew time.Duration
@@ -108,6 +113,7 @@ type source struct {
 	rejected                                 event.Counts
 	runMax                                   int64 // running max of valid non-duplicates
 	minMs, maxMs                             int64 // event-time range of valid records
+	refMs                                    int64 // the file's modification time (0: none), for event.TimeCheck
 	hist                                     histogram
 	late                                     []int64 // per analyzer threshold
 }
@@ -116,9 +122,13 @@ type source struct {
 type analyzer struct {
 	opts       Options
 	parser     *event.Parser
+	values     decode.Decoder // Kafka record values (JSON or Avro); set by CheckTopic
 	fields     event.Fields
 	thresholds []int64 // ms, ascending, distinct
 	futureMs   int64
+
+	times          event.TimeCheck
+	sampleRejected []byte // the first rejected record, for the advice
 
 	seen    *hashSet    // hashes of (uuid, event_id)
 	users   *hashCounts // hash of uuid -> distinct events
@@ -146,7 +156,7 @@ func newAnalyzer(opts Options) *analyzer {
 	}
 	return &analyzer{
 		opts:       opts,
-		parser:     event.NewParser(opts.MaxRecordBytes),
+		parser:     event.NewParser(opts.Schema, opts.MaxRecordBytes),
 		thresholds: th,
 		futureMs:   future.Milliseconds(),
 		seen:       newHashSet(),
@@ -167,9 +177,10 @@ func (a *analyzer) newSource(name string, partition int32) *source {
 func (a *analyzer) record(s *source, rec []byte) {
 	s.records++
 	if r := a.parser.Parse(rec, &a.fields); r != event.OK {
-		s.rejected[r]++
+		a.reject(s, r, rec)
 		return
 	}
+	a.times.Observe(a.fields.TimestampMs, s.refMs)
 	a.event(s, &a.fields)
 }
 
@@ -177,15 +188,23 @@ func (a *analyzer) record(s *source, rec []byte) {
 func (a *analyzer) kafkaRecord(s *source, rec []byte, kafkaTsMs int64) {
 	s.records++
 	f := &a.fields
-	if r := a.parser.Parse(rec, f); r != event.OK {
-		s.rejected[r]++
+	if r := a.values.Parse(rec, f); r != event.OK {
+		a.reject(s, r, rec)
 		return
 	}
 	if f.TimestampMs > kafkaTsMs+a.futureMs {
-		s.future++
+		s.future++ // rejected as future_timestamp, as run does
 		return
 	}
+	a.times.Observe(f.TimestampMs, kafkaTsMs)
 	a.event(s, f)
+}
+
+func (a *analyzer) reject(s *source, r event.Reason, rec []byte) {
+	s.rejected[r]++
+	if a.sampleRejected == nil {
+		a.sampleRejected = bytes.Clone(rec)
+	}
 }
 
 func (a *analyzer) event(s *source, f *event.Fields) {

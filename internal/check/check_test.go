@@ -132,7 +132,7 @@ func TestKnownAnswers(t *testing.T) {
 				ev("u1", "a", t0) + "\r", // CRLF is fine
 			},
 			want: want{records: 9, valid: 1, users: 1,
-				rejected: map[string]int64{"invalid_json": 2, "missing_uuid": 1, "missing_event_id": 1, "bad_timestamp": 2, "empty_record": 2},
+				rejected: map[string]int64{"invalid_json": 2, "missing_user": 1, "missing_event_id": 1, "bad_time_format": 1, "time_out_of_range": 1, "empty_record": 2},
 				late:     map[string]int64{"1m": 0, "5m": 0, "10m": 0, "30m": 0, "1h": 0},
 				perUser:  Distribution{Mean: 1, P50: 1, P99: 1, Max: 1}, minMs: t0, maxMs: t0},
 		},

@@ -25,7 +25,8 @@ var metricNames = []string{"rejected", "duplicates", "late", "out_of_order"}
 
 // Metrics returns every name a --fail-on condition may use: rejected,
 // duplicates, late (at --allowed-lateness), out_of_order, and each
-// rejection reason.
+// rejection reason. The legacy reason names missing_uuid and bad_timestamp
+// are accepted too and count the reasons that replaced them.
 func Metrics() []string {
 	m := slices.Clone(metricNames)
 	for r := event.Reason(1); int(r) < event.NumReasons; r++ {
@@ -74,7 +75,7 @@ func parseCondition(term string) (Condition, error) {
 	if c.Metric == "" {
 		return Condition{}, fmt.Errorf("condition %q has no metric (one of %s)", t, strings.Join(Metrics(), ", "))
 	}
-	if !slices.Contains(Metrics(), c.Metric) {
+	if _, legacy := event.LegacyReasons[c.Metric]; !legacy && !slices.Contains(Metrics(), c.Metric) {
 		return Condition{}, fmt.Errorf("condition %q: unknown metric %q (one of %s)", t, c.Metric, strings.Join(Metrics(), ", "))
 	}
 	if strings.HasSuffix(rest, "%") {
@@ -131,6 +132,15 @@ func (r *Report) count(metric string) int64 {
 		return r.Late
 	case "out_of_order":
 		return r.OutOfOrder
+	}
+	if parts, legacy := event.LegacyReasons[metric]; legacy {
+		// A name from before reasons were split by cause (bad_timestamp)
+		// counts all of its successors, so existing --fail-on keep working.
+		var n int64
+		for _, p := range parts {
+			n += r.RejectedByReason[p]
+		}
+		return n
 	}
 	return r.RejectedByReason[metric]
 }

@@ -110,6 +110,9 @@ func (a *analyzer) readFile(ctx context.Context, f input.File, stdin io.Reader, 
 		lr = bufio.NewReaderSize(ar, bufSize)
 	}
 	s := a.newSource(name, -1)
+	if !f.ModTime.IsZero() {
+		s.refMs = f.ModTime.UnixMilli()
+	}
 	var n uint32
 	for {
 		line, err := lr.ReadSlice('\n')

@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sessionize/sessionize/internal/avro"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/kafka"
 )
 
@@ -20,8 +22,9 @@ const DefaultStallTimeout = 30 * time.Second
 
 // KafkaInput says which topic to check.
 type KafkaInput struct {
-	Servers []string
-	Topic   string
+	Servers  []string
+	Security kafka.Security // TLS and SASL; the zero value is plaintext
+	Topic    string
 	// Last, if positive, reads only the last Last offsets of each
 	// partition (transaction markers and aborted records take offsets
 	// too, so with transactional producers a few fewer records come).
@@ -30,6 +33,10 @@ type KafkaInput struct {
 	// StallTimeout: fail when nothing is read for this long before every
 	// partition is at its end (<= 0: DefaultStallTimeout).
 	StallTimeout time.Duration
+	// Format is how record values are encoded ("": JSON); Avro needs
+	// Registry.
+	Format   decode.Format
+	Registry avro.RegistryConfig
 }
 
 // partitionPlan is the offsets to read of one partition: [from, end).
@@ -51,13 +58,21 @@ func CheckTopic(ctx context.Context, opts Options, in KafkaInput) (*Report, erro
 	if in.Topic == "" {
 		return nil, errors.New("no topic")
 	}
+	values, err := decode.New(decode.Config{Format: in.Format, Schema: opts.Schema, MaxRecordBytes: opts.MaxRecordBytes, Registry: in.Registry})
+	if err != nil {
+		return nil, err
+	}
 	// Waits for a broker (a clear error naming the servers if none
 	// answers) and checks the topic exists.
-	if _, err := kafka.TopicPartitions(ctx, in.Servers, in.Topic); err != nil {
+	if _, err := kafka.TopicPartitions(ctx, in.Servers, in.Security, in.Topic); err != nil {
 		return nil, err
 	}
 	servers := strings.Join(in.Servers, ",")
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(in.Servers...), kgo.ClientID("sessionize-check"))
+	secOpts, err := in.Security.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	admCl, err := kgo.NewClient(append(secOpts, kgo.SeedBrokers(in.Servers...), kgo.ClientID("sessionize-check"))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: servers %s: %w", servers, err)
 	}
@@ -79,6 +94,7 @@ func CheckTopic(ctx context.Context, opts Options, in KafkaInput) (*Report, erro
 	}
 
 	a := newAnalyzer(opts)
+	a.values = values
 	defer a.prog.done()
 	var plans []*partitionPlan
 	ends.Each(func(o kadm.ListedOffset) {
@@ -118,7 +134,11 @@ func CheckTopic(ctx context.Context, opts Options, in KafkaInput) (*Report, erro
 
 func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]*partitionPlan, assign map[int32]kgo.Offset, toRead int64) error {
 	servers := strings.Join(in.Servers, ",")
-	cl, err := kgo.NewClient(
+	secOpts, err := in.Security.ClientOpts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(secOpts,
 		kgo.SeedBrokers(in.Servers...),
 		kgo.ClientID("sessionize-check"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{in.Topic: assign}),
@@ -127,7 +147,7 @@ func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]
 		// them and a partition ending in one is seen to be at its end.
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("kafka: servers %s: %w", servers, err)
 	}
@@ -157,6 +177,7 @@ func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]
 			return errors.Join(errs...)
 		}
 		moved := false
+		var prepErr error // the registry could not be asked: no verdict on the record
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			pl := byPart[fp.Partition]
 			if fp.Topic != in.Topic || pl == nil || pl.next >= pl.end {
@@ -171,6 +192,10 @@ func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]
 				if r.Attrs.IsControl() {
 					continue
 				}
+				if prepErr = a.values.Prepare(ctx, r.Value); prepErr != nil {
+					prepErr = fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, prepErr)
+					return
+				}
 				a.kafkaRecord(pl.src, r.Value, r.Timestamp.UnixMilli())
 			}
 			if pl.next > before {
@@ -182,6 +207,9 @@ func (a *analyzer) consume(ctx context.Context, in KafkaInput, byPart map[int32]
 				cl.PauseFetchPartitions(map[string][]int32{in.Topic: {fp.Partition}})
 			}
 		})
+		if prepErr != nil {
+			return prepErr
+		}
 		if moved {
 			lastProgress = time.Now()
 			if a.prog != nil {

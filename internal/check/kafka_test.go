@@ -28,7 +28,7 @@ func createTopic(t *testing.T, servers []string, topic string, partitions int32)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := kafka.CreateTopic(ctx, servers, topic, partitions); err != nil {
+	if _, err := kafka.CreateTopic(ctx, servers, kafka.Security{}, topic, partitions); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -45,6 +45,14 @@ type Report struct {
 	RecordsPerSecond float64          `json:"records_per_second"`
 	PercentOf        string           `json:"percent_of"`
 	FailOn           *FailOnResult    `json:"fail_on,omitempty"`
+	// Fields are the event schema the records were read with.
+	Fields map[string]any `json:"fields"`
+	// EventTimes counts implausible event times (event.TimeCheck).
+	EventTimes event.TimeCheck `json:"event_times"`
+	// Advice says what looks wrong and the likely fix (event.Advice).
+	Advice []string `json:"advice,omitempty"`
+
+	fields string // the schema, described for people
 }
 
 // SourceInfo says what was read.
@@ -196,6 +204,9 @@ func (a *analyzer) report(info SourceInfo) *Report {
 	}
 	r.Rejected = counts.Rejected() + future
 	r.RejectedPct = r.pct(r.Rejected)
+	sch := *a.parser.Schema()
+	r.Fields, r.fields, r.EventTimes = sch.FieldNames(), sch.Describe(), a.times
+	r.Advice = event.Advice(sch, r.Records, r.RejectedByReason, &a.times, a.sampleRejected)
 	r.DuplicatesPct = r.pct(r.Duplicates)
 	r.EventTime = timeRange(minMs, maxMs)
 	r.OutOfOrderPct = r.pct(r.OutOfOrder)

@@ -51,7 +51,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, k := range reasons {
 		t.add("    "+k, groupDigits(r.RejectedByReason[k]), fmtPct(r.pct(r.RejectedByReason[k])), "")
 	}
-	t.add("duplicates", groupDigits(r.Duplicates), fmtPct(r.DuplicatesPct), "same uuid and event_id as an earlier record (64-bit hashes)")
+	t.add("duplicates", groupDigits(r.Duplicates), fmtPct(r.DuplicatesPct), "same user and event id as an earlier record (64-bit hashes)")
 	t.add("out of order", groupDigits(r.OutOfOrder), fmtPct(r.OutOfOrderPct), "event time below the newest seen before it in its "+unit)
 	t.add(fmt.Sprintf("late at %s", r.AllowedLateness), groupDigits(r.Late), fmtPct(r.LatePct), "more than --allowed-lateness behind the newest: run sends these to late_events")
 	t.add("users", groupDigits(r.Users), "", "distinct uuids (64-bit hashes)")
@@ -63,6 +63,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if et := r.EventTime; et != nil {
 		fmt.Fprintf(bw, "event time       %s .. %s (%s)\n", et.Min, et.Max, fmtLateMs(et.MaxMs-et.MinMs))
+	}
+	if r.fields != "" {
+		fmt.Fprintf(bw, "fields           %s\n", r.fields)
+	}
+	for _, adv := range r.Advice {
+		fmt.Fprintf(bw, "warning          %s\n", adv)
 	}
 
 	// Late counts by allowed lateness.

@@ -61,6 +61,7 @@ func (r *ruleFlags) rules(attrs ...string) (session.Rules, *rule.Set, error) {
 func newBatchCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
+		sf       schemaFlags
 		wf       warehouseFlags
 		table    string
 		cfg      batch.Config
@@ -115,6 +116,14 @@ session_id for a re-sent copy) but counted as late and listed in --rejected with
 reason "late". Events of a carried session's user from that session's start on
 are not late: the session continues here.
 
+Event schema: --user-field, --event-id-field, --time-field, --time-format,
+--timezone and --page-field say where the events keep what sessions need (the
+default is the shape above; see the README for a Spark-tutorial file with user_id
+and an RFC 3339 event_time). The summary names them, and warns, with the likely
+fix, when most records are rejected or event times are implausible (before 2000,
+or more than a day after the input file's modification time: epoch seconds read
+as milliseconds, or the reverse). Past --max-rejected-ratio the run fails.
+
 Memory: events are hashed by user into partitions; past --memory-limit they spill
 to --temp-dir and are sessionized one partition at a time.`,
 		Example: `  sessionize batch --input events.jsonl --output sessions.parquet --rejected rejected.jsonl
@@ -130,6 +139,9 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if err != nil {
 				return err
 			}
+			if cfg.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			if len(cfg.Inputs) == 0 {
 				return usagef("no input: give --input FILE (repeatable, globs allowed, - for stdin)")
 			}
@@ -143,8 +155,11 @@ to --temp-dir and are sessionized one partition at a time.`,
 				return usagef("--replace-range needs --output-table sessions: it rewrites a window of the table")
 			}
 			if table != "" {
-				cfg.Table = &batch.TableOutput{Table: table, Warehouse: iceberg.Config{Warehouse: wf.warehouse,
-					CatalogURI: wf.catalogURI, Namespace: wf.namespace, UUIDBuckets: wf.uuidBuckets}, Replace: replace}
+				whc, err := wf.config()
+				if err != nil {
+					return err
+				}
+				cfg.Table = &batch.TableOutput{Table: table, Warehouse: whc, Replace: replace}
 			}
 			if maxBytes > 1<<31 {
 				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")
@@ -170,6 +185,7 @@ to --temp-dir and are sessionized one partition at a time.`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
 	wf.register(cmd, "warehouse")
 	fs := cmd.Flags()
 	fs.StringVar(&table, "output-table", "", "also append the sessions to this Iceberg table (sessions) in --warehouse; the same run twice writes once")
@@ -186,5 +202,6 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.Var(newByteSize(&cfg.MemoryLimit, 0), "memory-limit", "memory budget; past it partitions spill to --temp-dir (0: a quarter of RAM, or of the cgroup limit)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "parallel parse and sessionize workers (0: one per core)")
+	fs.Float64Var(&cfg.MaxRejectedRatio, "max-rejected-ratio", 0.5, "exit 1 without writing sessions (--rejected and --summary-json are written) when more than this share of the records is rejected, the sign of a wrong --user-field/--time-field/--time-format (0 or 1: no limit)")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sessionize/sessionize/internal/check"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/pipeline"
 )
@@ -34,9 +35,12 @@ func newCheckCmd(e *env) *cobra.Command {
 	var (
 		inputs     []string
 		servers    []string
+		kSec       kafkaSecurityFlags
 		topic      string
 		last       int64
 		opts       check.Options
+		sf         schemaFlags
+		inf        inputFormatFlags
 		candidates []time.Duration
 		maxBytes   int64
 		asJSON     bool
@@ -48,13 +52,19 @@ func newCheckCmd(e *env) *cobra.Command {
 		Long: `Read events once and report what sessionize would make of them: records, valid and
 rejected by reason, duplicates, the event-time range, how much arrives out of order
 and how late, how many records each --allowed-lateness would send to late_events,
-users and events per user. Nothing is written but the report.
+users and events per user. Nothing is written but the report. The records are read
+with the event schema flags (--user-field, --time-field, --time-format, ...) as
+batch and run read them; the report names them and warns, with the likely fix, when
+most records are rejected or event times are implausible (before 2000, or more
+than a day after the file's modification time or the Kafka timestamp).
 
 Inputs: JSON lines files (--input, repeatable, globs allowed, gzip detected by
 content, - for stdin), or a Kafka topic (--kafka-servers, --topic) read from the
 oldest record of each partition, or only the last --last offsets of each, to each
 partition's end as of the start, with a plain consumer (no group, no commits,
-read_committed).
+read_committed). A topic's values are JSON, or with --input-format avro the
+Confluent wire format with schemas from --schema-registry, as run reads them (see
+sessionize run --help); a registry that cannot be reached fails the check.
 
 Every file and every partition is read in order, on its own, as the stream reads a
 partition. Definitions:
@@ -65,7 +75,7 @@ partition. Definitions:
   late at L     lateness strictly greater than L: what run --allowed-lateness L
                 sends to late_events (exactly L behind is on time). Counted for
                 --allowed-lateness and each of --lateness-candidates
-  duplicate     a valid record with the (uuid, event_id) of an earlier one, anywhere
+  duplicate     a valid record with the (user, event id) of an earlier one, anywhere
                 in the input, as batch counts them
 Duplicates and users are counted with 64-bit hashes (xxhash) of the keys, not the
 keys: a collision, which would hide one duplicate or merge two users, has a chance
@@ -79,7 +89,9 @@ Percents are of all records read. Memory: 11 to 21 bytes per distinct event and
 --fail-on makes check a gate: a comma-separated list of METRIC>VALUE or
 METRIC>=VALUE, VALUE a count (100) or a percent of records (0.1%); METRIC is
 rejected, duplicates, late (at --allowed-lateness), out_of_order or a rejection
-reason (invalid_json, bad_timestamp, ...). If any holds, check names it and exits 3.
+reason (invalid_json, missing_user, bad_time_format, ...; the older names
+missing_uuid and bad_timestamp count the reasons that replaced them). If any
+holds, check names it and exits 3.
 
 Exit codes: 0 checked (and no --fail-on condition held), 1 the input could not be
 read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition held.`,
@@ -134,14 +146,29 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 				opts.Candidates = []time.Duration{}
 			}
 			opts.MaxRecordBytes = int(maxBytes)
+			if opts.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			opts.FailOn = conds
 			if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 				opts.Progress = f
 			}
 
+			format, registry, err := inf.config(cmd)
+			if err != nil {
+				return err
+			}
+			if !fromKafka && format != decode.JSON {
+				return usagef("--input-format avro is for Kafka record values: give --kafka-servers and --topic (files are read by their name: .jsonl, .csv, .parquet)")
+			}
 			var rep *check.Report
 			if fromKafka {
-				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Topic: topic, Last: last})
+				sec, serr := kSec.security(cmd, e.logger)
+				if serr != nil {
+					return serr
+				}
+				rep, err = check.CheckTopic(cmd.Context(), opts, check.KafkaInput{Servers: servers, Security: sec, Topic: topic, Last: last,
+					Format: format, Registry: registry})
 			} else {
 				rep, err = check.CheckFiles(cmd.Context(), opts, inputs, e.stdin)
 				if errors.Is(err, check.ErrUnsupportedFormat) {
@@ -167,9 +194,12 @@ read, 2 usage error (including a malformed --fail-on), 3 a --fail-on condition h
 			return nil
 		},
 	}
+	sf.register(cmd)
+	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringArrayVarP(&inputs, "input", "i", nil, "JSON lines file (gzip or not) or glob; repeatable; - reads stdin")
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated (instead of --input)")
+	kSec.register(fs)
 	fs.StringVar(&topic, "topic", "", "topic to check")
 	fs.Int64Var(&last, "last", 0, "read only the last N offsets of each partition (0: from the oldest record)")
 	fs.DurationVar(&opts.AllowedLateness, "allowed-lateness", pipeline.DefaultAllowedLateness, "the allowed lateness to count late records for, as run --allowed-lateness")

@@ -122,7 +122,7 @@ func TestCheckTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := kafka.CreateTopic(ctx, b.Addrs(), "clicks", 2); err != nil {
+	if _, err := kafka.CreateTopic(ctx, b.Addrs(), kafka.Security{}, "clicks", 2); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("clicks"), kgo.RecordPartitioner(kgo.ManualPartitioner()))

@@ -152,8 +152,8 @@ Read it with any Iceberg engine, e.g. Spark or PyIceberg with a SQL catalog
 (uri sqlite:///%s, warehouse file://%s), or DuckDB's iceberg extension on a
 table's latest metadata/*.metadata.json.
 Next: sessionize broker, sessionize produce --kafka-servers, sessionize run (see --help).
-`, time.Since(started).Round(100*time.Millisecond), filepath.Join(warehouse, "catalog.db"),
-				filepath.Join(warehouse, "sessionize.db"), filepath.Join(warehouse, "catalog.db"), warehouse)
+`, time.Since(started).Round(100*time.Millisecond), iceberg.EmbeddedCatalog(warehouse),
+				filepath.Join(warehouse, "sessionize.db"), iceberg.EmbeddedCatalog(warehouse), warehouse)
 			return nil
 		},
 	}

@@ -46,49 +46,27 @@ func TestBrokerCommandRunsUntilCancelled(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := t.TempDir()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"broker", "--listen", addr, "--data-dir", dir, "--partitions", "3"},
-			strings.NewReader(""), &stdout, &stderr)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stdout.String(), addr) {
-		select {
-		case code := <-done:
-			t.Fatalf("broker exited with %d: %s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker did not start: %s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	bc := startBrokerCmd(t, "--listen", addr, "--data-dir", dir, "--partitions", "3")
+	if bc.addr != addr {
+		t.Fatalf("broker printed %q, want %s", bc.addr, addr)
 	}
+	ctx := context.Background()
 	// It is a Kafka broker: a topic made through it gets its default partitions.
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer pcancel()
-	if _, err := kafka.CreateTopic(pctx, []string{addr}, "t", 0); err != nil {
+	if _, err := kafka.CreateTopic(pctx, []string{addr}, kafka.Security{}, "t", 0); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := kafka.TopicPartitions(pctx, []string{addr}, "t"); n != 3 || err != nil {
+	if n, err := kafka.TopicPartitions(pctx, []string{addr}, kafka.Security{}, "t"); n != 3 || err != nil {
 		t.Fatalf("topic has %d partitions (%v), want --partitions 3", n, err)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Fatalf("exit %d after cancel: %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("broker did not stop on cancel")
+	if code := bc.stop(t); code != ExitOK {
+		t.Fatalf("exit %d after cancel: %s", code, bc.stderr.String())
 	}
 	for _, want := range []string{"listening", addr, "kafka broker stopped"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr does not mention %q: %s", want, stderr.String())
+		if !strings.Contains(bc.stderr.String(), want) {
+			t.Errorf("stderr does not mention %q: %s", want, bc.stderr.String())
 		}
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
@@ -100,7 +78,7 @@ func TestBrokerCommandRunsUntilCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if n, err := kafka.TopicPartitions(context.Background(), b.Addrs(), "t"); n != 3 || err != nil {
+	if n, err := kafka.TopicPartitions(context.Background(), b.Addrs(), kafka.Security{}, "t"); n != 3 || err != nil {
 		t.Errorf("after restart: %d partitions, %v", n, err)
 	}
 }
@@ -241,7 +219,7 @@ func TestProduceGeneratorToKafkaKeysByUUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{}
-	ps := event.NewParser(0)
+	ps := event.NewParser(event.Schema{}, 0)
 	var f event.Fields
 	for {
 		rec, ok := g.Next()

@@ -91,7 +91,8 @@ topic if it does not exist (--create-topic, --partitions). It sends as fast as i
 can; --realtime sends --rate records per second of wall-clock time instead (without
 --rate, at the stream's own pace: one second of events a second). --input sends
 the lines of a JSON lines file (gzip detected) in file order, malformed ones as
-they are, instead of generating. A broker that cannot be reached within 10 seconds
+they are, instead of generating; each is keyed by its user as --user-field (and
+the other event schema flags, as for batch and run) names it. A broker that cannot be reached within 10 seconds
 is an error; see "sessionize broker" for one to try things with.`,
 		Example: `  # 1M events from 50,000 users over one simulated day (about 265 MB)
   sessionize produce -o events.jsonl
@@ -155,6 +156,7 @@ is an error; see "sessionize broker" for one to try things with.`,
 	fs.Float64Var(&pf.oooRate, "out-of-order-rate", gen.DefaultOutOfOrderRate, "share of records delivered late, after later events")
 	fs.IntVar(&pf.sample, "sample", 0, "print this many records, indented, to stdout and exit (--output is not used)")
 	addKafkaProduceFlags(fs, &pf.kafka)
+	pf.kafka.schema.register(cmd)
 	return cmd
 }
 

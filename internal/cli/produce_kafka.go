@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,15 +25,19 @@ import (
 // kafkaProduceFlags are produce's settings for sending to Kafka.
 type kafkaProduceFlags struct {
 	servers     []string
+	security    kafkaSecurityFlags
 	topic       string
 	input       string
 	realtime    bool
 	createTopic bool
 	partitions  int32
+	// schema: where --input lines keep the user key, the record key.
+	schema schemaFlags
 }
 
 func addKafkaProduceFlags(fs *pflag.FlagSet, kf *kafkaProduceFlags) {
 	fs.StringSliceVar(&kf.servers, "kafka-servers", nil, "Kafka servers, host:port, comma-separated: send the records to --topic instead of --output")
+	kf.security.register(fs)
 	fs.StringVar(&kf.topic, "topic", kafka.DefaultTopic, "Kafka topic to send to")
 	fs.StringVarP(&kf.input, "input", "i", "", "with --kafka-servers: send the lines of this JSON lines file (gzip detected; - for stdin) instead of generating")
 	fs.BoolVar(&kf.realtime, "realtime", false, "with --kafka-servers: send --rate records per second of wall-clock time (default: as fast as possible)")
@@ -103,7 +108,12 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 		}
 	}
 	var in io.Reader
+	var sch event.Schema
 	if kf.input != "" {
+		var err error
+		if sch, err = kf.schema.schema(); err != nil {
+			return err
+		}
 		r, closeFn, err := openReplay(kf.input, e.stdin)
 		if err != nil {
 			return err
@@ -112,10 +122,15 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 		in = r
 	}
 
+	sec, err := kf.security.security(cmd, e.logger)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	began := time.Now()
 	p, err := kafka.NewProducer(ctx, kafka.ProducerConfig{
 		Servers:     kf.servers,
+		Security:    sec,
 		Topic:       kf.topic,
 		CreateTopic: kf.createTopic,
 		Partitions:  kf.partitions,
@@ -129,7 +144,7 @@ func produceKafka(cmd *cobra.Command, e *env, pf *produceFlags) error {
 	defer p.Close()
 	e.logger.Debug("produce to kafka", "servers", strings.Join(kf.servers, ","), "topic", kf.topic, "partitions", p.Partitions())
 
-	s := &kafkaSend{p: p, began: time.Now()}
+	s := &kafkaSend{p: p, began: time.Now(), schema: sch}
 	if kf.realtime {
 		s.rate = pf.rate
 		if s.rate <= 0 {
@@ -215,6 +230,8 @@ type kafkaSend struct {
 	tty   *os.File
 	total int64 // for progress; 0 when unknown
 	last  time.Time
+	// schema finds the user key of --input lines (the record key).
+	schema event.Schema
 }
 
 func (s *kafkaSend) send(ctx context.Context, key, value []byte) error {
@@ -277,7 +294,7 @@ func (s *kafkaSend) fromGenerator(ctx context.Context, g *gen.Generator) error {
 // end), keyed by its uuid when it is JSON with a non-empty string uuid.
 func (s *kafkaSend) fromLines(ctx context.Context, r io.Reader) (noKey int64, err error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	ps := event.NewParser(0)
+	ps := event.NewParser(s.schema, 0)
 	var f event.Fields
 	var long []byte
 	for {
@@ -328,16 +345,23 @@ func uuidKey(ps *event.Parser, f *event.Fields, line []byte) []byte {
 	switch ps.Parse(line, f) {
 	case event.OK:
 		return f.UUID
-	case event.InvalidJSON, event.EmptyRecord, event.MissingUUID:
+	case event.InvalidJSON, event.EmptyRecord, event.MissingUser, event.UserNotString:
 		return nil
 	}
-	var v struct {
-		UUID *string `json:"uuid"`
-	}
-	if json.Unmarshal(line, &v) != nil || v.UUID == nil || *v.UUID == "" {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))))
+	d.UseNumber()
+	if d.Decode(&m) != nil {
 		return nil
 	}
-	return []byte(*v.UUID)
+	asm := event.NewAssembler(*ps.Schema())
+	var v event.Values
+	asm.FromMap(m, &v)
+	key, r := asm.UserKey(&v)
+	if r != event.OK {
+		return nil
+	}
+	return append([]byte(nil), key...)
 }
 
 // openReplay opens --input, gunzipping it when it starts with the gzip

@@ -100,10 +100,18 @@ func TestREADMEProduceExamplesWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(readme) + "\n" + newProduceCmd(&env{}).Example
-	// Flags about the destination, with whether they take a value.
-	destination := map[string]bool{"--kafka-servers": true, "--topic": true, "--partitions": true,
+	produce := newProduceCmd(&env{})
+	// Continued lines are one command.
+	text := strings.ReplaceAll(string(readme)+"\n"+produce.Example, "\\\n", " ")
+	// Flags about the destination, with whether they take a value: the
+	// --kafka-* ones (servers, TLS, SASL) too.
+	destination := map[string]bool{"--topic": true, "--partitions": true,
 		"--output": true, "-o": true, "--realtime": false, "--create-topic": false, "-q": false, "--quiet": false}
+	produce.Flags().VisitAll(func(f *pflag.Flag) {
+		if strings.HasPrefix(f.Name, "kafka-") {
+			destination["--"+f.Name] = f.Value.Type() != "bool"
+		}
+	})
 	n := 0
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)

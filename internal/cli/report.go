@@ -7,17 +7,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionize/sessionize/internal/fileout"
-	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/report"
 )
 
 func newReportCmd(e *env) *cobra.Command {
 	var (
-		warehouse, catalogURI, namespace string
-		input, summary, from, to, html   string
-		asJSON                           bool
-		top                              int
-		funnel                           []string
+		wf                             warehouseFlags
+		input, summary, from, to, html string
+		asJSON                         bool
+		top                            int
+		funnel                         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "report (--warehouse DIR | --input FILE) [--from T] [--to T] [--json] [--html FILE]",
@@ -53,7 +52,7 @@ no network.`,
   sessionize report --input sessions.jsonl --top 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (warehouse == "") == (input == "") {
+			if (wf.warehouse == "") == (input == "") {
 				return usagef("give either --warehouse DIR (the Iceberg tables) or --input FILE (a sessions file from sessionize batch)")
 			}
 			if summary != "" && input == "" {
@@ -90,8 +89,12 @@ no network.`,
 
 			ctx := cmd.Context()
 			var rep *report.Report
-			if warehouse != "" {
-				rep, err = report.FromWarehouse(ctx, iceberg.Config{Warehouse: warehouse, CatalogURI: catalogURI, Namespace: namespace}, e.logger, opts)
+			if wf.warehouse != "" {
+				whc, cerr := wf.config()
+				if cerr != nil {
+					return cerr
+				}
+				rep, err = report.FromWarehouse(ctx, whc, e.logger, opts)
 			} else {
 				rep, err = report.FromFile(ctx, input, e.stdin, summary, opts)
 			}
@@ -122,10 +125,11 @@ no network.`,
 			return rep.WriteText(e.stdout)
 		},
 	}
+	// No default warehouse: without --warehouse the report reads --input.
+	// The tables exist already, so --uuid-buckets means nothing here.
+	wf.register(cmd, "")
+	_ = cmd.Flags().MarkHidden("uuid-buckets")
 	fs := cmd.Flags()
-	fs.StringVar(&warehouse, "warehouse", "", "directory of the Iceberg warehouse to report on")
-	fs.StringVar(&catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
-	fs.StringVar(&namespace, "namespace", "sessionize", "catalog namespace of the tables")
 	fs.StringVarP(&input, "input", "i", "", "sessions file written by sessionize batch (JSON lines, gzip or Parquet); - reads JSON lines from stdin")
 	fs.StringVar(&summary, "summary", "", "that batch run's --summary-json file, for the rejected and duplicate rates")
 	fs.StringVar(&from, "from", "", "only sessions starting at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")

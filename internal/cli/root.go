@@ -173,10 +173,14 @@ func parseLogLevel(s string) (slog.Level, error) {
 // Any other flag is per command (see envNameFor): --output of batch
 // (sessions) and of produce (events) must not share a variable.
 func sharedFlags() []string {
-	return []string{"log-level", "log-format", "quiet",
+	return append([]string{"log-level", "log-format", "quiet",
 		"inactivity-timeout", "max-session-duration", "max-pages-per-session", "start-session-on", "end-session-on", "max-record-bytes",
+		"user-field", "event-id-field", "time-field", "time-format", "timezone", "page-field",
 		"allowed-lateness", "max-future-skew", "kafka-servers", "topic",
-		"warehouse", "catalog-uri", "namespace", "uuid-buckets"}
+		"input-format", "schema-registry", "schema-registry-username", "schema-registry-password",
+		"schema-registry-password-file", "schema-registry-retry",
+		"warehouse", "catalog-uri", "catalog-credential", "catalog-token", "catalog-oauth2-server-uri",
+		"catalog-warehouse", "catalog-prop", "namespace", "uuid-buckets"}, append(kafkaSecurityFlagNames(), storageFlagNames()...)...)
 }
 
 func sharedFlag(name string) bool { return slices.Contains(sharedFlags(), name) }

@@ -12,28 +12,17 @@ import (
 	"github.com/sessionize/sessionize/internal/session"
 )
 
-// warehouseFlags say where the Iceberg tables live; shared by run, batch
-// --output-table and demo.
-type warehouseFlags struct {
-	warehouse, catalogURI, namespace string
-	uuidBuckets                      int
-}
-
-func (w *warehouseFlags) register(cmd *cobra.Command, defaultWarehouse string) {
-	fs := cmd.Flags()
-	fs.StringVar(&w.warehouse, "warehouse", defaultWarehouse, "directory of the Iceberg warehouse (table data, metadata, checkpoints)")
-	fs.StringVar(&w.catalogURI, "catalog-uri", "", "Iceberg catalog database: empty for embedded SQLite in the warehouse, or postgres://user:pass@host/db")
-	fs.StringVar(&w.namespace, "namespace", "sessionize", "catalog namespace of the tables")
-	fs.IntVar(&w.uuidBuckets, "uuid-buckets", 0, "also partition sessions by bucket(N, uuid) when the table is created (many buckets mean many small files per commit)")
-}
-
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		rf       ruleFlags
 		attrs    []string
+		events   bool
+		sf       schemaFlags
 		wf       warehouseFlags
+		inf      inputFormatFlags
 		cfg      pipeline.Config
 		servers  []string
+		kSec     kafkaSecurityFlags
 		maxBytes int64
 		httpAddr string
 		dedup    = session.DefaultDedup()
@@ -51,7 +40,24 @@ passes its last event + inactivity timeout (or its start + max duration), so it
 equals what batch mode computes over the same events without the late ones.
 Records that cannot be used go to rejected_events with their reason; an event more
 than --max-future-skew ahead of its Kafka timestamp is rejected as future_timestamp,
-so one bad clock cannot make every honest event late.
+so one bad clock cannot make every honest event late. The records are read with
+the event schema flags (--user-field, --time-field, --time-format, ...; see batch);
+when most of them are rejected or their times are implausible, a commit logs a
+warning with the likely fix (again only when that changes).
+
+Record values are JSON objects, or with --input-format avro the Confluent wire
+format (magic byte 0, 4-byte schema id, Avro binary): each writer schema is
+fetched from --schema-registry by its id once and cached, and the fields of
+--user-field, --event-id-field, --time-field and --page-field (dotted paths into
+nested records) are read from the decoded record. A long with logical type
+timestamp-millis or timestamp-micros (an int with date) is read by that type; a
+plain number or a string goes by --time-format. Values not in the wire format,
+whose id the registry does not have, whose schema is not Avro, or that do not
+decode with their schema are rejected as not_avro_wire_format,
+avro_unknown_schema_id, avro_bad_schema or avro_corrupt. A registry that cannot be
+reached or fails (5xx) is no fault of the records: the fetch is retried for
+--schema-registry-retry, then the run exits 1 with what came before committed, and
+a restart resumes at that record.
 
 Exactly once: every --commit-interval the open state is checkpointed into the
 warehouse and the rows are committed to Iceberg with the Kafka offsets they cover
@@ -94,7 +100,13 @@ events of a session still open are in the table before its session row is.
 The tables of a warehouse namespace belong to one consumer group: a run with
 another --group is refused.`,
 		Example: `  sessionize run --kafka-servers 127.0.0.1:9092 --topic clickstream --warehouse ./warehouse
-  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain`,
+  sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse --stop-when-idle 5s --drain
+  SESSIONIZE_SCHEMA_REGISTRY_PASSWORD=... sessionize run --kafka-servers 127.0.0.1:9092 --warehouse ./warehouse \
+    --input-format avro --schema-registry http://127.0.0.1:8081 --schema-registry-username svc --user-field user.id
+
+  # a secured cluster: SASL_SSL with SCRAM (see the README for MSK IAM and Confluent Cloud)
+  sessionize run --kafka-servers b1:9096,b2:9096 --kafka-tls --kafka-sasl-mechanism SCRAM-SHA-512 \
+    --kafka-sasl-username svc --kafka-sasl-password-file /run/secrets/kafka --warehouse ./warehouse`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rules, ruleSet, err := rf.rules(attrs...)
@@ -107,10 +119,21 @@ another --group is refused.`,
 			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
+			if cfg.InputFormat, cfg.SchemaRegistry, err = inf.config(cmd); err != nil {
+				return err
+			}
 			cfg.Kafka.Servers = servers
-			cfg.Warehouse.Warehouse, cfg.Warehouse.CatalogURI = wf.warehouse, wf.catalogURI
-			cfg.Warehouse.Namespace, cfg.Warehouse.UUIDBuckets = wf.namespace, wf.uuidBuckets
+			if cfg.Kafka.Security, err = kSec.security(cmd, e.logger); err != nil {
+				return err
+			}
+			if cfg.Warehouse, err = wf.config(); err != nil {
+				return err
+			}
+			cfg.Warehouse.EventsTable = events
 			cfg.Rules, cfg.RuleSet = rules, ruleSet
+			if cfg.Schema, err = sf.schema(); err != nil {
+				return err
+			}
 			cfg.MaxRecordBytes = int(maxBytes)
 			if dedupWin < 0 || dedup.MaxKeys < 0 {
 				return usagef("--dedup-window and --dedup-max-keys must not be negative")
@@ -130,9 +153,12 @@ another --group is refused.`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
 	wf.register(cmd, "warehouse")
+	inf.register(cmd)
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "Kafka bootstrap servers, host:port, comma-separated")
+	kSec.register(fs)
 	fs.StringVar(&cfg.Kafka.Topic, "topic", kafka.DefaultTopic, "topic to consume")
 	fs.StringVar(&cfg.Kafka.Group, "group", kafka.DefaultGroup, "consumer group; instances with the same group share the partitions (the tables of a --warehouse/--namespace hold one group's output: another group is refused)")
 	fs.StringVar(&cfg.Kafka.InstanceID, "instance-id", "", "static group membership (KIP-345): an instance restarted with the same id takes its partitions back at once instead of after --session-timeout; give each instance its own, stable id (e.g. the host name). A stopped instance's partitions then wait for it up to --session-timeout")
@@ -146,7 +172,7 @@ another --group is refused.`,
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once the whole topic is finished: this instance's partitions read to their end with nothing new for this long, and every other partition committed to the tables up to its end by whichever instance holds it; until then wait, saying which partitions are unfinished and who holds them (0: never)")
 	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", 0, "how long --stop-when-idle may wait, once this instance's own partitions are finished, for the partitions other instances hold; then exit 1 naming them (0: no limit)")
 	fs.StringArrayVar(&attrs, "session-attr", nil, "add a typed column to every session (see batch --help and the README): NAME=AGG(ARG) with first, last, count, count_distinct, sum, min, max or any(CONDITION); repeatable; a new one is added to the sessions table, dropping or retyping one is refused")
-	fs.BoolVar(&cfg.Warehouse.EventsTable, "events-table", false, "also write every accepted event, tagged with its session_id, 0-based event_index and session start, with its raw record, to the Iceberg table events (exactly once, like the other tables); an event is written once its place in its session is final, before the session closes")
+	fs.BoolVar(&events, "events-table", false, "also write every accepted event, tagged with its session_id, 0-based event_index and session start, with its raw record, to the Iceberg table events (exactly once, like the other tables); an event is written once its place in its session is final, before the session closes")
 	fs.BoolVar(&cfg.Drain, "drain", false, "at stop, close every open session of this instance's partitions (as batch does at the end of its input) instead of keeping it for the next run; other instances' partitions are theirs to drain")
 	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's (uuid, event_id) until the watermark is this far past its event time: a copy re-sent meanwhile is a duplicate, even after its session was committed (keep it above --inactivity-timeout to cover closed sessions). Memory: 40 to 100 bytes per event of the last --allowed-lateness + --dedup-window, per partition")
 	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition, oldest forgotten first (about 40 bytes of memory when full and 18 of checkpoint each; sessionize_dedup_evicted_early_total counts keys forgotten inside --dedup-window); 0: none, a copy is a duplicate only while its first copy is still open")

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,16 +43,14 @@ func registerTableWarehouse(cmd *cobra.Command, wf *warehouseFlags) {
 	_ = cmd.Flags().MarkHidden("uuid-buckets")
 }
 
-// openExisting opens a warehouse that must exist already: reading tables
-// is no reason to create them.
-func openExisting(ctx context.Context, e *env, wf *warehouseFlags) (*iceberg.Warehouse, error) {
-	if wf.catalogURI == "" {
-		catalog := filepath.Join(wf.warehouse, "catalog.db")
-		if _, err := os.Stat(catalog); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no warehouse at %s (no %s); give --warehouse", wf.warehouse, catalog)
-		}
+// openReadOnly opens a warehouse for a command that only reads: nothing
+// is created or written, so it works on a read-only warehouse too.
+func openReadOnly(ctx context.Context, e *env, wf *warehouseFlags) (*iceberg.Warehouse, error) {
+	cfg, err := wf.config()
+	if err != nil {
+		return nil, err
 	}
-	return iceberg.Open(ctx, iceberg.Config{Warehouse: wf.warehouse, CatalogURI: wf.catalogURI, Namespace: wf.namespace}, e.logger)
+	return iceberg.OpenReadOnly(ctx, cfg, e.logger)
 }
 
 func newTableDescribeCmd(e *env) *cobra.Command {
@@ -86,7 +82,7 @@ Kafka offsets per partition and state checkpoint files, or "batch RUN-ID" for a 
 			if snapshots < 0 {
 				return usagef("invalid argument %d for \"--snapshots\" flag: want 0 (all) or more", snapshots)
 			}
-			wh, err := openExisting(cmd.Context(), e, &wf)
+			wh, err := openReadOnly(cmd.Context(), e, &wf)
 			if err != nil {
 				return err
 			}
@@ -254,7 +250,7 @@ filtered on uuid: files whose uuid range (or uuid bucket) cannot hold the user a
 			if uuid == "" {
 				return usagef("no user: give --uuid")
 			}
-			wh, err := openExisting(cmd.Context(), e, &wf)
+			wh, err := openReadOnly(cmd.Context(), e, &wf)
 			if err != nil {
 				return err
 			}
@@ -312,6 +308,7 @@ func newTableAuditCmd(e *env) *cobra.Command {
 	var (
 		wf      warehouseFlags
 		servers []string
+		kSec    kafkaSecurityFlags
 		topic   string
 		timeout time.Duration
 		asJSON  bool
@@ -349,7 +346,7 @@ hold the whole topic.`,
 			if len(servers) == 0 && cmd.Flags().Changed("topic") {
 				return usagef("--topic needs --kafka-servers: the topic's end offsets come from Kafka")
 			}
-			wh, err := openExisting(ctx, e, &wf)
+			wh, err := openReadOnly(ctx, e, &wf)
 			if err != nil {
 				return err
 			}
@@ -368,8 +365,12 @@ hold the whole topic.`,
 				if rep.Topic != "" && topic != rep.Topic {
 					return fmt.Errorf("the tables hold output of topic %q, not %q", rep.Topic, topic)
 				}
+				sec, err := kSec.security(cmd, e.logger)
+				if err != nil {
+					return err
+				}
 				kctx, cancel := context.WithTimeout(ctx, timeout)
-				ends, err := kafka.TopicEnds(kctx, servers, topic)
+				ends, err := kafka.TopicEnds(kctx, servers, sec, topic)
 				cancel()
 				if err != nil {
 					return fmt.Errorf("end offsets of topic %q: %w", topic, err)
@@ -399,6 +400,7 @@ hold the whole topic.`,
 	registerTableWarehouse(cmd, &wf)
 	fs := cmd.Flags()
 	fs.StringSliceVar(&servers, "kafka-servers", nil, "also check every partition of the topic against its end offset in this Kafka cluster (host:port, comma-separated)")
+	kSec.register(fs)
 	fs.StringVar(&topic, "topic", "", "the topic to check with --kafka-servers (default: the one the tables were written from)")
 	fs.DurationVar(&timeout, "kafka-timeout", 30*time.Second, "give up on Kafka after this long")
 	fs.BoolVar(&asJSON, "json", false, "print JSON instead of text")
@@ -577,7 +579,16 @@ commit of any writer takes (written files not yet in the catalog look like orpha
 			opts.OrphanAge = orphanAge
 			opts.SkipCompaction, opts.SkipExpiry, opts.SkipOrphans = noCompact, noExpire, noOrphans
 			opts.SkipCheckpoints, opts.SkipManifests, opts.DryRun = noCheckpoints, noManifests, dry
-			wh, err := openExisting(cmd.Context(), e, &wf)
+			whc, err := wf.config()
+			if err != nil {
+				return err
+			}
+			// The tables must exist: maintaining is no reason to create them.
+			open := iceberg.OpenExisting
+			if dry {
+				open = iceberg.OpenReadOnly
+			}
+			wh, err := open(cmd.Context(), whc, e.logger)
 			if err != nil {
 				return err
 			}

@@ -1,27 +1,81 @@
 package event
 
-import "bytes"
+import (
+	"bytes"
+	"math/bits"
+)
 
 // DefaultMaxRecordBytes is the default cap on one raw record.
 const DefaultMaxRecordBytes = 1 << 20
 
-// Parser turns one raw JSON record into Fields. It is not safe for
-// concurrent use; give each goroutine its own. It validates the whole record
-// strictly (so "invalid_json" is honest) but decodes only the fields the
-// sessionizer needs, without building a tree or allocating.
+// utf8BOM starts files written by some Windows tools; it is not JSON, and
+// a user would not see it, so a record starting with it is read without it.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// Parser turns one raw JSON record into Fields by a Schema. It is not safe
+// for concurrent use; give each goroutine its own. It validates the whole
+// record strictly (so "invalid_json" is honest) but decodes only the fields
+// the schema names, descending only into the objects on their paths,
+// without building a tree or allocating.
 type Parser struct {
 	sc       scanner
 	maxBytes int
+	asm      *Assembler
+	vals     Values
+	targets  []target
+	all      uint16 // one bit per target
+	// byFirst[d][c] are the targets whose name at depth d starts with
+	// byte c: most keys match none, and this says so with one load
+	// instead of a compare per target.
+	byFirst [indexedDepths][256]uint16
 }
 
-// NewParser returns a Parser that rejects records longer than maxBytes
-// (<= 0 means DefaultMaxRecordBytes).
-func NewParser(maxBytes int) *Parser {
+// indexedDepths is how deep byFirst indexes paths; names deeper in are
+// compared one by one.
+const indexedDepths = 4
+
+// target is one schema path and where its value goes.
+type target struct {
+	parts [][]byte
+	val   *Value
+}
+
+// NewParser returns a Parser for schema s (zero: DefaultSchema) that
+// rejects records longer than maxBytes (<= 0 means DefaultMaxRecordBytes).
+func NewParser(s Schema, maxBytes int) *Parser {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRecordBytes
 	}
-	return &Parser{maxBytes: maxBytes}
+	ps := &Parser{maxBytes: maxBytes, asm: NewAssembler(s)}
+	sch := ps.asm.Schema()
+	add := func(p Path, v *Value) {
+		if p.IsZero() {
+			return
+		}
+		t := target{val: v}
+		for _, name := range p.parts {
+			t.parts = append(t.parts, []byte(name))
+		}
+		bit := uint16(1) << len(ps.targets)
+		for d, name := range p.parts {
+			if d < indexedDepths {
+				ps.byFirst[d][name[0]] |= bit
+			}
+		}
+		ps.all |= bit
+		ps.targets = append(ps.targets, t)
+	}
+	for i, u := range sch.User {
+		add(u, &ps.vals.User[i])
+	}
+	add(sch.EventID, &ps.vals.EventID)
+	add(sch.Time, &ps.vals.Time)
+	add(sch.Page, &ps.vals.Page)
+	return ps
 }
+
+// Schema is the schema the parser reads by.
+func (ps *Parser) Schema() *Schema { return ps.asm.Schema() }
 
 // Parse validates rec and fills f. On rejection f is unspecified. The slices
 // in f alias rec or the parser's memory until the next Parse. Like
@@ -30,54 +84,184 @@ func (ps *Parser) Parse(rec []byte, f *Fields) Reason {
 	if len(rec) > ps.maxBytes {
 		return LineTooLong
 	}
-	if len(bytes.TrimSpace(rec)) == 0 {
+	body := bytes.TrimPrefix(rec, utf8BOM)
+	if len(bytes.TrimSpace(body)) == 0 {
 		return EmptyRecord
 	}
-	*f = Fields{}
+	for i := range ps.targets {
+		*ps.targets[i].val = Value{}
+	}
 	sc := &ps.sc
-	sc.b, sc.i, sc.scratch = rec, 0, sc.scratch[:0]
-	tsOK := false
-	ok := sc.topObject(func(key []byte, keyEscaped bool, v field) {
-		if keyEscaped {
-			key = sc.unescape(key)
-		}
-		switch string(key) {
-		case "uuid":
-			f.UUID = ps.str(v)
-		case "event_id":
-			f.EventID = ps.str(v)
-		case "page_name":
-			f.PageName = ps.str(v)
-		case "event_timestamp":
-			f.TimestampMs, tsOK = ps.timestamp(v)
-		}
-	})
+	sc.b, sc.i, sc.scratch = body, 0, sc.scratch[:0]
+	sc.ws()
+	ok := sc.i < len(sc.b) && sc.b[sc.i] == '{' && ps.object(0, ps.all) && sc.end()
 	sc.b = nil
 	if !ok {
+		*f = Fields{}
 		return InvalidJSON
 	}
-	return Validate(f, tsOK)
+	return ps.asm.Assemble(&ps.vals, rec, f)
 }
 
-// str returns a string value's decoded bytes, or nil for any other type.
-func (ps *Parser) str(v field) []byte {
-	if v.kind != 's' {
-		return nil
+// object parses the object at sc.i (its '{'), whose members are at path
+// depth depth, storing the values of the targets in mask whose paths
+// lead through it.
+func (ps *Parser) object(depth int, mask uint16) bool {
+	sc := &ps.sc
+	sc.i++
+	sc.ws()
+	if sc.i < len(sc.b) && sc.b[sc.i] == '}' {
+		sc.i++
+		return true
 	}
-	if v.escaped {
-		return ps.sc.unescape(v.raw)
+	for {
+		sc.ws()
+		key, esc, ok := sc.rawString()
+		if !ok {
+			return false
+		}
+		sc.ws()
+		if sc.i >= len(sc.b) || sc.b[sc.i] != ':' {
+			return false
+		}
+		sc.i++
+		sc.ws()
+		if sc.i >= len(sc.b) {
+			return false
+		}
+		var leaf, inner uint16
+		if mask != 0 && esc {
+			key = sc.unescape(key)
+		}
+		if mask != 0 && len(key) > 0 {
+			cand := mask
+			if depth < indexedDepths {
+				cand &= ps.byFirst[depth][key[0]]
+			}
+			for m := cand; m != 0; m &= m - 1 {
+				t := bits.TrailingZeros16(m)
+				p := ps.targets[t].parts
+				if string(p[depth]) == string(key) {
+					if len(p) == depth+1 {
+						leaf |= 1 << t
+					} else {
+						inner |= 1 << t
+					}
+				}
+			}
+		}
+		if leaf|inner == 0 {
+			if !ps.value(depth + 1) {
+				return false
+			}
+		} else if !ps.member(depth, leaf, inner) {
+			return false
+		}
+		sc.ws()
+		if sc.i >= len(sc.b) {
+			return false
+		}
+		switch sc.b[sc.i] {
+		case ',':
+			sc.i++
+		case '}':
+			sc.i++
+			return true
+		default:
+			return false
+		}
 	}
-	return v.raw
 }
 
-// timestamp accepts a string of digits or a JSON integer; anything else
-// (floats, exponents, negatives, null) is a bad timestamp.
-func (ps *Parser) timestamp(v field) (int64, bool) {
-	switch v.kind {
-	case 's':
-		return ParseTimestampDigits(ps.str(v))
-	case 'n':
-		return ParseTimestampDigits(v.raw)
+// member parses one member value that targets want: the value of those in
+// leaf, or an object holding those in inner.
+func (ps *Parser) member(depth int, leaf, inner uint16) bool {
+	sc := &ps.sc
+	var v Value
+	switch c := sc.b[sc.i]; {
+	case c == '"':
+		raw, esc, ok := sc.rawString()
+		if !ok {
+			return false
+		}
+		if esc && leaf != 0 {
+			raw = sc.unescape(raw)
+		}
+		v = Value{Kind: String, Text: raw}
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := sc.i
+		if !sc.number() {
+			return false
+		}
+		v = Value{Kind: Number, Text: sc.b[start:sc.i]}
+	case c == 'n':
+		if !sc.literal("null") {
+			return false
+		}
+		v = Value{Kind: Null}
+	case c == '{' && inner != 0:
+		if !ps.object(depth+1, inner) {
+			return false
+		}
+		v = Value{Kind: Other}
+	default:
+		if !ps.value(depth + 1) {
+			return false
+		}
+		v = Value{Kind: Other}
 	}
-	return 0, false
+	for m := leaf; m != 0; m &= m - 1 {
+		*ps.targets[bits.TrailingZeros16(m)].val = v
+	}
+	return true
+}
+
+// value skips any JSON value, validating it: objects by the same loop
+// that finds the schema's fields (object, with no targets), the rest here.
+func (ps *Parser) value(depth int) bool {
+	sc := &ps.sc
+	if depth > maxDepth || sc.i >= len(sc.b) {
+		return false
+	}
+	switch c := sc.b[sc.i]; {
+	case c == '"':
+		_, _, ok := sc.rawString()
+		return ok
+	case c == '{':
+		return ps.object(depth, 0)
+	case c == '[':
+		sc.i++
+		sc.ws()
+		if sc.i < len(sc.b) && sc.b[sc.i] == ']' {
+			sc.i++
+			return true
+		}
+		for {
+			sc.ws()
+			if !ps.value(depth + 1) {
+				return false
+			}
+			sc.ws()
+			if sc.i >= len(sc.b) {
+				return false
+			}
+			if sc.b[sc.i] == ']' {
+				sc.i++
+				return true
+			}
+			if sc.b[sc.i] != ',' {
+				return false
+			}
+			sc.i++
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return sc.number()
+	case c == 't':
+		return sc.literal("true")
+	case c == 'f':
+		return sc.literal("false")
+	case c == 'n':
+		return sc.literal("null")
+	}
+	return false
 }

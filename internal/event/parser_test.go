@@ -17,32 +17,38 @@ func TestParse(t *testing.T) {
 	}{
 		{"string timestamp", `{"event_id":"a","uuid":"u","event_timestamp":"1700000000000","page_name":"home"}`, OK, 1700000000000, "home"},
 		{"integer timestamp", `{"event_id":"a","uuid":"u","event_timestamp":1700000000000}`, OK, 1700000000000, ""},
-		{"nested details ignored", `{"event_id":"a","uuid":"u","event_timestamp":"1","event_details":{"uuid":"x"},"booking_details":{"price":3}}`, OK, 1, ""},
-		{"escaped strings", `{"event_id":"a\"b","uuid":"\u00e9","event_timestamp":"5","page_name":"p\\q"}`, OK, 5, `p\q`},
+		{"nested details ignored", `{"event_id":"a","uuid":"u","event_timestamp":"1","event_details":{"uuid":"x"},"booking_details":{"price":3}}`, OK, 1000, ""},
+		{"escaped strings", `{"event_id":"a\"b","uuid":"\u00e9","event_timestamp":"5","page_name":"p\\q"}`, OK, 5000, `p\q`},
 		{"not json", `{not json`, InvalidJSON, 0, ""},
 		{"array", `[1,2]`, InvalidJSON, 0, ""},
 		{"string", `"x"`, InvalidJSON, 0, ""},
 		{"trailing garbage", `{"uuid":"u"} x`, InvalidJSON, 0, ""},
-		{"missing uuid", `{"event_id":"b","event_timestamp":"1"}`, MissingUUID, 0, ""},
-		{"empty uuid", `{"uuid":"","event_id":"b","event_timestamp":"1"}`, MissingUUID, 0, ""},
-		{"numeric uuid", `{"uuid":7,"event_id":"b","event_timestamp":"1"}`, MissingUUID, 0, ""},
+		{"missing uuid", `{"event_id":"b","event_timestamp":"1"}`, MissingUser, 0, ""},
+		{"empty uuid", `{"uuid":"","event_id":"b","event_timestamp":"1"}`, MissingUser, 0, ""},
+		{"numeric uuid is its text", `{"uuid":7,"event_id":"b","event_timestamp":"1700000000000"}`, OK, 1700000000000, ""},
+		{"fractional uuid", `{"uuid":7.5,"event_id":"b","event_timestamp":"1"}`, UserNotString, 0, ""},
+		{"object uuid", `{"uuid":{"id":"x"},"event_id":"b","event_timestamp":"1"}`, UserNotString, 0, ""},
+		{"bool event_id", `{"uuid":"u","event_id":true,"event_timestamp":"1"}`, EventIDNotString, 0, ""},
+		{"BOM skipped", "\xef\xbb\xbf{\"uuid\":\"u\",\"event_id\":\"b\",\"event_timestamp\":1700000000000}", OK, 1700000000000, ""},
+		{"seconds by magnitude", `{"uuid":"u","event_id":"c","event_timestamp":1700000000}`, OK, 1700000000000, ""},
+		{"rfc3339 string", `{"uuid":"u","event_id":"c","event_timestamp":"2023-11-14T22:13:20.5Z"}`, OK, 1700000000500, ""},
 		{"missing event_id", `{"uuid":"u","event_timestamp":"1"}`, MissingEventID, 0, ""},
 		{"null event_id", `{"uuid":"u","event_id":null,"event_timestamp":"1"}`, MissingEventID, 0, ""},
-		{"word timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"yesterday"}`, BadTimestamp, 0, ""},
-		{"null timestamp", `{"uuid":"u","event_id":"c","event_timestamp":null}`, BadTimestamp, 0, ""},
-		{"missing timestamp", `{"uuid":"u","event_id":"c"}`, BadTimestamp, 0, ""},
-		{"float timestamp", `{"uuid":"u","event_id":"c","event_timestamp":1.7e12}`, BadTimestamp, 0, ""},
-		{"negative timestamp", `{"uuid":"u","event_id":"c","event_timestamp":-5}`, BadTimestamp, 0, ""},
-		{"signed string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"+5"}`, BadTimestamp, 0, ""},
-		{"overflowing timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"99999999999999999999"}`, BadTimestamp, 0, ""},
-		{"empty string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":""}`, BadTimestamp, 0, ""},
+		{"word timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"yesterday"}`, BadTimeFormat, 0, ""},
+		{"null timestamp", `{"uuid":"u","event_id":"c","event_timestamp":null}`, MissingTime, 0, ""},
+		{"missing timestamp", `{"uuid":"u","event_id":"c"}`, MissingTime, 0, ""},
+		{"float timestamp", `{"uuid":"u","event_id":"c","event_timestamp":1.7e12}`, TimeNotNumber, 0, ""},
+		{"negative timestamp", `{"uuid":"u","event_id":"c","event_timestamp":-5}`, TimeOutOfRange, 0, ""},
+		{"signed string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"+5"}`, BadTimeFormat, 0, ""},
+		{"overflowing timestamp", `{"uuid":"u","event_id":"c","event_timestamp":"99999999999999999999"}`, TimeOutOfRange, 0, ""},
+		{"empty string timestamp", `{"uuid":"u","event_id":"c","event_timestamp":""}`, MissingTime, 0, ""},
 		{"blank line", `   `, EmptyRecord, 0, ""},
 		{"invalid utf-8 in uuid", "{\"uuid\":\"u\xff\",\"event_id\":\"a\",\"event_timestamp\":\"1\"}", InvalidUTF8, 0, ""},
 		{"invalid utf-8 in page", "{\"uuid\":\"u\",\"event_id\":\"a\",\"event_timestamp\":\"1\",\"page_name\":\"caf\xe9\"}", InvalidUTF8, 0, ""},
-		{"invalid utf-8 elsewhere is kept", "{\"uuid\":\"u\",\"event_id\":\"a\",\"event_timestamp\":\"1\",\"x\":\"\xff\"}", OK, 1, ""},
+		{"invalid utf-8 elsewhere is kept", "{\"uuid\":\"u\",\"event_id\":\"a\",\"event_timestamp\":\"1\",\"x\":\"\xff\"}", OK, 1000, ""},
 		{"too long", `{"uuid":"u","event_id":"c","event_timestamp":"1","page_name":"` + strings.Repeat("x", 200) + `"}`, LineTooLong, 0, ""},
 	}
-	p := NewParser(128)
+	p := NewParser(Schema{}, 128)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var f Fields
@@ -68,7 +74,7 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	p := NewParser(1 << 16)
+	p := NewParser(Schema{}, 1<<16)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fl Fields
 		r := p.Parse(in, &fl)
@@ -84,10 +90,10 @@ func FuzzParse(f *testing.F) {
 			// encoding/json rewrites invalid UTF-8; we keep the bytes.
 			return
 		}
-		if u, _ := m["uuid"].(string); u != string(fl.UUID) || u == "" {
+		if u, isStr := m["uuid"].(string); isStr && (u != string(fl.UUID) || u == "") {
 			t.Fatalf("uuid %q, encoding/json %q", fl.UUID, u)
 		}
-		if id, _ := m["event_id"].(string); id != string(fl.EventID) || id == "" {
+		if id, isStr := m["event_id"].(string); isStr && (id != string(fl.EventID) || id == "") {
 			t.Fatalf("event_id %q, encoding/json %q", fl.EventID, id)
 		}
 		if fl.TimestampMs < 0 {

@@ -8,23 +8,15 @@ import (
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 512
 
-// scanner is a strict, single-pass JSON validator specialised for event
-// records: it walks the whole document (so anything that is not valid JSON is
-// rejected) but only materialises the few top-level fields it needs, with no
-// tree and no allocation once its scratch buffer has grown.
+// scanner holds the strict JSON primitives of the Parser (whitespace,
+// strings, numbers, literals, unescaping); the Parser walks objects and
+// arrays with them in one pass, validating the whole document but keeping
+// only the schema's fields, with no tree and no allocation once the scratch
+// buffer has grown.
 type scanner struct {
 	b       []byte
 	i       int
 	scratch []byte // unescaped strings, reused across records
-}
-
-// field is one top-level member value. For strings raw is the text
-// between the quotes, still escaped if escaped is set; for numbers it is the
-// number's text.
-type field struct {
-	kind    byte // 's' string, 'n' number, 'o' anything else
-	raw     []byte
-	escaped bool
 }
 
 func (sc *scanner) ws() {
@@ -38,155 +30,9 @@ func (sc *scanner) ws() {
 	}
 }
 
-// topObject parses the top-level object, calling visit for every member with
-// the raw (still escaped) key and, for string and number values, their
-// contents.
-func (sc *scanner) topObject(visit func(key []byte, keyEscaped bool, v field)) bool {
-	sc.ws()
-	if sc.i >= len(sc.b) || sc.b[sc.i] != '{' {
-		return false
-	}
-	sc.i++
-	sc.ws()
-	if sc.i < len(sc.b) && sc.b[sc.i] == '}' {
-		sc.i++
-		return sc.end()
-	}
-	for {
-		sc.ws()
-		key, esc, ok := sc.rawString()
-		if !ok {
-			return false
-		}
-		sc.ws()
-		if sc.i >= len(sc.b) || sc.b[sc.i] != ':' {
-			return false
-		}
-		sc.i++
-		sc.ws()
-		if sc.i >= len(sc.b) {
-			return false
-		}
-		var v field
-		switch c := sc.b[sc.i]; {
-		case c == '"':
-			raw, vesc, ok := sc.rawString()
-			if !ok {
-				return false
-			}
-			v = field{kind: 's', raw: raw, escaped: vesc}
-		case c == '-' || (c >= '0' && c <= '9'):
-			start := sc.i
-			if !sc.number() {
-				return false
-			}
-			v = field{kind: 'n', raw: sc.b[start:sc.i]}
-		default:
-			if !sc.value(1) {
-				return false
-			}
-			v = field{kind: 'o'}
-		}
-		visit(key, esc, v)
-		sc.ws()
-		if sc.i >= len(sc.b) {
-			return false
-		}
-		switch sc.b[sc.i] {
-		case ',':
-			sc.i++
-		case '}':
-			sc.i++
-			return sc.end()
-		default:
-			return false
-		}
-	}
-}
-
 func (sc *scanner) end() bool {
 	sc.ws()
 	return sc.i == len(sc.b)
-}
-
-// value skips any JSON value, validating it.
-func (sc *scanner) value(depth int) bool {
-	if depth > maxDepth || sc.i >= len(sc.b) {
-		return false
-	}
-	switch c := sc.b[sc.i]; {
-	case c == '"':
-		_, _, ok := sc.rawString()
-		return ok
-	case c == '{':
-		sc.i++
-		sc.ws()
-		if sc.i < len(sc.b) && sc.b[sc.i] == '}' {
-			sc.i++
-			return true
-		}
-		for {
-			sc.ws()
-			if _, _, ok := sc.rawString(); !ok {
-				return false
-			}
-			sc.ws()
-			if sc.i >= len(sc.b) || sc.b[sc.i] != ':' {
-				return false
-			}
-			sc.i++
-			sc.ws()
-			if !sc.value(depth + 1) {
-				return false
-			}
-			sc.ws()
-			if sc.i >= len(sc.b) {
-				return false
-			}
-			if sc.b[sc.i] == '}' {
-				sc.i++
-				return true
-			}
-			if sc.b[sc.i] != ',' {
-				return false
-			}
-			sc.i++
-		}
-	case c == '[':
-		sc.i++
-		sc.ws()
-		if sc.i < len(sc.b) && sc.b[sc.i] == ']' {
-			sc.i++
-			return true
-		}
-		for {
-			sc.ws()
-			if !sc.value(depth + 1) {
-				return false
-			}
-			sc.ws()
-			if sc.i >= len(sc.b) {
-				return false
-			}
-			if sc.b[sc.i] == ']' {
-				sc.i++
-				return true
-			}
-			if sc.b[sc.i] != ',' {
-				return false
-			}
-			sc.i++
-		}
-	case c == '-' || (c >= '0' && c <= '9'):
-		return sc.number()
-	case c == 't':
-		return sc.literal("true")
-	case c == 'f':
-		return sc.literal("false")
-	case c == 'n':
-		return sc.literal("null")
-	}
-	return false
 }
 
 func (sc *scanner) literal(lit string) bool {

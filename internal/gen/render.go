@@ -3,6 +3,8 @@ package gen
 import (
 	"strconv"
 	"time"
+
+	schema "github.com/sessionize/sessionize/internal/event"
 )
 
 // How a field is written; the zero value is the well-formed way.
@@ -33,7 +35,7 @@ func appendLine(b []byte, ev *event, idKey uint64) []byte {
 	}
 	b = append(b, '{')
 	if idMode != fieldOmitted {
-		b = append(b, `"event_id": `...)
+		b = appendKey(b, schema.DefaultEventIDField)
 		switch idMode {
 		case fieldOK:
 			b = append(b, '"')
@@ -46,9 +48,11 @@ func appendLine(b []byte, ev *event, idKey uint64) []byte {
 		}
 		b = append(b, ", "...)
 	}
-	b = append(b, `"page_name": "`...)
+	b = appendKey(b, schema.DefaultPageField)
+	b = append(b, '"')
 	b = append(b, pageNames[ev.page]...)
-	b = append(b, `", "event_timestamp": `...)
+	b = append(b, `", `...)
+	b = appendKey(b, schema.DefaultTimeField)
 	b = appendTimestamp(b, ev)
 	b = append(b, `, "booking_details": `...)
 	switch ev.act {
@@ -63,13 +67,14 @@ func appendLine(b []byte, ev *event, idKey uint64) []byte {
 	}
 	switch uuidMode {
 	case fieldOK:
-		b = append(b, `, "uuid": "`...)
+		b = appendKey(append(b, ", "...), schema.DefaultUserField)
+		b = append(b, '"')
 		b = append(b, ev.uuid[:]...)
 		b = append(b, '"')
 	case fieldEmpty:
-		b = append(b, `, "uuid": ""`...)
+		b = append(appendKey(append(b, ", "...), schema.DefaultUserField), `""`...)
 	case fieldNull:
-		b = append(b, `, "uuid": null`...)
+		b = append(appendKey(append(b, ", "...), schema.DefaultUserField), "null"...)
 	}
 	b = append(b, `, "event_details": {"event_name": "`...)
 	an := &actionNames[ev.act]
@@ -81,14 +86,23 @@ func appendLine(b []byte, ev *event, idKey uint64) []byte {
 	return append(b, `"}}`...)
 }
 
+// appendKey appends "name": with the field names of the default event
+// schema, which event owns.
+func appendKey(b []byte, name string) []byte {
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, `": `...)
+}
+
 func appendTimestamp(b []byte, ev *event) []byte {
 	if ev.flaw == flawBadTimestamp {
 		switch ev.variant % numBadTimestamps {
 		case 0:
 			return append(b, `"yesterday"`...)
-		case 1: // ISO 8601 instead of epoch milliseconds
+		case 1: // a US-style date: only a --time-format layout reads it
+			// (RFC 3339 is valid input: the default format reads it)
 			b = append(b, '"')
-			b = time.UnixMilli(ev.timeMs).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+			b = time.UnixMilli(ev.timeMs).UTC().AppendFormat(b, "01/02/2006 15:04:05")
 			return append(b, '"')
 		case 2:
 			return append(b, "null"...)

@@ -16,6 +16,7 @@ import (
 // SessionTotals returns the rows of the sessions table and the sum of
 // their event_count.
 func (w *Warehouse) SessionTotals(ctx context.Context) (rows, events int64, err error) {
+	ctx = w.ioContext(ctx)
 	_, err = w.Scan(ctx, TableSessions, ScanOptions{Columns: []string{"event_count"}}, func(rec arrow.RecordBatch) error {
 		c := &recordColumns{rec: rec}
 		ev := col[*array.Int64](c, "event_count")
@@ -34,6 +35,7 @@ func (w *Warehouse) SessionTotals(ctx context.Context) (rows, events int64, err 
 // RowsByPartition returns the rows of late_events or rejected_events per
 // Kafka partition.
 func (w *Warehouse) RowsByPartition(ctx context.Context, tableName string) (map[int32]int64, error) {
+	ctx = w.ioContext(ctx)
 	if tableName != TableLate && tableName != TableRejected {
 		return nil, fmt.Errorf("iceberg: RowsByPartition of %q: only %s and %s have a Kafka partition column", tableName, TableLate, TableRejected)
 	}
@@ -54,6 +56,7 @@ func (w *Warehouse) RowsByPartition(ctx context.Context, tableName string) (map[
 
 // RejectedByReason returns the rows of rejected_events per reason.
 func (w *Warehouse) RejectedByReason(ctx context.Context) (map[string]int64, error) {
+	ctx = w.ioContext(ctx)
 	out := map[string]int64{}
 	_, err := w.Scan(ctx, TableRejected, ScanOptions{Columns: []string{"reason"}}, func(rec arrow.RecordBatch) error {
 		c := &recordColumns{rec: rec}

@@ -104,6 +104,7 @@ type Audit struct {
 // partition, the late_events and rejected_events rows against the
 // pipeline's counters.
 func (w *Warehouse) Audit(ctx context.Context) (Audit, error) {
+	ctx = w.ioContext(ctx)
 	var rep Audit
 	parts := map[int32]*PartitionAudit{}
 	part := func(p int32) *PartitionAudit {

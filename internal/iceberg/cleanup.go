@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"github.com/apache/iceberg-go"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 )
@@ -62,12 +62,20 @@ func (w *Warehouse) discardAttempt(ctx context.Context, tbl *table.Table, attemp
 		paths = append(paths, f.FilePath())
 	}
 	paths = append(paths, metadata...)
+	// The table's own IO: a REST catalog's tables need not be in the
+	// warehouse's storage.
+	fsys, err := tbl.FS(ctx)
+	if err != nil {
+		w.logger.WarnContext(ctx, "could not delete files of a failed iceberg commit; they are orphans no snapshot references",
+			"commit_id", attempt.String(), "error", err)
+		return
+	}
 	if sweep {
-		paths = append(paths, attemptDataFiles(localPath(tbl.Location()), attempt)...)
+		paths = append(paths, attemptDataFiles(fsys, tbl.Location(), attempt)...)
 	}
 	var failed []string
 	for _, p := range paths {
-		if err := os.Remove(localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			failed = append(failed, p)
 		}
 	}
@@ -82,14 +90,20 @@ func (w *Warehouse) discardAttempt(ctx context.Context, tbl *table.Table, attemp
 // attemptDataFiles lists the files under <table>/data whose name contains
 // the attempt UUID (iceberg-go names data files <partition>-<task>-<write
 // uuid>-<n>.parquet).
-func attemptDataFiles(tableDir string, attempt uuid.UUID) []string {
+func attemptDataFiles(fsys iceio.IO, tableLocation string, attempt uuid.UUID) []string {
+	lio, ok := fsys.(iceio.ListableIO)
+	if !ok {
+		return nil
+	}
 	var out []string
 	marker := attempt.String()
-	_ = filepath.WalkDir(filepath.Join(tableDir, "data"), func(p string, d fs.DirEntry, err error) error {
+	dataDir := strings.TrimSuffix(tableLocation, "/") + "/data"
+	// Best effort: a listing that fails part way returns what it found.
+	_ = lio.WalkDir(dataDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return nil // best effort: skip what cannot be read
+			return nil
 		}
-		if !d.IsDir() && strings.Contains(d.Name(), marker) {
+		if !d.IsDir() && strings.Contains(path.Base(p), marker) {
 			out = append(out, p)
 		}
 		return nil
@@ -98,7 +112,7 @@ func attemptDataFiles(tableDir string, attempt uuid.UUID) []string {
 }
 
 // localPath turns an iceberg-go location (a plain path or a file:// URI)
-// into a local path.
+// into a local path; an object-store URI is returned as it is.
 func localPath(location string) string {
 	if rest, ok := strings.CutPrefix(location, "file://"); ok {
 		return rest

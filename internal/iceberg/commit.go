@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -99,11 +98,15 @@ func (c *Commit) validate() error {
 // error wrapping ErrConflict if the table is at another snapshot, whether
 // that is seen before writing or reported by the catalog at commit time.
 func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
+	ctx = w.ioContext(ctx)
 	ti, err := w.info(c.Table)
 	if err != nil {
 		return Snapshot{}, err
 	}
 	if err := c.validate(); err != nil {
+		return Snapshot{}, err
+	}
+	if err := w.writable("commit to " + c.Table); err != nil {
 		return Snapshot{}, err
 	}
 	started := time.Now()
@@ -176,7 +179,7 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 		return snapshotFrom(snap), nil
 	}
 
-	if isConflict(err) {
+	if w.isConflict(err) {
 		// The catalog rejected the commit before recording anything, so
 		// every file of this attempt is garbage. The staged snapshot
 		// still names the manifests it wrote.
@@ -204,19 +207,6 @@ func headID(tbl *table.Table) int64 {
 		return s.SnapshotID
 	}
 	return NoSnapshot
-}
-
-// isConflict reports whether a commit error means "main moved", i.e. the
-// catalog refused the commit without recording it.
-func isConflict(err error) bool {
-	if errors.Is(err, table.ErrCommitFailed) || errors.Is(err, table.ErrCommitDiverged) {
-		return true
-	}
-	// iceberg-go returns failed requirements (e.g. "requirement failed:
-	// branch main has changed: expected id 1, found 2") as plain errors
-	// with no sentinel. The catalog checks requirements before it writes
-	// anything, so such a commit certainly did not happen.
-	return strings.Contains(strings.ToLower(err.Error()), "requirement failed")
 }
 
 // writeDataFiles writes the commit's rows as Parquet data files named with

@@ -1,15 +1,17 @@
 package iceberg
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 )
@@ -26,6 +28,8 @@ var catalogSuite = []struct {
 	{"Conflict", testConflict},
 	{"ConcurrentOpen", testConcurrentOpen},
 	{"RacingWriters", testRacingWriters},
+	{"UnknownOutcome", testUnknownOutcome},
+	{"ReadOnly", testReadOnly},
 }
 
 // The round trip again with bucket(8, uuid) partitioning.
@@ -114,7 +118,7 @@ func testRoundTrip(t *testing.T, cfg Config) {
 
 	// The sample sessions straddle midnight UTC: two day partitions.
 	var days []string
-	for _, f := range listFiles(t, tableDir(w, TableSessions)+"/data") {
+	for _, f := range tableFiles(t, w, TableSessions, "data") {
 		day, _, _ := strings.Cut(f, "/")
 		if len(days) == 0 || days[len(days)-1] != day {
 			days = append(days, day)
@@ -123,19 +127,19 @@ func testRoundTrip(t *testing.T, cfg Config) {
 	if want := []string{"session_start_day=2024-03-09", "session_start_day=2024-03-10"}; !reflect.DeepEqual(days, want) {
 		t.Fatalf("sessions partitions = %v, want %v", days, want)
 	}
-	for _, f := range listFiles(t, tableDir(w, TableSessions)+"/data") {
+	for _, f := range tableFiles(t, w, TableSessions, "data") {
 		if !strings.HasSuffix(f, ".parquet") {
 			t.Fatalf("unexpected data file %s", f)
 		}
-		assertZstd(t, filepath.Join(tableDir(w, TableSessions), "data", f))
+		assertZstd(t, "data/"+f, tableFile(t, w, TableSessions, "data/"+f))
 	}
 }
 
 // assertZstd fails unless every column chunk of a Parquet file is zstd
 // compressed (the table property write.parquet.compression-codec).
-func assertZstd(t *testing.T, path string) {
+func assertZstd(t *testing.T, path string, f parquet.ReaderAtSeeker) {
 	t.Helper()
-	r, err := file.OpenParquetFile(path, false)
+	r, err := file.NewParquetReader(f)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
@@ -275,14 +279,14 @@ func testConflict(t *testing.T, cfg Config) {
 	if _, err := a.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(10, "a"), ExpectParentSnapshotID: base.ID}); err != nil {
 		t.Fatalf("A's commit: %v", err)
 	}
-	before := listFiles(t, tableDir(a, TableSessions))
+	before := tableFiles(t, a, TableSessions, "")
 
 	// Seen before writing.
 	_, err = b.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(10, "b"), ExpectParentSnapshotID: base.ID})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("B's stale commit: err = %v, want ErrConflict", err)
 	}
-	if after := listFiles(t, tableDir(a, TableSessions)); !reflect.DeepEqual(after, before) {
+	if after := tableFiles(t, a, TableSessions, ""); !reflect.DeepEqual(after, before) {
 		t.Fatalf("B's refused commit changed the table's files:\nbefore %v\nafter  %v", before, after)
 	}
 
@@ -388,4 +392,63 @@ func testRacingWriters(t *testing.T, cfg Config) {
 		t.Fatalf("history has %d snapshots, want %d", len(hist), len(writers)*commitsEach)
 	}
 	assertNoOrphanFiles(t, writers[0], TableSessions)
+}
+
+// testUnknownOutcome: a commit whose answer is lost after the catalog
+// recorded it (FaultInjector.AfterCommit) is ErrCommitUnknown, never a
+// conflict, and its snapshot is in the table under its commit id; a
+// commit that failed before the catalog recorded it (BeforeCommit) is
+// ErrCommitUnknown too and the table has not moved. Either way the caller
+// settles it by reloading, as the pipeline does.
+func testUnknownOutcome(t *testing.T, cfg Config) {
+	ctx := testCtx(t)
+	var lose, fail atomic.Bool
+	cfg.Faults = &FaultInjector{
+		BeforeCommit: func(context.Context, string) error {
+			if fail.Load() {
+				return errors.New("connection reset")
+			}
+			return nil
+		},
+		AfterCommit: func(context.Context, string) error {
+			if lose.Load() {
+				return errors.New("connection reset")
+			}
+			return nil
+		},
+	}
+	w := openWarehouse(t, cfg)
+	base, err := w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(4, "base"), ExpectParentSnapshotID: NoSnapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lose.Store(true)
+	_, err = w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(3, "lost"), ExpectParentSnapshotID: base.ID,
+		Properties: map[string]string{"sessionize.test": "lost"}})
+	lose.Store(false)
+	if !errors.Is(err, ErrCommitUnknown) || errors.Is(err, ErrConflict) {
+		t.Fatalf("answer lost: err = %v, want ErrCommitUnknown", err)
+	}
+	head, ok, err := w.Current(ctx, TableSessions)
+	if err != nil || !ok || head.ID == base.ID || head.Summary["sessionize.test"] != "lost" || head.Summary[CommitIDProperty] == "" {
+		t.Fatalf("after a lost answer the head is %+v (%v); want the lost commit's snapshot", head, err)
+	}
+	if _, err := w.Commit(ctx, Commit{Table: TableSessions, ExpectParentSnapshotID: base.ID}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("retry on the old parent after the commit landed: err = %v, want ErrConflict", err)
+	}
+
+	fail.Store(true)
+	_, err = w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(2, "failed"), ExpectParentSnapshotID: head.ID})
+	fail.Store(false)
+	if !errors.Is(err, ErrCommitUnknown) || errors.Is(err, ErrConflict) {
+		t.Fatalf("failed call: err = %v, want ErrCommitUnknown", err)
+	}
+	if got := mustCurrentID(t, w, TableSessions); got != head.ID {
+		t.Fatalf("a call that failed before the catalog moved the table to %d", got)
+	}
+	rows, err := w.ReadSessions(ctx)
+	if err != nil || len(rows) != 7 {
+		t.Fatalf("%d rows (%v), want the 4 + 3 committed", len(rows), err)
+	}
 }

@@ -4,20 +4,32 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // Config says where the warehouse and its catalog are.
 type Config struct {
-	// Warehouse is the local directory that holds the table data, the table
-	// metadata, the embedded catalog and the pipeline checkpoints.
+	// Warehouse is where the table data, the table metadata and the
+	// pipeline checkpoints live: a local directory (which also holds the
+	// embedded catalog) or an object-store URL such as s3://bucket/prefix
+	// (see storage.ParseLocation). With a REST catalog the catalog decides
+	// where the tables go; the warehouse still holds the checkpoints.
 	Warehouse string
-	// CatalogURI selects the catalog database. "" is an embedded SQLite file
-	// <Warehouse>/catalog.db (one machine); "postgres://..." or
-	// "postgresql://..." is a PostgreSQL database (several writers, as long
-	// as they all see the same warehouse directory).
+	// Storage says how to reach an object-store warehouse (S3 endpoint,
+	// region, credentials); unused for a local one.
+	Storage storage.Options
+	// CatalogURI selects the catalog (see catalogKinds):
+	//   - "" is an embedded SQLite file <Warehouse>/catalog.db (one machine);
+	//   - "sqlite:///abs/path/catalog.db" is a SQLite file elsewhere;
+	//   - "postgres://..." or "postgresql://..." is a PostgreSQL database
+	//     (several writers, as long as they all see the same warehouse);
+	//   - "http://..." or "https://..." is an Iceberg REST catalog.
 	CatalogURI string
+	// Catalog holds the options of a REST catalog; the other kinds have
+	// everything in the URI.
+	Catalog CatalogOptions
 	// Namespace holds the three tables; "" means "sessionize".
 	Namespace string
 	// UUIDBuckets adds bucket(UUIDBuckets, uuid) to the sessions partition
@@ -37,35 +49,48 @@ type Config struct {
 	Faults *FaultInjector
 }
 
+// CatalogOptions configure an Iceberg REST catalog. Credential and Token
+// are secrets: they never appear in logs or errors.
+type CatalogOptions struct {
+	// Credential is OAuth2 client credentials, "client_id:client_secret",
+	// exchanged for a token at OAuth2ServerURI.
+	Credential string
+	// Token is a bearer token, used as is.
+	Token string
+	// OAuth2ServerURI is the token endpoint; "" is the catalog's own
+	// <uri>/v1/oauth/tokens.
+	OAuth2ServerURI string
+	// Warehouse is the catalog's warehouse (the REST "warehouse"
+	// property): which of the catalog's warehouses to use, e.g.
+	// s3://bucket/.
+	Warehouse string
+	// Props are more catalog properties (iceberg-go's REST catalog and
+	// table IO properties: "scope", "prefix", "header.X-Name",
+	// "s3.endpoint", ...); they do not override the fields above.
+	Props map[string]string
+}
+
 const (
 	defaultNamespace = "sessionize"
 	// catalogName is stored in every catalog row; one name for all
 	// sessionize processes so they share the tables.
 	catalogName = "sessionize"
-	sqliteFile  = "catalog.db"
-	// sqliteBusyTimeoutMs bounds how long a catalog operation waits for
-	// another process holding the SQLite write lock before failing.
-	sqliteBusyTimeoutMs = 30000
 )
 
 // normalized returns cfg with defaults applied and the warehouse made
 // absolute, or an error saying what is wrong with it.
 func (cfg Config) normalized() (Config, error) {
 	if cfg.Warehouse == "" {
-		return cfg, errors.New("iceberg: config: warehouse directory is required")
+		return cfg, errors.New("iceberg: config: warehouse is required: a local directory or a URL such as s3://bucket/warehouse")
 	}
-	abs, err := filepath.Abs(cfg.Warehouse)
+	loc, err := storage.ParseLocation(cfg.Warehouse)
 	if err != nil {
-		return cfg, fmt.Errorf("iceberg: config: warehouse %q: %w", cfg.Warehouse, err)
+		return cfg, fmt.Errorf("iceberg: config: %w", err)
 	}
-	// iceberg-go builds table locations with url.JoinPath, which escapes
-	// characters such as spaces; the escaped location would then name a
-	// different local directory. Refuse such paths instead of scattering
-	// files in two places.
-	if escaped := (&url.URL{Path: abs}).EscapedPath(); escaped != abs {
-		return cfg, fmt.Errorf("iceberg: config: warehouse path %q contains characters that need URL escaping; use a plain path", abs)
+	cfg.Warehouse = loc.URI
+	if !loc.Local() && cfg.CatalogURI == "" {
+		return cfg, fmt.Errorf("iceberg: config: warehouse %s is on object storage, which cannot hold the embedded SQLite catalog: give a catalog with --catalog-uri: sqlite:///path/catalog.db (a local file), postgres://user@host/db, or an Iceberg REST catalog https://host/path", loc.URI)
 	}
-	cfg.Warehouse = abs
 	if cfg.Namespace == "" {
 		cfg.Namespace = defaultNamespace
 	}
@@ -75,44 +100,37 @@ func (cfg Config) normalized() (Config, error) {
 	if cfg.UUIDBuckets < 0 {
 		return cfg, fmt.Errorf("iceberg: config: uuid buckets must be >= 0, got %d", cfg.UUIDBuckets)
 	}
-	if cfg.CatalogURI != "" && !isPostgresURI(cfg.CatalogURI) {
-		return cfg, fmt.Errorf("iceberg: config: catalog URI must be empty (embedded SQLite) or postgres:// / postgresql://, got %q", redactURI(cfg.CatalogURI))
+	if _, err := cfg.catalogKind(); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
 
-func isPostgresURI(uri string) bool {
+// catalogKind returns the kind of catalog cfg.CatalogURI names, after
+// checking that the URI and the options fit it.
+func (cfg Config) catalogKind() (catalogKind, error) {
+	for _, k := range catalogKinds() {
+		if k.accepts(cfg.CatalogURI) {
+			if err := k.check(cfg); err != nil {
+				return catalogKind{}, fmt.Errorf("iceberg: config: %w", err)
+			}
+			return k, nil
+		}
+	}
+	return catalogKind{}, fmt.Errorf("iceberg: config: catalog URI %q: want sqlite:///path/catalog.db, postgres://..., http(s)://... (an Iceberg REST catalog), or none for SQLite in the warehouse",
+		redactURI(cfg.CatalogURI))
+}
+
+// hasScheme reports whether uri starts with one of the schemes (case
+// insensitive), followed by "://".
+func hasScheme(uri string, schemes ...string) bool {
 	lower := strings.ToLower(uri)
-	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
-}
-
-// catalogDB returns the database/sql driver, the DSN and the iceberg-go SQL
-// dialect for cfg (already normalized).
-func (cfg Config) catalogDB() (driver, dsn, dialect string) {
-	if cfg.CatalogURI != "" {
-		return postgresDriver, cfg.CatalogURI, "postgres"
+	for _, s := range schemes {
+		if strings.HasPrefix(lower, s+"://") {
+			return true
+		}
 	}
-	// WAL lets readers proceed while another process commits.
-	// busy_timeout makes a second process wait for the write lock instead
-	// of failing at once. _txlock=immediate takes that lock at BEGIN of
-	// every read-write transaction (read-only ones stay deferred): a
-	// deferred transaction that reads and then writes (iceberg-go's
-	// CreateTable) fails with SQLITE_BUSY without waiting if another
-	// process wrote in between, which made concurrent Opens fail.
-	// synchronous(FULL) because a catalog row is the commit point of
-	// exactly-once output and must survive a power cut.
-	path := filepath.Join(cfg.Warehouse, sqliteFile)
-	dsn = fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate",
-		path, sqliteBusyTimeoutMs)
-	return sqliteDriver, dsn, "sqlite"
-}
-
-// catalogDescription names the catalog for logs without leaking a password.
-func (cfg Config) catalogDescription() string {
-	if cfg.CatalogURI != "" {
-		return "postgres " + redactURI(cfg.CatalogURI)
-	}
-	return "sqlite " + filepath.Join(cfg.Warehouse, sqliteFile)
+	return false
 }
 
 // redactURI hides the password of a URI for error messages and logs.

@@ -15,12 +15,19 @@
 //   - Current and Snapshots always reload the table from the catalog, so a
 //     restarted pipeline sees what was really committed.
 //
-// The catalog is iceberg-go's SQL catalog on an embedded SQLite file inside
-// the warehouse directory, or on PostgreSQL when several machines share one
-// warehouse. Data files are Parquet (zstd) in a local warehouse directory.
+// The catalog is any iceberg-go catalog.Catalog: the SQL catalog on an
+// embedded SQLite file inside a local warehouse, on a SQLite file elsewhere
+// or on PostgreSQL, or an Iceberg REST catalog (catalog.go, one file per
+// kind; each says how it signals a refused commit). Data files are Parquet
+// (zstd) where the table's location says: for the SQL catalogs in the
+// warehouse, for a REST catalog wherever the server puts the table. The
+// warehouse is a local
+// directory or an object store, reached through internal/storage (iceberg-go's
+// io layer), whose properties the catalog is given so that table files and
+// checkpoints share one storage and one set of credentials.
 //
 // Pipeline state checkpoints live in the same warehouse (WriteFile, ReadFile,
-// DeleteFile) so a warehouse directory is the whole durable state.
+// DeleteFile) so a warehouse is the whole durable state.
 //
 // The package also owns what the snapshots say: every sessionize.* summary
 // property, its parsing and encoding (Summary, summary.go), and the

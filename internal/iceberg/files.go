@@ -6,20 +6,29 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
 
-// Pipeline state checkpoints live inside the warehouse, so that the
-// warehouse directory alone is the pipeline's durable state. They sit
-// outside every table's directory: no Iceberg maintenance (orphan-file
-// removal) can mistake them for table files.
+// Pipeline state checkpoints live inside the warehouse, in the same storage
+// as the tables, so that the warehouse alone is the pipeline's durable
+// state. They sit outside every table's directory: no Iceberg maintenance
+// (orphan-file removal) can mistake them for table files.
+//
+// Every checkpoint has a name of its own (the pipeline names them by
+// writer and sequence) and is never rewritten: a commit's snapshot summary
+// names the files it made current. Atomicity therefore needs only that a
+// file appears whole: a rename on a local disk, a single PUT on an object
+// store.
+
+// checkpointRel is the checkpoint directory relative to the warehouse root.
+const checkpointRel = "sessionize/checkpoints"
 
 // checkpointDir is the one directory WriteFile, ReadFile and DeleteFile
 // touch.
 func (w *Warehouse) checkpointDir() string {
-	return filepath.Join(w.cfg.Warehouse, "sessionize", "checkpoints")
+	return w.store.Join(checkpointRel)
 }
 
 // WriteFile stores data at relPath under <warehouse>/sessionize/checkpoints
@@ -29,14 +38,17 @@ func (w *Warehouse) WriteFile(ctx context.Context, relPath string, data []byte) 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if !filepath.IsLocal(relPath) {
+	if !filepath.IsLocal(relPath) || strings.Contains(relPath, `\`) {
 		return "", fmt.Errorf("iceberg: write file: %q is not a relative path inside the checkpoint directory", relPath)
 	}
-	path := filepath.Join(w.checkpointDir(), relPath)
-	if err := writeFileAtomic(path, data); err != nil {
-		return "", fmt.Errorf("iceberg: write file %s: %w", path, err)
+	loc := w.store.Join(checkpointRel, path.Clean(filepath.ToSlash(relPath)))
+	if err := w.store.WriteFile(ctx, loc, data); err != nil {
+		return "", fmt.Errorf("iceberg: write file %s: %w", loc, err)
 	}
-	return fileURI(path), nil
+	if w.store.Location().Local() {
+		return fileURI(loc), nil
+	}
+	return loc, nil
 }
 
 // ReadFile returns the content of a file written by WriteFile.
@@ -44,11 +56,11 @@ func (w *Warehouse) ReadFile(ctx context.Context, uri string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	path, err := w.checkpointPath(uri)
+	loc, err := w.checkpointPath(uri)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := w.store.ReadFile(ctx, loc)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: read file: %w", err)
 	}
@@ -61,81 +73,36 @@ func (w *Warehouse) DeleteFile(ctx context.Context, uri string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	path, err := w.checkpointPath(uri)
+	loc, err := w.checkpointPath(uri)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := w.store.Remove(ctx, loc); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("iceberg: delete file: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	return nil
 }
 
-// checkpointPath resolves a URI from WriteFile (or a plain absolute path)
-// to a local path, refusing anything outside the checkpoint directory so a
-// bad URI cannot read or delete arbitrary files.
+// checkpointPath resolves a URI from WriteFile (or, on a local warehouse, a
+// plain absolute path) to the file's location in the store, refusing
+// anything outside the checkpoint directory so a bad URI cannot read or
+// delete arbitrary files.
 func (w *Warehouse) checkpointPath(uri string) (string, error) {
-	path := uri
-	if strings.HasPrefix(uri, "file:") {
+	loc := uri
+	if w.store.Location().Local() && strings.HasPrefix(uri, "file:") {
 		u, err := url.Parse(uri)
 		if err != nil {
 			return "", fmt.Errorf("iceberg: file URI %q: %w", uri, err)
 		}
-		path = u.Path
+		loc = u.Path
 	}
-	path = filepath.Clean(path)
-	rel, err := filepath.Rel(w.checkpointDir(), path)
-	if err != nil || !filepath.IsLocal(rel) {
+	rel, ok := w.store.Location().Contains(loc)
+	if inside, ok2 := strings.CutPrefix(rel, checkpointRel+"/"); !ok || !ok2 || inside == "" {
 		return "", fmt.Errorf("iceberg: %q is not inside the checkpoint directory %s", uri, w.checkpointDir())
 	}
-	return path, nil
+	return w.store.Join(rel), nil
 }
 
 func fileURI(path string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
-}
-
-// writeFileAtomic writes to a temporary file in the target directory,
-// fsyncs it, renames it over the target and fsyncs the directory so the
-// rename itself is durable.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -53,14 +53,14 @@ func TestCheckpointFiles(t *testing.T) {
 			t.Errorf("WriteFile(%q) accepted", rel)
 		}
 	}
-	catalogURI := "file://" + filepath.Join(dir, sqliteFile)
+	catalogURI := "file://" + EmbeddedCatalog(dir)
 	if _, err := w.ReadFile(ctx, catalogURI); err == nil {
 		t.Errorf("ReadFile outside the checkpoint directory accepted")
 	}
 	if err := w.DeleteFile(ctx, catalogURI); err == nil {
 		t.Errorf("DeleteFile outside the checkpoint directory accepted")
 	}
-	if _, err := os.Stat(filepath.Join(dir, sqliteFile)); err != nil {
+	if _, err := os.Stat(EmbeddedCatalog(dir)); err != nil {
 		t.Fatalf("catalog file touched: %v", err)
 	}
 }

@@ -150,7 +150,27 @@ func listFiles(t testing.TB, dir string) []string {
 
 // tableDir is where iceberg-go's SQL catalog puts a table by default.
 func tableDir(w *Warehouse, name string) string {
-	return filepath.Join(w.cfg.Warehouse, w.cfg.Namespace+".db", name)
+	return w.store.Join(w.cfg.Namespace+".db", name)
+}
+
+// storeFiles lists the files below dir in the warehouse's storage (local
+// or object store), relative to dir, slash-separated, sorted.
+func storeFiles(t testing.TB, w *Warehouse, dir string) []string {
+	t.Helper()
+	var out []string
+	err := w.store.Walk(testCtx(t), dir, func(p string, _ fs.FileInfo) error {
+		rel, ok := strings.CutPrefix(filepath.ToSlash(p), filepath.ToSlash(dir)+"/")
+		if !ok {
+			t.Errorf("listed %s, not below %s", p, dir)
+		}
+		out = append(out, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("list %s: %v", dir, err)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func mustCurrentID(t testing.TB, w *Warehouse, name string) int64 {

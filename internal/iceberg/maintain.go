@@ -177,10 +177,14 @@ type TableStats struct {
 // to other writers MaxAttempts times in a row (writers committing faster
 // than maintenance can stage a commit): nothing is wrong, try again later.
 func (w *Warehouse) Maintain(ctx context.Context, opts MaintainOptions) (MaintainReport, error) {
+	ctx = w.ioContext(ctx)
 	started := time.Now()
 	var rep MaintainReport
 	opts, err := opts.normalized()
 	if err != nil {
+		return rep, err
+	}
+	if err := w.writable("maintain"); err != nil && !opts.DryRun {
 		return rep, err
 	}
 	for _, name := range opts.Tables {

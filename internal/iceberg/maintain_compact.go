@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/table/compaction"
 	"github.com/google/uuid"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // manifestRewriteMinCount is how many data manifests a snapshot must have
@@ -87,7 +88,7 @@ plan:
 				}
 				// Keep the batch's files young while the next group is
 				// written.
-				if err := touchFiles(results, time.Now()); err != nil {
+				if _, err := w.touchFiles(ctx, name, results, time.Now(), opts.OrphanAge/8); err != nil {
 					w.discardCompaction(ctx, name, results)
 					return fmt.Errorf("compaction output vanished (an orphan-file pass with a too short orphan age?): %w", err)
 				}
@@ -147,8 +148,8 @@ func (w *Warehouse) commitCompactionRetrying(ctx context.Context, name string, r
 		}
 		// Young again, so no orphan-file pass takes them while this
 		// attempt is staged; if one took them already, start over.
-		touched := time.Now()
-		if err := touchFiles(results, touched); err != nil {
+		touched, err := w.touchFiles(ctx, name, results, time.Now(), opts.OrphanAge/8)
+		if err != nil {
 			w.discardCompaction(ctx, name, results)
 			if errors.Is(err, fs.ErrNotExist) {
 				return errReplan
@@ -256,7 +257,7 @@ func (w *Warehouse) commitCompaction(ctx context.Context, name string, tbl *tabl
 			"rewritten_files", tm.RewrittenFiles, "added_files", tm.AddedFiles, "manifests_rewritten", manifestsRewritten)
 		return nil
 	}
-	if isConflict(err) {
+	if w.isConflict(err) {
 		w.discardStaged(ctx, tx, head)
 		w.logger.InfoContext(ctx, "iceberg compaction lost a race with another commit; retrying on the new head",
 			"table", name, "parent", head.SnapshotID, "error", err)
@@ -329,12 +330,17 @@ func (w *Warehouse) executeCompaction(ctx context.Context, tbl *table.Table, g t
 // discardCompaction deletes the data files compaction wrote for a commit
 // that will not happen.
 func (w *Warehouse) discardCompaction(ctx context.Context, name string, results []table.CompactionGroupResult) {
+	fsys, err := w.tableFS(ctx, name)
+	if err != nil {
+		w.logger.WarnContext(ctx, "could not delete files of an abandoned compaction; the orphan-file pass will", "table", name, "error", err)
+		return
+	}
 	var failed []string
 	n := 0
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
 			n++
-			if err := os.Remove(localPath(df.FilePath())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := fsys.Remove(df.FilePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				failed = append(failed, df.FilePath())
 			}
 		}
@@ -379,22 +385,36 @@ func (w *Warehouse) discardStaged(ctx context.Context, tx *table.Transaction, ba
 		s = staged.SnapshotByID(*s.ParentSnapshotID)
 	}
 	for _, p := range paths {
-		if err := os.Remove(localPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			w.logger.DebugContext(ctx, "could not delete a staged metadata file", "file", p, "error", err)
 		}
 	}
 }
 
-// touchFiles sets the modification time of the compaction's output files.
-func touchFiles(results []table.CompactionGroupResult, t time.Time) error {
+// touchFiles makes the compaction's output files young (see
+// storage.Store.Touch: at least as young as t - fresh) and returns the
+// oldest of their modification times, from which the time left before an
+// orphan-file pass may take them is counted.
+func (w *Warehouse) touchFiles(ctx context.Context, name string, results []table.CompactionGroupResult, t time.Time, fresh time.Duration) (time.Time, error) {
+	// The table's IO: a REST catalog's tables need not be in the
+	// warehouse's storage (table_files.go).
+	fsys, err := w.tableFS(ctx, name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	oldest := t
 	for _, gr := range results {
 		for _, df := range gr.NewDataFiles {
-			if err := os.Chtimes(localPath(df.FilePath()), t, t); err != nil {
-				return err
+			mod, err := storage.TouchFile(ctx, fsys, df.FilePath(), t, fresh)
+			if err != nil {
+				return time.Time{}, err
+			}
+			if mod.Before(oldest) {
+				oldest = mod
 			}
 		}
 	}
-	return nil
+	return oldest, nil
 }
 
 // liveDataFiles returns the paths of the data files of tbl's current

@@ -53,7 +53,11 @@ type ExpireReport struct {
 // pipeline writing at the same time never loses a commit. Safe to call
 // concurrently with pipelines and other maintenance.
 func (w *Warehouse) ExpireSnapshots(ctx context.Context, tableName string, opts ExpireOptions) (ExpireReport, error) {
+	ctx = w.ioContext(ctx)
 	if _, err := w.info(tableName); err != nil {
+		return ExpireReport{}, err
+	}
+	if err := w.writable("expire snapshots"); err != nil && !opts.DryRun {
 		return ExpireReport{}, err
 	}
 	if opts.OlderThan == 0 {
@@ -111,7 +115,7 @@ func (w *Warehouse) expireSnapshots(ctx context.Context, name string, opts Expir
 		upd := table.NewRemoveSnapshotsUpdate(expired, opts.DeleteFiles)
 		_, _, err = w.cat.CommitTable(ctx, tbl.Identifier(), reqs, []table.Update{upd})
 		if err != nil {
-			if isConflict(err) {
+			if w.isConflict(err) {
 				rep.Conflicts++
 				w.logger.InfoContext(ctx, "iceberg snapshot expiry lost a race with another commit; retrying on the new head",
 					"table", name, "head", headID, "error", err)

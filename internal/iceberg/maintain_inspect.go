@@ -32,6 +32,7 @@ type TableDescription struct {
 // Describe loads a table and describes its schema, partitioning,
 // properties, snapshots and current data files.
 func (w *Warehouse) Describe(ctx context.Context, tableName string) (TableDescription, error) {
+	ctx = w.ioContext(ctx)
 	tbl, err := w.load(ctx, tableName)
 	if err != nil {
 		return TableDescription{}, err
@@ -65,6 +66,7 @@ func (w *Warehouse) Describe(ctx context.Context, tableName string) (TableDescri
 // partition) exclude the user are not read, and the remaining rows are
 // filtered while decoding.
 func (w *Warehouse) ReadUserSessions(ctx context.Context, uuid string) ([]SessionRow, error) {
+	ctx = w.ioContext(ctx)
 	var out []SessionRow
 	_, err := w.Scan(ctx, TableSessions, ScanOptions{filter: iceberg.EqualTo(iceberg.Reference("uuid"), uuid)}, func(rec arrow.RecordBatch) error {
 		var err error

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -42,11 +40,15 @@ func (w *Warehouse) deleteOrphanFiles(ctx context.Context, name string, age time
 			return nil, err
 		}
 	}
+	fsys, err := w.tableFS(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for _, f := range plan.Files() {
 		p := localPath(f)
 		if !dryRun {
-			if err := os.Remove(p); err != nil {
+			if err := fsys.Remove(f); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue // someone else deleted it
 				}
@@ -74,9 +76,6 @@ func (w *Warehouse) deleteOrphanFiles(ctx context.Context, name string, age time
 // sessions table of any cannot be read, nothing is deleted.
 func (w *Warehouse) deleteUnreferencedCheckpoints(ctx context.Context, age time.Duration, alsoKeep map[string]bool, dryRun bool) (deleted []string, kept int, err error) {
 	dir := w.checkpointDir()
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, nil
-	}
 	now := time.Now()
 	cutoff := now.Add(-age)
 	referenced, err := w.referencedCheckpoints(ctx, cutoff)
@@ -84,26 +83,10 @@ func (w *Warehouse) deleteUnreferencedCheckpoints(ctx context.Context, age time.
 		return nil, 0, fmt.Errorf("iceberg: maintain checkpoints: %w", err)
 	}
 	var candidates []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed under us
-			}
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		if referenced[filepath.Clean(p)] || alsoKeep[filepath.Clean(p)] {
+	err = w.store.Walk(ctx, dir, func(p string, info fs.FileInfo) error {
+		if referenced[p] || alsoKeep[p] {
 			kept++
 			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
 		}
 		if !info.ModTime().Before(cutoff) {
 			kept++
@@ -118,18 +101,11 @@ func (w *Warehouse) deleteUnreferencedCheckpoints(ctx context.Context, age time.
 	if dryRun {
 		return candidates, kept, nil
 	}
-	dirs := map[string]bool{}
 	for _, p := range candidates {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := w.store.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return deleted, kept, fmt.Errorf("iceberg: maintain checkpoints: %w", err)
 		}
 		deleted = append(deleted, p)
-		dirs[filepath.Dir(p)] = true
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return deleted, kept, fmt.Errorf("iceberg: maintain checkpoints: %w", err)
-		}
 	}
 	if len(deleted) > 0 {
 		w.logger.InfoContext(ctx, "unreferenced checkpoint files deleted", "files", len(deleted), "kept", kept)
@@ -137,7 +113,7 @@ func (w *Warehouse) deleteUnreferencedCheckpoints(ctx context.Context, age time.
 	return deleted, kept, nil
 }
 
-// referencedCheckpoints returns the local paths of the checkpoint files
+// referencedCheckpoints returns the store locations of the checkpoint files
 // named by the sessions table of every namespace of this warehouse, in its
 // current snapshot and in every snapshot that was current after cutoff.
 //
@@ -156,8 +132,11 @@ func (w *Warehouse) referencedCheckpoints(ctx context.Context, cutoff time.Time)
 	refs := map[string]bool{}
 	for _, ns := range namespaces {
 		if !slices.Equal(ns, w.ns) {
-			dir := filepath.Join(w.cfg.Warehouse, strings.Join(ns, ".")+".db")
-			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			exists, err := w.store.Exists(ctx, w.store.Join(strings.Join(ns, ".")+".db"))
+			if err != nil {
+				return nil, fmt.Errorf("look for namespace %s in the warehouse: %w", strings.Join(ns, "."), err)
+			}
+			if !exists {
 				continue // another warehouse's namespace
 			}
 		}

@@ -516,7 +516,7 @@ func TestReadUserSessions(t *testing.T) {
 // fenced), and every row must be in the table exactly once.
 func TestMaintainAlongsideWriters(t *testing.T) {
 	t.Parallel()
-	testMaintainAlongsideWriters(t, Config{Warehouse: t.TempDir()})
+	testMaintainAlongsideWriters(t, Config{Warehouse: t.TempDir()}, alongside{orphanAge: 4 * time.Second, pause: 20 * time.Millisecond})
 }
 
 // The same with a PostgreSQL catalog, whose database other warehouses'
@@ -528,18 +528,21 @@ func TestMaintainAlongsideWritersPostgres(t *testing.T) {
 	if _, err := newPipelineWriter(t, other, TableSessions, "x").commit(testCtx(t), Commit{Sessions: sampleSessions(3, "x")}, 0, 1, "file:///elsewhere/x.ckpt"); err != nil {
 		t.Fatal(err)
 	}
-	testMaintainAlongsideWriters(t, Config{Warehouse: t.TempDir(), CatalogURI: uri, Namespace: "t_maintain"})
+	testMaintainAlongsideWriters(t, Config{Warehouse: t.TempDir(), CatalogURI: uri, Namespace: "t_maintain"}, alongside{orphanAge: 4 * time.Second, pause: 20 * time.Millisecond})
 }
 
-func testMaintainAlongsideWriters(t *testing.T, cfg Config) {
+// alongside paces testMaintainAlongsideWriters: files of expired snapshots
+// become orphans; they are deleted once older than orphanAge, so the
+// writers go on for longer than that, pausing between commits.
+type alongside struct{ orphanAge, pause time.Duration }
+
+func testMaintainAlongsideWriters(t *testing.T, cfg Config, pace alongside) {
+	orphanAge := pace.orphanAge
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // slow under -race
 	defer cancel()
 	w := openWarehouse(t, cfg)
 	maint := openWarehouse(t, cfg) // its own handle, as in run --maintain-every
 
-	// Files of expired snapshots become orphans; they are deleted once
-	// older than orphanAge, so the writers go on for longer than that.
-	orphanAge := 4 * time.Second
 	minDuration := 2*orphanAge + time.Second
 	exerciseOrphans := true
 	switch {
@@ -596,7 +599,7 @@ func testMaintainAlongsideWriters(t *testing.T, cfg Config) {
 			// A pipeline commits every --commit-interval (10s by
 			// default); back to back, maintenance (whose commits take
 			// longer to stage) would never win a race.
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(pace.pause)
 		}
 		mu.Lock()
 		writerStats = append(writerStats, fmt.Sprintf("%s p%d: %d conflicts", table, p, pw.conflicts))

@@ -13,17 +13,20 @@ import (
 
 // ReadSessions returns every row of the sessions table's current snapshot.
 func (w *Warehouse) ReadSessions(ctx context.Context) ([]SessionRow, error) {
+	ctx = w.ioContext(ctx)
 	return readAll(ctx, w, TableSessions, SessionsFromRecord)
 }
 
 // ReadLate returns every row of the late_events table's current snapshot.
 func (w *Warehouse) ReadLate(ctx context.Context) ([]LateRow, error) {
+	ctx = w.ioContext(ctx)
 	return readAll(ctx, w, TableLate, lateFromRecord)
 }
 
 // ReadRejected returns every row of the rejected_events table's current
 // snapshot.
 func (w *Warehouse) ReadRejected(ctx context.Context) ([]RejectedRow, error) {
+	ctx = w.ioContext(ctx)
 	return readAll(ctx, w, TableRejected, rejectedFromRecord)
 }
 

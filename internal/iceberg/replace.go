@@ -62,7 +62,7 @@ func (w *Warehouse) commitReplace(ctx context.Context, tbl *table.Table, ti tabl
 		return snapshotFrom(snap), nil
 	case errors.Is(err, errAnswerLost):
 		return Snapshot{}, fmt.Errorf("%w: replace in %s: %w", ErrCommitUnknown, c.Table, err)
-	case isConflict(err):
+	case w.isConflict(err):
 		return Snapshot{}, fmt.Errorf("%w: table %s moved from snapshot %d during the commit: %w",
 			ErrConflict, c.Table, c.ExpectParentSnapshotID, err)
 	}
@@ -74,6 +74,7 @@ func (w *Warehouse) commitReplace(ctx context.Context, tbl *table.Table, ti tabl
 // whose session starts in r. It reads only those three columns, and only
 // the files whose statistics overlap r.
 func (w *Warehouse) SessionStarts(ctx context.Context, snapshotID int64, r StartRange, fn func(id string, startMs, events int64)) error {
+	ctx = w.ioContext(ctx)
 	tbl, err := w.load(ctx, TableSessions)
 	if err != nil {
 		return err

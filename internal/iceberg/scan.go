@@ -58,6 +58,7 @@ const scanBatchRows = 4 << 10
 // file's worth each; on a 2-core machine that buys little speed for a
 // lot of memory.
 func (w *Warehouse) Scan(ctx context.Context, tableName string, opts ScanOptions, fn func(arrow.RecordBatch) error) (ScanStats, error) {
+	ctx = w.ioContext(ctx)
 	var stats ScanStats
 	tbl, err := w.load(ctx, tableName)
 	if err != nil {

@@ -45,6 +45,7 @@ func snapshotFrom(s *table.Snapshot) Snapshot {
 // Current returns the table's current main snapshot, reloaded from the
 // catalog; false if the table has no snapshot yet.
 func (w *Warehouse) Current(ctx context.Context, tableName string) (Snapshot, bool, error) {
+	ctx = w.ioContext(ctx)
 	tbl, err := w.load(ctx, tableName)
 	if err != nil {
 		return Snapshot{}, false, err
@@ -60,6 +61,7 @@ func (w *Warehouse) Current(ctx context.Context, tableName string) (Snapshot, bo
 // reloaded from the catalog. It follows parent links from the current
 // snapshot and stops where an ancestor has been expired.
 func (w *Warehouse) Snapshots(ctx context.Context, tableName string) ([]Snapshot, error) {
+	ctx = w.ioContext(ctx)
 	tbl, err := w.load(ctx, tableName)
 	if err != nil {
 		return nil, err

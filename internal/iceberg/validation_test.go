@@ -72,7 +72,7 @@ func TestCommitUnknownOutcome(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	w := openWarehouse(t, Config{Warehouse: t.TempDir()})
-	w.beforeCatalogCommit = func() { _ = w.db.Close() }
+	w.beforeCatalogCommit = func() { _ = w.conn.(*sqlConn).db.Close() }
 	_, err := w.Commit(ctx, Commit{Table: TableSessions, Sessions: sampleSessions(3, "u"), ExpectParentSnapshotID: NoSnapshot})
 	if !errors.Is(err, ErrCommitUnknown) || errors.Is(err, ErrConflict) {
 		t.Fatalf("err = %v, want ErrCommitUnknown", err)

@@ -2,18 +2,18 @@ package iceberg
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"maps"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
-	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/storage"
 )
 
 // Warehouse is an open catalog plus the three sessionize tables. It caches
@@ -23,9 +23,17 @@ import (
 type Warehouse struct {
 	cfg    Config
 	logger *slog.Logger
-	db     *sql.DB
-	cat    *sqlcat.Catalog
-	ns     table.Identifier
+	// store holds the warehouse's files: table data and metadata (through
+	// the catalog, which is given its properties) and the checkpoints.
+	store *storage.Store
+	// conn is the catalog of whatever kind (catalog.go); cat is its
+	// iceberg-go catalog.Catalog, through which every table operation goes.
+	conn catalogConn
+	cat  catalog.Catalog
+	kind string
+	ns   table.Identifier
+	// readOnly is set by OpenReadOnly: Commit and maintenance refuse.
+	readOnly bool
 	// tables maps a table name to its definition and Arrow write schema;
 	// filled by Open and read-only afterwards.
 	tables map[string]tableInfo
@@ -45,7 +53,31 @@ type tableInfo struct {
 // processes open the same warehouse at once: whoever loses a creation race
 // loads what the winner created.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, error) {
+	return open(ctx, cfg, logger, openCreate)
+}
+
+// OpenExisting opens a warehouse whose tables exist already and creates
+// nothing, with a clear error when they are not there; unlike
+// OpenReadOnly it can commit (table maintenance).
+func OpenExisting(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, error) {
+	return open(ctx, cfg, logger, openExisting)
+}
+
+// OpenReadOnly opens a warehouse whose tables exist already, for commands
+// that only read: it creates and changes nothing (no directory, catalog
+// tables, namespace or table; the SQL catalogs are opened read-only), so it
+// works on a read-only warehouse and catalog, and it says so clearly when
+// the tables are not there. Commit and maintenance refuse on it.
+func OpenReadOnly(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, error) {
+	return open(ctx, cfg, logger, openReadOnly)
+}
+
+func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (*Warehouse, error) {
 	cfg, err := cfg.normalized()
+	if err != nil {
+		return nil, err
+	}
+	kind, err := cfg.catalogKind()
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +86,23 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 	}
 	logger = logger.With("component", "iceberg", "warehouse", cfg.Warehouse)
 
-	if err := os.MkdirAll(cfg.Warehouse, 0o755); err != nil {
-		return nil, fmt.Errorf("iceberg: create warehouse directory: %w", err)
+	store, err := storage.Open(ctx, cfg.Warehouse, cfg.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: %w", err)
+	}
+	ctx = store.Context(ctx)
+	if mode.creates() {
+		if err := store.Create(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
+		}
+	}
+	if !store.Location().Local() {
+		// A wrong endpoint, bucket or key fails here, before anything
+		// is read from Kafka, rather than at the first commit. Only
+		// writers write to find out.
+		if err := store.Probe(ctx, mode != openReadOnly); err != nil {
+			return nil, errors.Join(fmt.Errorf("iceberg: %w", err), store.Close())
+		}
 	}
 
 	defs, err := tableDefs(cfg.UUIDBuckets, cfg.EventsTable)
@@ -71,19 +118,33 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 		tables[def.name] = tableInfo{def: def, arrowSchema: as}
 	}
 
-	db, cat, err := openCatalog(ctx, cfg)
+	// The storage's iceberg-go io properties go into the catalog's
+	// properties, which iceberg-go hands to the IO of every table it
+	// loads; --catalog-prop wins.
+	catCfg := cfg
+	catCfg.Catalog.Props = store.Props()
+	maps.Copy(catCfg.Catalog.Props, cfg.Catalog.Props)
+	conn, err := kind.open(ctx, catCfg, mode)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, store.Close())
 	}
 	w := &Warehouse{
-		cfg:    cfg,
-		logger: logger,
-		db:     db,
-		cat:    cat,
-		ns:     table.Identifier{cfg.Namespace},
-		tables: tables,
+		cfg:      cfg,
+		logger:   logger,
+		store:    store,
+		conn:     conn,
+		cat:      conn.catalog(),
+		kind:     kind.name,
+		ns:       table.Identifier{cfg.Namespace},
+		readOnly: mode == openReadOnly,
+		tables:   tables,
 	}
-	if err := w.ensureTables(ctx, defs); err != nil {
+	if mode.creates() {
+		err = w.ensureTables(ctx, defs)
+	} else {
+		err = w.checkTables(ctx, defs)
+	}
+	if err != nil {
 		_ = w.Close()
 		return nil, err
 	}
@@ -100,51 +161,39 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Warehouse, err
 			return nil, err
 		}
 	}
-	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", cfg.catalogDescription(), "namespace", cfg.Namespace)
+	logger.InfoContext(ctx, "iceberg warehouse open", "catalog", conn.String(), "namespace", cfg.Namespace, "read_only", w.readOnly, storageAttr(cfg))
 	return w, nil
 }
 
-// openCatalog opens the catalog database and iceberg-go's SQL catalog on it.
-// The *sql.DB is opened here rather than by catalog.Load so its lifetime is
-// ours and no ~/.iceberg-go.yaml defaults leak in.
-func openCatalog(ctx context.Context, cfg Config) (*sql.DB, *sqlcat.Catalog, error) {
-	driver, dsn, dialect := cfg.catalogDB()
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("iceberg: open catalog %s: %w", cfg.catalogDescription(), err)
+// storageAttr describes where an object-store warehouse's client goes,
+// without secrets.
+func storageAttr(cfg Config) slog.Attr {
+	if loc, err := storage.ParseLocation(cfg.Warehouse); err == nil && loc.Scheme == "s3" {
+		return slog.Any("s3", cfg.Storage.S3)
 	}
-	props := iceberg.Properties{
-		// Tables go to <warehouse>/<namespace>.db/<table>.
-		"warehouse": cfg.Warehouse,
-		// Creates iceberg_tables / iceberg_namespace_properties if missing.
-		"init_catalog_tables": "true",
-	}
+	return slog.Attr{}
+}
 
-	// Processes opening a new warehouse at the same time collide while
-	// the catalog database is being set up: SQLite's switch to WAL needs
-	// a moment of exclusive access and does not wait for it, and on
-	// PostgreSQL concurrent "CREATE TABLE IF NOT EXISTS" can fail with a
-	// unique violation in the system catalog. Both settle at once, so
-	// the loser tries again.
-	const attempts = 10
-	for attempt := 1; ; attempt++ {
-		var cat *sqlcat.Catalog
-		err = db.PingContext(ctx)
-		if err == nil {
-			cat, err = sqlcat.NewCatalog(catalogName, db, sqlcat.SupportedDialect(dialect), props)
-		}
-		if err == nil {
-			return db, cat, nil
-		}
-		if attempt == attempts || ctx.Err() != nil {
-			break
-		}
-		if sleepCtx(ctx, time.Duration(attempt)*20*time.Millisecond) != nil {
-			break
-		}
+// CatalogKind is the kind of catalog the tables are in: "sqlite",
+// "postgres" or "rest".
+func (w *Warehouse) CatalogKind() string { return w.kind }
+
+// Location is the warehouse: an absolute local path or an object-store URL.
+func (w *Warehouse) Location() string { return w.cfg.Warehouse }
+
+// Catalog names the catalog (kind and where), without secrets.
+func (w *Warehouse) Catalog() string { return w.conn.String() }
+
+// isConflict reports whether a commit error means "main moved", i.e. the
+// catalog refused the commit without recording it.
+func (w *Warehouse) isConflict(err error) bool { return w.conn.refused(err) }
+
+// writable fails on a warehouse opened with OpenReadOnly.
+func (w *Warehouse) writable(what string) error {
+	if w.readOnly {
+		return fmt.Errorf("iceberg: %s: the warehouse was opened read-only", what)
 	}
-	_ = db.Close()
-	return nil, nil, fmt.Errorf("iceberg: connect to catalog %s: %w", cfg.catalogDescription(), err)
+	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -161,7 +210,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func (w *Warehouse) ensureTables(ctx context.Context, defs []tableDef) error {
 	exists, err := w.cat.CheckNamespaceExists(ctx, w.ns)
 	if err != nil {
-		return fmt.Errorf("iceberg: check namespace %s: %w", w.cfg.Namespace, err)
+		return fmt.Errorf("iceberg: check namespace %s in catalog %s: %w", w.cfg.Namespace, w.conn, err)
 	}
 	if !exists {
 		err := w.cat.CreateNamespace(ctx, w.ns, nil)
@@ -182,6 +231,26 @@ func (w *Warehouse) ensureTables(ctx context.Context, defs []tableDef) error {
 	return nil
 }
 
+// checkTables loads the tables of an open that creates nothing: each must
+// exist, with
+// the columns this package reads.
+func (w *Warehouse) checkTables(ctx context.Context, defs []tableDef) error {
+	for _, def := range defs {
+		tbl, err := w.cat.LoadTable(ctx, w.ident(def.name))
+		if errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchNamespace) {
+			return fmt.Errorf("iceberg: no table %s.%s in catalog %s: nothing was written there yet (sessionize run, demo or batch --output-table create the tables), or --warehouse, --catalog-uri or --namespace differ from the writer's",
+				w.cfg.Namespace, def.name, w.conn)
+		}
+		if err != nil {
+			return fmt.Errorf("iceberg: open table %s in catalog %s: %w", def.name, w.conn, err)
+		}
+		if err := checkSchema(def.schema, tbl.Schema()); err != nil {
+			return fmt.Errorf("iceberg: table %s at %s: %w", def.name, tbl.Location(), err)
+		}
+	}
+	return nil
+}
+
 func (w *Warehouse) ensureTable(ctx context.Context, def tableDef) error {
 	ident := w.ident(def.name)
 	tbl, err := w.cat.LoadTable(ctx, ident)
@@ -194,7 +263,14 @@ func (w *Warehouse) ensureTable(ctx context.Context, def tableDef) error {
 			w.logger.InfoContext(ctx, "created iceberg table", "table", def.name, "location", tbl.Location(), "partition_spec", tbl.Spec().String())
 		case errors.Is(err, catalog.ErrTableAlreadyExists):
 			// Another process created it between our load and create.
-			tbl, err = w.cat.LoadTable(ctx, ident)
+			// A REST catalog may say so before the table can be loaded
+			// (SeaweedFS does, for a moment): wait for it.
+			for attempt := 1; ; attempt++ {
+				tbl, err = w.cat.LoadTable(ctx, ident)
+				if !errors.Is(err, catalog.ErrNoSuchTable) || attempt == 20 || sleepCtx(ctx, time.Duration(attempt)*10*time.Millisecond) != nil {
+					break
+				}
+			}
 		}
 	}
 	if err != nil {
@@ -264,7 +340,12 @@ func (w *Warehouse) load(ctx context.Context, name string) (*table.Table, error)
 	return tbl, nil
 }
 
-// Close releases the catalog and its database connections.
-func (w *Warehouse) Close() error {
-	return errors.Join(w.cat.Close(), w.db.Close())
+// ioContext returns ctx set up for iceberg-go calls whose IO reaches the
+// warehouse (see storage.Store.Context): every exported method that
+// reaches iceberg-go starts with it.
+func (w *Warehouse) ioContext(ctx context.Context) context.Context {
+	return w.store.Context(ctx)
 }
+
+// Close releases the catalog and its connections.
+func (w *Warehouse) Close() error { return errors.Join(w.conn.close(), w.store.Close()) }

@@ -126,6 +126,14 @@ func TestConfigValidation(t *testing.T) {
 		{},
 		{Warehouse: "/tmp/has space"},
 		{Warehouse: "/tmp/x", CatalogURI: "mysql://x"},
+		{Warehouse: "/tmp/x", CatalogURI: "sqlite://catalog.db"},         // relative: two slashes
+		{Warehouse: "/tmp/x", CatalogURI: "sqlite:///tmp/c.db?mode=rwc"}, // options are ours to set
+		{Warehouse: "/tmp/x", CatalogURI: "https:///v1"},                 // no host
+		{Warehouse: "/tmp/x", Catalog: CatalogOptions{Token: "t"}},       // REST options without REST
+		{Warehouse: "/tmp/x", CatalogURI: "postgres://h/db", Catalog: CatalogOptions{Credential: "a:b"}},
+		{Warehouse: "/tmp/x", CatalogURI: "https://h/api", Catalog: CatalogOptions{Credential: "a:b", Token: "t"}},
+		{Warehouse: "/tmp/x", CatalogURI: "https://h/api", Catalog: CatalogOptions{OAuth2ServerURI: "tokens"}},
+		{Warehouse: "s3://lake/wh"}, // the embedded catalog cannot live in a bucket
 		{Warehouse: "/tmp/x", Namespace: "a.b"},
 		{Warehouse: "/tmp/x", UUIDBuckets: -1},
 	}
@@ -133,6 +141,22 @@ func TestConfigValidation(t *testing.T) {
 		if _, err := cfg.normalized(); err == nil {
 			t.Errorf("config %+v accepted", cfg)
 		}
+	}
+	for uri, kind := range map[string]string{
+		"":                            "sqlite",
+		"sqlite:///var/lib/c.db":      "sqlite",
+		"postgres://u@h/db":           "postgres",
+		"PostgreSQL://u@h/db":         "postgres",
+		"http://127.0.0.1:8181":       "rest",
+		"https://catalog.example/api": "rest",
+	} {
+		k, err := Config{Warehouse: "/tmp/x", CatalogURI: uri}.catalogKind()
+		if err != nil || k.name != kind {
+			t.Errorf("catalog URI %q: kind %q, %v; want %s", uri, k.name, err, kind)
+		}
+	}
+	if p, err := sqlitePath(Config{Warehouse: "/tmp/x", CatalogURI: "sqlite:///var/lib/sz/catalog.db"}); err != nil || p != "/var/lib/sz/catalog.db" {
+		t.Errorf("sqlite path %q, %v", p, err)
 	}
 	if got := redactURI("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
 		t.Errorf("redactURI leaks the password: %s", got)
@@ -170,12 +194,12 @@ func assertNoOrphanFiles(t *testing.T, w *Warehouse, name string) {
 	for _, task := range tasks {
 		referenced[localPath(task.File.FilePath())] = true
 	}
-	dir := tableDir(w, name)
-	for _, f := range listFiles(t, dir) {
+	loc := localPath(strings.TrimSuffix(tbl.Location(), "/"))
+	for _, f := range tableFiles(t, w, name, "") {
 		if strings.HasSuffix(f, ".metadata.json") {
 			continue
 		}
-		if !referenced[filepath.Join(dir, f)] {
+		if !referenced[loc+"/"+f] {
 			t.Errorf("orphan file in %s: %s", name, f)
 		}
 	}

@@ -5,6 +5,8 @@
 package input
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +32,9 @@ type File struct {
 	Path   string // "-" for stdin
 	Format Format
 	Size   int64 // on disk; 0 when unknown
+	// ModTime is the file's modification time (zero for stdin): event
+	// times far after it are implausible (event.TimeCheck).
+	ModTime time.Time
 }
 
 // Name is how messages refer to the file.
@@ -75,7 +80,7 @@ func Resolve(patterns []string) ([]File, error) {
 				return nil, fmt.Errorf("input %q: cannot read it: %w", path, err)
 			}
 			f.Close()
-			files = append(files, File{Path: path, Format: formatOf(path), Size: st.Size()})
+			files = append(files, File{Path: path, Format: formatOf(path), Size: st.Size(), ModTime: st.ModTime()})
 		}
 	}
 	return files, nil

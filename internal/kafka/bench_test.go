@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/gen"
+	"github.com/sessionize/sessionize/internal/testcert"
 )
 
 // benchLines returns n generated clickstream lines (about 300 bytes each)
@@ -31,20 +32,35 @@ func benchLines(b *testing.B, n int) (lines, keys [][]byte) {
 
 // BenchmarkProduceConsume sends b.N clickstream records through a Producer
 // to an in-process broker, then reads them back through a Source, and
-// reports both rates. SESSIONIZE_BENCH_KAFKA_SERVERS points it at another
-// broker instead, such as "sessionize broker" in another process.
+// reports both rates: over plaintext and over SASL_SSL (TLS +
+// SCRAM-SHA-512). SESSIONIZE_BENCH_KAFKA_SERVERS points it at another
+// (plaintext) broker instead, such as "sessionize broker" in another
+// process.
 func BenchmarkProduceConsume(b *testing.B) {
-	lines, keys := benchLines(b, min(b.N, 200_000))
-	servers := SplitServers(os.Getenv("SESSIONIZE_BENCH_KAFKA_SERVERS"))
-	if len(servers) == 0 {
-		servers = startBroker(b, BrokerConfig{}).Addrs()
+	if servers := SplitServers(os.Getenv("SESSIONIZE_BENCH_KAFKA_SERVERS")); len(servers) > 0 {
+		benchProduceConsume(b, servers, Security{})
+		return
 	}
+	b.Run("PLAINTEXT", func(b *testing.B) {
+		benchProduceConsume(b, startBroker(b, BrokerConfig{}).Addrs(), Security{})
+	})
+	b.Run("SASL_SSL", func(b *testing.B) {
+		certs := testcert.New(b, "bench")
+		br := startBroker(b, BrokerConfig{TLSCertFile: certs.Cert, TLSKeyFile: certs.Key,
+			SASLUsers: []SASLUser{{User: "bench", Password: "bench"}}})
+		benchProduceConsume(b, br.Addrs(), Security{TLS: true, CAFile: certs.CA,
+			SASLMechanism: SASLScramSHA512, Username: "bench", Password: "bench"})
+	})
+}
+
+func benchProduceConsume(b *testing.B, servers []string, sec Security) {
+	lines, keys := benchLines(b, min(b.N, 200_000))
 	topic := fmt.Sprintf("bench-%d-%d", b.N, time.Now().UnixNano())
 	ctx := context.Background()
-	if _, err := CreateTopic(ctx, servers, topic, 6); err != nil {
+	if _, err := CreateTopic(ctx, servers, sec, topic, 6); err != nil {
 		b.Fatal(err)
 	}
-	p, err := NewProducer(ctx, ProducerConfig{Servers: servers, Topic: topic}, testLogger(b))
+	p, err := NewProducer(ctx, ProducerConfig{Servers: servers, Security: sec, Topic: topic}, testLogger(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +81,7 @@ func BenchmarkProduceConsume(b *testing.B) {
 	}
 	produced := time.Since(began)
 
-	s, err := NewSource(ctx, SourceConfig{Servers: servers, Topic: topic, Group: "bench"}, newRecorder(nil), testLogger(b))
+	s, err := NewSource(ctx, SourceConfig{Servers: servers, Security: sec, Topic: topic, Group: "bench"}, newRecorder(nil), testLogger(b))
 	if err != nil {
 		b.Fatal(err)
 	}

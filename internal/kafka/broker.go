@@ -49,6 +49,17 @@ type BrokerConfig struct {
 	// Kafka's default, 6s. Lower it to try short --session-timeout values
 	// locally, as the tests do.
 	MinSessionTimeout time.Duration
+	// TLSCertFile and TLSKeyFile, if set, make the broker speak TLS only,
+	// with this PEM certificate and key.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile, if set, makes the broker require a client
+	// certificate signed by a CA in this PEM file (mTLS).
+	TLSClientCAFile string
+	// SASLUsers, if any, make the broker require SASL (PLAIN,
+	// SCRAM-SHA-256, SCRAM-SHA-512) and accept only these users. With a
+	// DataDir the users are these at every start, whatever a client
+	// changed meanwhile.
+	SASLUsers []SASLUser
 }
 
 // Broker is a running single-node Kafka-protocol broker: franz-go's kfake,
@@ -56,6 +67,7 @@ type BrokerConfig struct {
 // it drops group members not heard from for their session timeout, which
 // kfake itself does not always do (see memberReaper).
 type Broker struct {
+	cfg     BrokerConfig
 	c       *kfake.Cluster
 	reaper  *memberReaper
 	addrs   []string
@@ -89,6 +101,10 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		}
 	}
 
+	secOpts, reaperOpts, err := brokerSecurity(cfg)
+	if err != nil {
+		return nil, err
+	}
 	unlock := func() {}
 	if cfg.DataDir != "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -97,6 +113,12 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		unlock, err = lockDir(filepath.Join(cfg.DataDir, "broker.lock"))
 		if err != nil {
 			return nil, fmt.Errorf("kafka broker: data directory %s is in use by another broker: %w", cfg.DataDir, err)
+		}
+		if len(cfg.SASLUsers) > 0 {
+			if err := forgetSavedUsers(cfg.DataDir); err != nil {
+				unlock()
+				return nil, err
+			}
 		}
 	}
 
@@ -130,6 +152,7 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		kfake.ClusterID("sessionize"),
 		kfake.WithLogger(kfakeLogger{logger.With("component", "kafka-broker")}),
 	}
+	opts = append(opts, secOpts...)
 	if cfg.MinSessionTimeout > 0 {
 		opts = append(opts, kfake.GroupMinSessionTimeout(cfg.MinSessionTimeout))
 	}
@@ -170,13 +193,20 @@ func StartBroker(ctx context.Context, cfg BrokerConfig, logger *slog.Logger) (*B
 		return nil, fmt.Errorf("kafka broker: %w", r.err)
 	}
 	addrs := r.c.ListenAddrs()
-	reaper, err := startReaper(r.c, addrs, logger.With("component", "kafka-broker"))
+	if len(cfg.SASLUsers) > 0 {
+		if err := advertiseSASLHandshakeV0(ctx, r.c, addrs, reaperOpts); err != nil {
+			r.c.Close()
+			unlock()
+			return nil, fmt.Errorf("kafka broker: %w", err)
+		}
+	}
+	reaper, err := startReaper(r.c, addrs, reaperOpts, logger.With("component", "kafka-broker"))
 	if err != nil {
 		r.c.Close()
 		unlock()
 		return nil, fmt.Errorf("kafka broker: %w", err)
 	}
-	return &Broker{c: r.c, reaper: reaper, addrs: addrs, unlock: unlock}, nil
+	return &Broker{cfg: cfg, c: r.c, reaper: reaper, addrs: addrs, unlock: unlock}, nil
 }
 
 // Addrs returns the addresses clients connect to (the advertised ones).
@@ -184,6 +214,10 @@ func (b *Broker) Addrs() []string { return append([]string(nil), b.addrs...) }
 
 // Servers returns Addrs joined by commas, as --kafka-servers takes them.
 func (b *Broker) Servers() string { return strings.Join(b.addrs, ",") }
+
+// Security describes how clients must connect (PLAINTEXT, SSL, SASL_SSL
+// and the user names), without passwords.
+func (b *Broker) Security() string { return brokerSecurityString(b.cfg) }
 
 // Cluster returns the underlying kfake cluster, for fault injection in
 // tests (ControlKey and friends).

@@ -67,9 +67,10 @@ const (
 	reaperMargin = 500 * time.Millisecond
 )
 
-// startReaper begins watching c, which listens on addrs.
-func startReaper(c *kfake.Cluster, addrs []string, logger *slog.Logger) (*memberReaper, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ClientID("sessionize-broker-reaper"))
+// startReaper begins watching c, which listens on addrs;
+// opts are the TLS and SASL settings to reach it.
+func startReaper(c *kfake.Cluster, addrs []string, opts []kgo.Opt, logger *slog.Logger) (*memberReaper, error) {
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(addrs...), kgo.ClientID("sessionize-broker-reaper"))...)
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func TestBrokerDropsMemberKilledMidJoin(t *testing.T) {
 		}
 		defer c.Close()
 		addrs := c.ListenAddrs()
-		if _, err := CreateTopic(context.Background(), addrs, "midjoin", 4); err != nil {
+		if _, err := CreateTopic(context.Background(), addrs, Security{}, "midjoin", 4); err != nil {
 			t.Fatal(err)
 		}
 		// Whether kfake starts the timer is a coin toss (a select

@@ -111,7 +111,7 @@ func TestBrokerPersistsAcrossRestart(t *testing.T) {
 	b.Close()
 
 	b = startBroker(t, BrokerConfig{DataDir: dir})
-	if n, err := TopicPartitions(context.Background(), b.Addrs(), "kept"); n != 4 || err != nil {
+	if n, err := TopicPartitions(context.Background(), b.Addrs(), Security{}, "kept"); n != 4 || err != nil {
 		t.Fatalf("after restart: %d partitions, %v", n, err)
 	}
 	checkValues(t, consumeAll(t, b.Addrs(), "kept", n), n)

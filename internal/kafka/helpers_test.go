@@ -48,7 +48,7 @@ func mustCreateTopic(t testing.TB, b *Broker, topic string, partitions int32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := CreateTopic(ctx, b.Addrs(), topic, partitions); err != nil {
+	if _, err := CreateTopic(ctx, b.Addrs(), Security{}, topic, partitions); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -31,19 +31,28 @@ var (
 	// ErrTopicNotFound is wrapped by the error returned when the topic
 	// does not exist and is not to be created.
 	ErrTopicNotFound = errors.New("topic does not exist")
+	// ErrSecurity is wrapped by the error returned when a broker answers
+	// but the TLS or SASL settings do not match it; the message says
+	// which flag to fix.
+	ErrSecurity = errors.New("cannot connect securely to Kafka")
 )
 
 // newClient returns a kgo client for servers with the options every client
-// here shares, plus opts.
-func newClient(servers []string, logger *slog.Logger, opts ...kgo.Opt) (*kgo.Client, error) {
+// here shares (sec's TLS and SASL among them), plus opts.
+func newClient(servers []string, sec Security, logger *slog.Logger, opts ...kgo.Opt) (*kgo.Client, error) {
 	if len(servers) == 0 {
 		return nil, errors.New("kafka: no servers given")
+	}
+	secOpts, err := sec.ClientOpts()
+	if err != nil {
+		return nil, err
 	}
 	base := []kgo.Opt{
 		kgo.SeedBrokers(servers...),
 		kgo.ClientID("sessionize"),
 		kgo.WithLogger(newKgoLogger(logger)),
 	}
+	base = append(base, secOpts...)
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: servers %s: %w", strings.Join(servers, ","), err)
@@ -53,27 +62,58 @@ func newClient(servers []string, logger *slog.Logger, opts ...kgo.Opt) (*kgo.Cli
 
 // connect waits until some broker at servers answers, for at most timeout
 // (<= 0: DefaultConnectTimeout). kgo's Ping tries each broker once, so we
-// retry: a broker that is still starting is not an error. The probe client
-// logs nothing, so a wait is one log line, not one per dial.
-func connect(ctx context.Context, servers []string, timeout time.Duration, logger *slog.Logger) error {
+// retry: a broker that is still starting is not an error. An error that
+// retrying cannot fix (a wrong password, an unknown CA, TLS against a
+// plaintext port or the other way round) ends the wait at once, wrapping
+// ErrSecurity with the cause and the flag to fix. The probe client logs
+// nothing, so a wait is one log line, not one per dial.
+func connect(ctx context.Context, servers []string, sec Security, timeout time.Duration, logger *slog.Logger) error {
 	if timeout <= 0 {
 		timeout = DefaultConnectTimeout
 	}
-	cl, err := newClient(servers, nil)
+	// Each attempt is bounded: a TLS client at a plaintext port waits
+	// for a handshake answer the broker never sends.
+	cl, err := newClient(servers, sec, nil, kgo.DialTimeout(probeTimeout), kgo.RequestTimeoutOverhead(probeTimeout))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var last error
+	if sec.TLS {
+		// A handshake first: kgo cannot tell a TLS mismatch from a slow
+		// broker, and against a plaintext port it waits for its timeout.
+		if herr := tlsHandshake(cctx, servers[0], sec); herr != nil && !errors.Is(herr, errDial) && ctx.Err() == nil {
+			hint := securityHint(herr, sec)
+			if hint == "" {
+				hint = notTLS
+			}
+			return fmt.Errorf("kafka: %w at %s (%s): %s: %v", ErrSecurity, servers[0], sec, hint, herr)
+		}
+	}
+	var (
+		last      error
+		eofBefore bool // the previous attempt ended in EOF with a hint
+	)
 	for {
-		err := cl.Ping(cctx)
+		actx, acancel := context.WithTimeout(cctx, probeTimeout)
+		err := cl.Ping(actx)
+		acancel()
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// A connection closed under us is a security mismatch only if it
+		// happens again: a broker that is restarting closes them too.
+		if hint := diagnose(cctx, servers, sec, err); hint != "" {
+			if !isEOF(err) || eofBefore {
+				return fmt.Errorf("kafka: %w at %s (%s): %s: %v", ErrSecurity, strings.Join(servers, ","), sec, hint, err)
+			}
+			eofBefore = true
+		} else {
+			eofBefore = false
 		}
 		if last == nil {
 			orDiscard(logger).Warn("cannot reach Kafka yet; retrying", "servers", strings.Join(servers, ","), "for", timeout, "err", err)
@@ -129,11 +169,11 @@ func createTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 // CreateTopic creates topic on servers with the given number of partitions
 // (<= 0: the broker's default, num.partitions). It is idempotent: an existing
 // topic is left as it is, whatever its partition count, and created is false.
-func CreateTopic(ctx context.Context, servers []string, topic string, partitions int32) (created bool, err error) {
-	if err := connect(ctx, servers, 0, nil); err != nil {
+func CreateTopic(ctx context.Context, servers []string, sec Security, topic string, partitions int32) (created bool, err error) {
+	if err := connect(ctx, servers, sec, 0, nil); err != nil {
 		return false, err
 	}
-	cl, err := newClient(servers, nil)
+	cl, err := newClient(servers, sec, nil)
 	if err != nil {
 		return false, err
 	}
@@ -144,11 +184,11 @@ func CreateTopic(ctx context.Context, servers []string, topic string, partitions
 
 // TopicPartitions returns how many partitions topic has on servers, or an
 // error wrapping ErrTopicNotFound.
-func TopicPartitions(ctx context.Context, servers []string, topic string) (int, error) {
-	if err := connect(ctx, servers, 0, nil); err != nil {
+func TopicPartitions(ctx context.Context, servers []string, sec Security, topic string) (int, error) {
+	if err := connect(ctx, servers, sec, 0, nil); err != nil {
 		return 0, err
 	}
-	cl, err := newClient(servers, nil)
+	cl, err := newClient(servers, sec, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -24,8 +24,9 @@ const (
 
 // ProducerConfig configures NewProducer.
 type ProducerConfig struct {
-	Servers []string
-	Topic   string // "" is DefaultTopic
+	Servers  []string
+	Security Security // TLS and SASL; the zero value is plaintext
+	Topic    string   // "" is DefaultTopic
 	// CreateTopic creates Topic when it does not exist, with Partitions
 	// partitions (<= 0: the broker's default). Without it a missing topic
 	// is an error wrapping ErrTopicNotFound.
@@ -106,10 +107,10 @@ func NewProducer(ctx context.Context, cfg ProducerConfig, logger *slog.Logger) (
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = DefaultDeliveryTimeout
 	}
-	if err := connect(ctx, cfg.Servers, cfg.ConnectTimeout, logger); err != nil {
+	if err := connect(ctx, cfg.Servers, cfg.Security, cfg.ConnectTimeout, logger); err != nil {
 		return nil, err
 	}
-	cl, err := newClient(cfg.Servers, logger,
+	cl, err := newClient(cfg.Servers, cfg.Security, logger,
 		kgo.DefaultProduceTopic(cfg.Topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // the default; idempotence requires it
 		// The default partitioner, spelled out: records with a key are

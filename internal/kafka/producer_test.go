@@ -164,16 +164,16 @@ func TestProducerTopicMissing(t *testing.T) {
 	if p.Partitions() != 3 {
 		t.Errorf("created with %d partitions, want the broker default 3", p.Partitions())
 	}
-	if created, err := CreateTopic(ctx, b.Addrs(), "made", 9); err != nil || created {
+	if created, err := CreateTopic(ctx, b.Addrs(), Security{}, "made", 9); err != nil || created {
 		t.Errorf("CreateTopic on an existing topic: created=%v err=%v", created, err)
 	}
-	if n, err := TopicPartitions(ctx, b.Addrs(), "made"); n != 3 || err != nil {
+	if n, err := TopicPartitions(ctx, b.Addrs(), Security{}, "made"); n != 3 || err != nil {
 		t.Errorf("TopicPartitions = %d, %v", n, err)
 	}
-	if created, err := CreateTopic(ctx, b.Addrs(), "nine", 9); err != nil || !created {
+	if created, err := CreateTopic(ctx, b.Addrs(), Security{}, "nine", 9); err != nil || !created {
 		t.Errorf("CreateTopic: created=%v err=%v", created, err)
 	}
-	if n, _ := TopicPartitions(ctx, b.Addrs(), "nine"); n != 9 {
+	if n, _ := TopicPartitions(ctx, b.Addrs(), Security{}, "nine"); n != 9 {
 		t.Errorf("nine has %d partitions", n)
 	}
 }

@@ -48,9 +48,10 @@ const (
 
 // SourceConfig configures NewSource.
 type SourceConfig struct {
-	Servers []string
-	Topic   string // "" is DefaultTopic
-	Group   string // "" is DefaultGroup
+	Servers  []string
+	Security Security // TLS and SASL; the zero value is plaintext
+	Topic    string   // "" is DefaultTopic
+	Group    string   // "" is DefaultGroup
 	// WaitForTopic makes NewSource wait (logging every 10s) for a topic
 	// that does not exist yet instead of failing with ErrTopicNotFound.
 	WaitForTopic bool
@@ -262,12 +263,12 @@ func NewSource(ctx context.Context, cfg SourceConfig, handler Assignment, logger
 		pos:     map[int32]int64{},
 	}
 
-	if err := connect(ctx, cfg.Servers, cfg.ConnectTimeout, logger); err != nil {
+	if err := connect(ctx, cfg.Servers, cfg.Security, cfg.ConnectTimeout, logger); err != nil {
 		return nil, err
 	}
 	// A short metadata min age: kgo caches a missing topic that long, and
 	// WaitForTopic should see it soon after it is created.
-	admCl, err := newClient(cfg.Servers, logger, kgo.MetadataMinAge(time.Second))
+	admCl, err := newClient(cfg.Servers, cfg.Security, logger, kgo.MetadataMinAge(time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +312,7 @@ func NewSource(ctx context.Context, cfg SourceConfig, handler Assignment, logger
 	clientCtx, stopClient := context.WithCancel(context.Background())
 	opts = append(opts, kgo.WithContext(clientCtx))
 	s.takeGate() // the caller is outside Poll
-	cl, err := newClient(cfg.Servers, logger, opts...)
+	cl, err := newClient(cfg.Servers, cfg.Security, logger, opts...)
 	if err != nil {
 		stopClient()
 		admCl.Close()
@@ -320,9 +321,9 @@ func NewSource(ctx context.Context, cfg SourceConfig, handler Assignment, logger
 	s.cl, s.stopClient = cl, stopClient
 	s.copies.start(s.commitSync, s.logger)
 	if cfg.InstanceID != "" {
-		s.logger.Info("joining consumer group", "servers", s.servers, "instance_id", cfg.InstanceID)
+		s.logger.Info("joining consumer group", "servers", s.servers, "security", cfg.Security.String(), "instance_id", cfg.InstanceID)
 	} else {
-		s.logger.Info("joining consumer group", "servers", s.servers)
+		s.logger.Info("joining consumer group", "servers", s.servers, "security", cfg.Security.String())
 	}
 	return s, nil
 }

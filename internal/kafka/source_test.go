@@ -377,7 +377,7 @@ func TestSourceTopicMissing(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(700 * time.Millisecond)
-		CreateTopic(ctx, b.Addrs(), "later", 2)
+		CreateTopic(ctx, b.Addrs(), Security{}, "later", 2)
 	}()
 	s, err := NewSource(ctx, SourceConfig{Servers: b.Addrs(), Topic: "later", WaitForTopic: true}, newRecorder(nil), testLogger(t))
 	if err != nil {

@@ -14,11 +14,11 @@ import (
 // the end a read_committed reader reaches. It is what "the whole topic"
 // means for --stop-when-idle and for `table audit --kafka-servers`: a run
 // has finished a partition when its committed offset is at least this.
-func TopicEnds(ctx context.Context, servers []string, topic string) (map[int32]int64, error) {
-	if err := connect(ctx, servers, 0, nil); err != nil {
+func TopicEnds(ctx context.Context, servers []string, sec Security, topic string) (map[int32]int64, error) {
+	if err := connect(ctx, servers, sec, 0, nil); err != nil {
 		return nil, err
 	}
-	cl, err := newClient(servers, nil)
+	cl, err := newClient(servers, sec, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +60,11 @@ type MemberPartitions struct {
 // of topic each holds, sorted by member id. It is for messages that say who
 // holds what ("partition 3 is held by member ... on host ..."); it returns
 // no members for a group that is empty or unknown.
-func GroupMembers(ctx context.Context, servers []string, group, topic string) ([]MemberPartitions, error) {
-	if err := connect(ctx, servers, 0, nil); err != nil {
+func GroupMembers(ctx context.Context, servers []string, sec Security, group, topic string) ([]MemberPartitions, error) {
+	if err := connect(ctx, servers, sec, 0, nil); err != nil {
 		return nil, err
 	}
-	cl, err := newClient(servers, nil)
+	cl, err := newClient(servers, sec, nil)
 	if err != nil {
 		return nil, err
 	}

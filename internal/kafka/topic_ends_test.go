@@ -13,7 +13,7 @@ func TestTopicEndsAndGroupMembers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	ends, err := TopicEnds(ctx, b.Addrs(), "ends")
+	ends, err := TopicEnds(ctx, b.Addrs(), Security{}, "ends")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestTopicEndsAndGroupMembers(t *testing.T) {
 	if len(ends) != 3 || total != 30 {
 		t.Fatalf("ends %v: want 3 partitions summing to 30", ends)
 	}
-	if _, err := TopicEnds(ctx, b.Addrs(), "no-such-topic"); err == nil {
+	if _, err := TopicEnds(ctx, b.Addrs(), Security{}, "no-such-topic"); err == nil {
 		t.Fatal("TopicEnds of a missing topic: no error")
 	}
 
-	members, err := GroupMembers(ctx, b.Addrs(), "nobody", "ends")
+	members, err := GroupMembers(ctx, b.Addrs(), Security{}, "nobody", "ends")
 	if err != nil || len(members) != 0 {
 		t.Fatalf("empty group: members %v, err %v", members, err)
 	}
@@ -43,7 +43,7 @@ func TestTopicEndsAndGroupMembers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	members, err = GroupMembers(ctx, b.Addrs(), "g", "ends")
+	members, err = GroupMembers(ctx, b.Addrs(), Security{}, "g", "ends")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 
 // TestBadInputOnTheTopic puts hostile records between valid ones on one
 // partition: binary garbage, empty values (zero-length and null), a record
-// over 1 MiB, an event from the year 3000, an event from 1970 once the
+// over 1 MiB, an event from the year 3000, an event from 1990 once the
 // watermark is far ahead, invalid UTF-8 outside and inside JSON strings,
 // and nesting past the parser's depth limit. Each bad record lands in
 // rejected_events (or late_events) with its reason and its bytes; the run
@@ -31,7 +31,7 @@ func TestBadInputOnTheTopic(t *testing.T) {
 		topic    = "clickstream"
 		t0       = int64(1_700_000_000_000) // 2023-11-14: in the past, so not future_timestamp
 		year3000 = int64(32_503_680_000_000)
-		jan1970  = int64(86_400_000)
+		jan1990  = int64(631_152_000_000) // ms (a smaller number would be epoch seconds)
 	)
 	// The broker and the topic must take a record over 1 MiB: kfake's
 	// message.max.bytes default is 1 MiB + 12, and franz-go's producer caps a
@@ -80,13 +80,13 @@ func TestBadInputOnTheTopic(t *testing.T) {
 		{[]byte(`{"event_id":"c1","page_name":"caf` + "\xe9" + `","event_timestamp":"1700000006000","uuid":"u3"}`), event.InvalidUTF8.String()},
 		{deep, event.InvalidJSON.String()},
 		{nested, ""},
-		{[]byte(`{"event_id":"nouuid","event_timestamp":"1700000007000"}`), event.MissingUUID.String()},
+		{[]byte(`{"event_id":"nouuid","event_timestamp":"1700000007000"}`), event.MissingUser.String()},
 		{[]byte(`{"uuid":"u1","event_timestamp":"1700000007000"}`), event.MissingEventID.String()},
-		{[]byte(`{"uuid":"u1","event_id":"neg","event_timestamp":-5}`), event.BadTimestamp.String()},
+		{[]byte(`{"uuid":"u1","event_id":"neg","event_timestamp":-5}`), event.TimeOutOfRange.String()},
 		{[]byte(`[1,2,3]`), event.InvalidJSON.String()},
 		{[]byte("\x00\x00\x00\x00"), event.InvalidJSON.String()},
 		{ev("u2", "b2", t0+3*3_600_000, ""), ""}, // moves the watermark to t0+2h
-		{ev("u1", "old", jan1970, ""), "late"},
+		{ev("u1", "old", jan1990, ""), "late"},
 		{ev("u1", "a3", t0+3*3_600_000+1_000, ""), ""},
 		{ev("u4", "d1", t0+3*3_600_000+2_000, ""), ""},
 		{ev("u4", "d2", t0+3*3_600_000+3_000, ""), ""},
@@ -133,8 +133,8 @@ func TestBadInputOnTheTopic(t *testing.T) {
 	}
 	for _, l := range late {
 		got[l.Offset] = iceberg.LateReason
-		if l.EventID != "old" || l.UUID != "u1" || l.EventTimestampMs != jan1970 || l.WatermarkMs == nil || *l.WatermarkMs != t0+2*3_600_000 {
-			t.Errorf("late row %+v: want event old of u1 at %d below the watermark %d", l, jan1970, t0+2*3_600_000)
+		if l.EventID != "old" || l.UUID != "u1" || l.EventTimestampMs != jan1990 || l.WatermarkMs == nil || *l.WatermarkMs != t0+2*3_600_000 {
+			t.Errorf("late row %+v: want event old of u1 at %d below the watermark %d", l, jan1990, t0+2*3_600_000)
 		}
 	}
 	want := map[int64]string{}

@@ -21,10 +21,18 @@ import (
 // SESSIONIZE_BENCH_SECONDS (default 40) while the pipeline runs with the
 // default 10 s commit interval, and reports the delay from a session's
 // close to the commit that makes it readable, p50 and p99. The broker runs
-// in this process unless SESSIONIZE_BENCH_KAFKA_SERVERS names one.
+// in this process unless SESSIONIZE_BENCH_KAFKA_SERVERS names one. It runs
+// with the warehouse on a local disk (/local) and on versitygw, an S3
+// server on this machine (/s3).
 //
 //	go test -run XXX -bench LiveLatency -benchtime 1x ./internal/pipeline
 func BenchmarkLiveLatency(b *testing.B) {
+	for _, st := range storages() {
+		b.Run(st.name, func(b *testing.B) { benchLiveLatency(b, st.open(b)) })
+	}
+}
+
+func benchLiveLatency(b *testing.B, wh testWarehouse) {
 	rate := envInt("SESSIONIZE_BENCH_RATE", 50_000)
 	seconds := envInt("SESSIONIZE_BENCH_SECONDS", 40)
 	servers := kafka.SplitServers(os.Getenv("SESSIONIZE_BENCH_KAFKA_SERVERS"))
@@ -37,7 +45,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 		defer br.Close()
 		servers = br.Addrs()
 	}
-	if _, err := kafka.CreateTopic(b.Context(), servers, topic, 6); err != nil {
+	if _, err := kafka.CreateTopic(b.Context(), servers, kafka.Security{}, topic, 6); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(b.Context())
@@ -50,7 +58,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 	go func() {
 		runErr <- Run(ctx, Config{
 			Kafka:           kafka.SourceConfig{Servers: servers, Topic: topic},
-			Warehouse:       iceberg.Config{Warehouse: b.TempDir()},
+			Warehouse:       wh.cfg,
 			Rules:           session.DefaultRules(),
 			AllowedLateness: DefaultAllowedLateness,
 			CommitInterval:  DefaultCommitInterval,

@@ -215,6 +215,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 			info.Lag += l.Lag
 		}
 	}
+	p.warnAdvice()
 	p.cfg.Logger.Info("commit", "seq", info.Seq, "records", info.Records, "sessions", info.Sessions, "late", info.Late,
 		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes,
 		"commit_ms", info.Duration.Milliseconds(), "lag", info.Lag)

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sessionize/sessionize/internal/avro"
+	"github.com/sessionize/sessionize/internal/decode"
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/metrics"
@@ -28,10 +31,18 @@ type Config struct {
 	Rules session.Rules
 	// RuleSet holds the compiled boundary rules whose texts are in Rules
 	// (rule.Set.Apply); nil for none.
-	RuleSet         *rule.Set
+	RuleSet *rule.Set
+	// Schema says where records keep the user, event id, time and page
+	// (zero: event.DefaultSchema).
+	Schema          event.Schema
 	AllowedLateness time.Duration
 	MaxFutureSkew   time.Duration
 	MaxRecordBytes  int
+
+	// InputFormat is how record values are encoded ("": JSON); Avro
+	// needs SchemaRegistry.
+	InputFormat    decode.Format
+	SchemaRegistry avro.RegistryConfig
 
 	CommitInterval   time.Duration
 	CommitMaxRecords int

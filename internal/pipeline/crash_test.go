@@ -37,10 +37,20 @@ import (
 //
 // The kill schedule is random; its seed is logged and CRASH_TEST_SEED=n
 // repeats it (the timing of the children still varies).
+//
+// It runs with the warehouse (tables and checkpoints) in a local directory,
+// on versitygw, a real S3 server, and with the tables in SeaweedFS's
+// Iceberg REST catalog (the checkpoints in its S3): the end-to-end test of
+// produce -> run (killed, restarted) -> tables read back through the REST
+// catalog, equal to batch.
 func TestCrashRecoveryKill9(t *testing.T) {
 	if testing.Short() {
-		t.Skip("crash test: builds cmd/sessionize and SIGKILLs it a dozen times (about 30 s); skipped with -short")
+		t.Skip("crash test: builds cmd/sessionize and SIGKILLs it a dozen times (about 30 s per storage); skipped with -short")
 	}
+	forEachStorage(t, testCrashRecoveryKill9)
+}
+
+func testCrashRecoveryKill9(t *testing.T, wh testWarehouse) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CRASH_TEST_SEED"); s != "" {
 		var err error
@@ -73,7 +83,6 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	t.Logf("%d records (%d late, %d deliberately rejected); %d produced up front, the rest around and during the restarts",
 		n, len(in.late), len(in.rejected), next)
 
-	wh := t.TempDir()
 	const group = "crash"
 	ps := newProcGroup(t, bin)
 	var (
@@ -92,7 +101,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 		}
 		during := take(per, limit)
 		before := procReadState(t, wh)
-		doneBefore, tmpBefore := procCheckpointFiles(wh, group)
+		doneBefore, tmpBefore := procCheckpointFiles(t, wh, group)
 
 		c := ps.start(fmt.Sprintf("crash-%02d", round), ps.runArgs(b, wh, group, "--events-table")...)
 		stop, produced := make(chan struct{}), make(chan error, 1)
@@ -122,7 +131,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 			time.Sleep(delay)
 		case "first-commit": // the first, large, commit after the restart has begun
 			waitAssigned(c)
-			if !waitNewCheckpoint(wh, group, "", doneBefore, 5*time.Second) {
+			if !waitNewCheckpoint(t, wh, group, "", doneBefore, 5*time.Second) {
 				strategy += " (none began)"
 			}
 			delay = time.Duration(rng.IntN(40)) * time.Millisecond
@@ -133,8 +142,8 @@ func TestCrashRecoveryKill9(t *testing.T) {
 			time.Sleep(delay)
 		case "commit": // a later commit has begun: its checkpoint file is there
 			waitFirstCommit(c)
-			done, _ := procCheckpointFiles(wh, group)
-			if !waitNewCheckpoint(wh, group, "", done, 2*time.Second) {
+			done, _ := procCheckpointFiles(t, wh, group)
+			if !waitNewCheckpoint(t, wh, group, "", done, 2*time.Second) {
 				strategy += " (none began)"
 			}
 			delay = time.Duration(rng.IntN(25)) * time.Millisecond
@@ -147,7 +156,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 		}
 
 		after := procReadState(t, wh)
-		doneAfter, tmpAfter := procCheckpointFiles(wh, group)
+		doneAfter, tmpAfter := procCheckpointFiles(t, wh, group)
 		landed := classifyKill(before, after, newNames(doneBefore, doneAfter), newNames(tmpBefore, tmpAfter))
 		if strings.HasPrefix(landed, "mid-commit") {
 			midCommit++

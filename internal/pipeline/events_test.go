@@ -35,7 +35,7 @@ func TestEventsTable(t *testing.T) {
 	if err := Run(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	assertEventsTable(t, wh, in.batchInput())
+	assertEventsTable(t, localWarehouse(t, wh), in.batchInput())
 }
 
 // eventKey is what must agree between the stream's events table and
@@ -48,15 +48,15 @@ func eventKey(sessionID string, index int64, eventID, raw string) string {
 // twice, every event in exactly one session row under its id with indexes
 // 0..event_count-1, and the same tagging as batch --output-events over
 // lines.
-func assertEventsTable(t *testing.T, warehouse string, lines [][]byte) {
+func assertEventsTable(t *testing.T, warehouse testWarehouse, lines [][]byte) {
 	t.Helper()
 	assertEventsTableWith(t, warehouse, lines, session.DefaultRules(), nil)
 }
 
 // assertEventsTableWith is assertEventsTable for a run with other rules.
-func assertEventsTableWith(t *testing.T, warehouse string, lines [][]byte, rules session.Rules, set *rule.Set) {
+func assertEventsTableWith(t *testing.T, warehouse testWarehouse, lines [][]byte, rules session.Rules, set *rule.Set) {
 	t.Helper()
-	wh := openWarehouse(t, warehouse)
+	wh := warehouse.openWithEvents(t)
 	sessions, err := wh.ReadSessions(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -223,5 +223,5 @@ func TestEventsTableReplayAfterInterruptedCommit(t *testing.T) {
 	cfg = runConfig(t, b, wh)
 	cfg.Warehouse.EventsTable = true
 	runToEnd(t, cfg, 60*time.Second)
-	assertEventsTable(t, wh, in.batchInput())
+	assertEventsTable(t, localWarehouse(t, wh), in.batchInput())
 }

@@ -46,7 +46,14 @@ func runToEnd(t *testing.T, cfg Config, limit time.Duration) {
 // every one of the records produced.
 func assertExactlyOnce(t *testing.T, warehouse string, inSessions [][]byte, records int) Account {
 	t.Helper()
-	got, rows := tableLines(t, warehouse)
+	return assertExactlyOnceIn(t, openWarehouse(t, warehouse), inSessions, records)
+}
+
+// assertExactlyOnceIn is assertExactlyOnce on an open warehouse (of any
+// catalog and storage).
+func assertExactlyOnceIn(t *testing.T, wh *iceberg.Warehouse, inSessions [][]byte, records int) Account {
+	t.Helper()
+	got, rows := warehouseLines(t, wh)
 	ids := map[string]int{}
 	for _, r := range rows {
 		if ids[r.SessionID]++; ids[r.SessionID] == 2 {
@@ -57,7 +64,6 @@ func assertExactlyOnce(t *testing.T, warehouse string, inSessions [][]byte, reco
 	if !slices.Equal(got, want) {
 		t.Fatalf("stream gave %d sessions, batch %d; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
-	wh := openWarehouse(t, warehouse)
 	type key struct {
 		partition int32
 		offset    int64
@@ -297,10 +303,13 @@ func (f *catalogFaults) injector() *iceberg.FaultInjector {
 // gives up on the call), then fails or hangs at random. Every commit is
 // retried with backoff and the result is exactly once.
 func TestCatalogCommitFailuresAreRetried(t *testing.T) {
+	forEachCatalog(t, testCatalogCommitFailuresAreRetried)
+}
+
+func testCatalogCommitFailuresAreRetried(t *testing.T, wh testWarehouse) {
 	b := startBroker(t, 3)
 	lines, keys := generated(t, 20_000, 300, 5)
 	produceLines(t, b, lines, keys)
-	wh := t.TempDir()
 
 	rnd := newLockedRand(t)
 	f := &catalogFaults{runCtx: t.Context()}
@@ -319,7 +328,8 @@ func TestCatalogCommitFailuresAreRetried(t *testing.T) {
 		}
 		return noFault
 	}
-	cfg := runConfig(t, b, wh)
+	cfg := runConfig(t, b, "")
+	cfg.Warehouse = wh.cfg
 	cfg.Warehouse.Faults = f.injector()
 	cfg.attemptTimeout = 300 * time.Millisecond
 	runToEnd(t, cfg, 60*time.Second)
@@ -327,7 +337,7 @@ func TestCatalogCommitFailuresAreRetried(t *testing.T) {
 	if f.timedOut.Load() < 2 {
 		t.Fatalf("only %d hung catalog calls were ended by the per-attempt timeout", f.timedOut.Load())
 	}
-	assertExactlyOnce(t, wh, lines, len(lines))
+	assertExactlyOnceIn(t, wh.open(t), lines, len(lines))
 }
 
 // TestCatalogCommitOutcomeUnknown: the catalog records commits but the
@@ -336,10 +346,13 @@ func TestCatalogCommitFailuresAreRetried(t *testing.T) {
 // calls also fail before recording anything. The retry must find out which
 // commits landed and write nothing twice.
 func TestCatalogCommitOutcomeUnknown(t *testing.T) {
+	forEachCatalog(t, testCatalogCommitOutcomeUnknown)
+}
+
+func testCatalogCommitOutcomeUnknown(t *testing.T, wh testWarehouse) {
 	b := startBroker(t, 3)
 	lines, keys := generated(t, 20_000, 300, 9)
 	produceLines(t, b, lines, keys)
-	wh := t.TempDir()
 
 	rnd := newLockedRand(t)
 	f := &catalogFaults{runCtx: t.Context()}
@@ -355,7 +368,8 @@ func TestCatalogCommitOutcomeUnknown(t *testing.T) {
 		}
 		return noFault
 	}
-	cfg := runConfig(t, b, wh)
+	cfg := runConfig(t, b, "")
+	cfg.Warehouse = wh.cfg
 	cfg.Warehouse.Faults = f.injector()
 	var commits atomic.Int64
 	cfg.OnCommit = func(CommitInfo) { commits.Add(1) }
@@ -364,7 +378,7 @@ func TestCatalogCommitOutcomeUnknown(t *testing.T) {
 	if f.lost.Load() < 3 {
 		t.Fatalf("only %d answers lost", f.lost.Load())
 	}
-	assertExactlyOnce(t, wh, lines, len(lines))
+	assertExactlyOnceIn(t, wh.open(t), lines, len(lines))
 }
 
 // TestStopDuringHungCommitLosesNothing: the stop signal (ctx cancelled, as

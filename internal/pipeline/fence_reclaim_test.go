@@ -76,7 +76,7 @@ func TestFenceContestedPartitionStillOursIsReassigned(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			st := procReadState(t, wh)[iceberg.TableSessions]
+			st := procReadState(t, localWarehouse(t, wh))[iceberg.TableSessions]
 			if st.offsets[0] == want[0] && st.offsets[1] == want[1] {
 				return
 			}

@@ -28,10 +28,17 @@ import (
 // drain run finish the topic; the tables must equal a crash-free run and
 // batch mode, hold nothing twice, and no table's offsets may ever have
 // moved backwards.
+//
+// It runs with the warehouse (tables and checkpoints) in a local directory
+// and on versitygw, a real S3 server.
 func TestFencedInstanceWritesNothing(t *testing.T) {
 	if testing.Short() {
-		t.Skip("fencing test: builds cmd/sessionize and runs three instances (about 25 s); skipped with -short")
+		t.Skip("fencing test: builds cmd/sessionize and runs three instances (about 25 s per storage); skipped with -short")
 	}
+	forEachStorage(t, testFencedInstanceWritesNothing)
+}
+
+func testFencedInstanceWritesNothing(t *testing.T, wh testWarehouse) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0xfe9ce))
@@ -43,7 +50,6 @@ func TestFencedInstanceWritesNothing(t *testing.T) {
 	if err := procProduce(t.Context(), b, in.recs[:c1]); err != nil {
 		t.Fatal(err)
 	}
-	wh := t.TempDir()
 	const group = "fence"
 	ps := newProcGroup(t, bin)
 
@@ -160,7 +166,7 @@ func TestFencedInstanceWritesNothing(t *testing.T) {
 
 	// Once B has written a table, A's writer never appears in it again.
 	// (That no offset ever moved back is checked with the rest below.)
-	whr := openWarehouse(t, wh)
+	whr := wh.open(t)
 	for _, tbl := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
 		snaps, err := whr.Snapshots(t.Context(), tbl)
 		if err != nil {
@@ -357,14 +363,14 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 		t.Fatal("A's commit with a failing sessions snapshot succeeded")
 	}
 
-	t.Logf("after A: %s", offsetsOf(procReadState(t, wh)))
+	t.Logf("after A: %s", offsetsOf(procReadState(t, localWarehouse(t, wh))))
 	bp := newPipeline("b", nil) // restores partition 0 at 10, its rejected rows done up to 20
 	feed(bp, 1, 10, 25, 20)     // rejected rows of partition 1 only
 	if err := bp.commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
-	t.Logf("after B: %s", offsetsOf(procReadState(t, wh)))
+	t.Logf("after B: %s", offsetsOf(procReadState(t, localWarehouse(t, wh))))
 	c := newPipeline("c", nil) // B is gone; C restores from B's commit
 	feed(c, 0, 10, 20, 10)
 	feed(c, 1, 25, 25, 100)
@@ -433,7 +439,7 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 	if _, ok := a.expected[iceberg.TableSessions][0]; ok {
 		t.Error("A still expects offsets of partition 0")
 	}
-	st := procReadState(t, wh)[iceberg.TableSessions]
+	st := procReadState(t, localWarehouse(t, wh))[iceberg.TableSessions]
 	if want := map[int32]int64{0: 25, 1: 20, 2: 20}; !maps.Equal(st.offsets, want) {
 		t.Fatalf("sessions offsets %v after A's commit, want %v: partitions 1 and 2 committed by A, 0 by B", st.offsets, want)
 	}
@@ -443,7 +449,7 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 	if err := a.commit(t.Context()); err != nil {
 		t.Fatalf("A's next commit of the partitions it kept: %v", err)
 	}
-	if st := procReadState(t, wh)[iceberg.TableSessions]; st.offsets[1] != 30 || st.offsets[2] != 30 || st.offsets[0] != 25 {
+	if st := procReadState(t, localWarehouse(t, wh))[iceberg.TableSessions]; st.offsets[1] != 30 || st.offsets[2] != 30 || st.offsets[0] != 25 {
 		t.Fatalf("sessions offsets %v, want 0:25 1:30 2:30", st.offsets)
 	}
 

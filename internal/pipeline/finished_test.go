@@ -244,11 +244,11 @@ func TestStopTimeoutNamesUnfinishedPartitions(t *testing.T) {
 		t.Errorf("error does not name the holder: %v", err)
 	}
 	t.Logf("run failed as it should: %v", err)
-	ends, err := kafka.TopicEnds(t.Context(), r.broker.Addrs(), "clickstream")
+	ends, err := kafka.TopicEnds(t.Context(), r.broker.Addrs(), kafka.Security{}, "clickstream")
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed := procReadState(t, r.wh)["sessions"].offsets
+	committed := procReadState(t, localWarehouse(t, r.wh))["sessions"].offsets
 	for p, end := range ends {
 		switch {
 		case slices.Contains(r.held, p):

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/metrics"
@@ -26,7 +27,7 @@ type Record struct {
 // ReasonFutureTimestamp rejects events whose time is too far ahead of their
 // Kafka timestamp: one bad clock must not push the watermark forward and
 // make every honest event late.
-const ReasonFutureTimestamp = "future_timestamp"
+const ReasonFutureTimestamp = event.FutureTimestamp
 
 // LateRow is a late event for the late_events table.
 type LateRow struct {
@@ -95,6 +96,8 @@ type partition struct {
 	drained                   bool // a Drain placed every event
 
 	marker *rule.Marker // the boundary rules; nil if none
+
+	check inputCheck // for the advice (advice.go)
 }
 
 func newPartition(id int32, stream *session.Stream, next, lateDone, rejectedDone int64, maxFuture time.Duration) *partition {
@@ -150,7 +153,7 @@ func (p *partition) setDedup(d session.Dedup) {
 
 // process takes one record: reject, late, duplicate or into the engine,
 // marked by the boundary rules.
-func (p *partition) process(ps *event.Parser, r *Record) {
+func (p *partition) process(ps decode.Parser, r *Record) {
 	if r.Offset < p.next {
 		return // a redelivery below what we have processed
 	}
@@ -160,6 +163,7 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 	}
 	p.next = r.Offset + 1
 	p.lastKafkaTsMs = max(p.lastKafkaTsMs, r.TimestampMs)
+	p.check.records++
 	var f event.Fields
 	reason := ps.Parse(r.Value, &f)
 	var why string
@@ -168,6 +172,11 @@ func (p *partition) process(ps *event.Parser, r *Record) {
 		why = reason.String()
 	case f.TimestampMs > r.TimestampMs+p.maxFutureMs:
 		why = ReasonFutureTimestamp
+	}
+	if why == "" {
+		p.check.times.Observe(f.TimestampMs, r.TimestampMs)
+	} else {
+		p.check.reject(why, r.Value)
 	}
 	if why != "" {
 		p.rejectedCount++

@@ -18,7 +18,7 @@ func rec(off int64, ts int64, uuid, id string) Record {
 func TestPartitionOutcomes(t *testing.T) {
 	const t0 = 1_700_000_000_000
 	p := newPartition(0, session.NewStream(session.DefaultRules(), 600_000), 0, 0, 0, time.Hour)
-	ps := event.NewParser(0)
+	ps := event.NewParser(event.Schema{}, 0)
 	records := []Record{
 		rec(0, t0, "u", "a"),
 		rec(1, t0+3_600_000, "v", "b"), // watermark t0+50m
@@ -57,7 +57,7 @@ func TestPartitionOutcomes(t *testing.T) {
 func TestReplaySkipsCommittedRows(t *testing.T) {
 	const t0 = 1_700_000_000_000
 	p := newPartition(0, session.NewStream(session.DefaultRules(), 600_000), 0, 3, 2, time.Hour)
-	ps := event.NewParser(0)
+	ps := event.NewParser(event.Schema{}, 0)
 	for _, r := range []Record{rec(0, t0+3_600_000, "v", "b"), rec(1, t0, "u", "late1"), {Offset: 2, Value: []byte("{")}, rec(3, t0, "u", "late2")} {
 		p.process(ps, &r)
 	}
@@ -117,7 +117,7 @@ func TestProgressMerge(t *testing.T) {
 // bound from there on.
 func TestReplayKeepsTheDedupBound(t *testing.T) {
 	const t0 = 1_700_000_000_000
-	ps := event.NewParser(0)
+	ps := event.NewParser(event.Schema{}, 0)
 	first := session.NewStream(session.DefaultRules(), 600_000)
 	first.SetDedup(session.Dedup{}) // no keys: as before they existed
 	p := newPartition(0, first, 0, 0, 0, time.Hour)

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/rule"
@@ -29,9 +29,9 @@ type Pipeline struct {
 	cfg    Config
 	wh     *iceberg.Warehouse
 	src    *kafka.Source
-	parser *event.Parser
-	marker *rule.Marker // the boundary rules; nil if none
-	writer string       // this process, in snapshot summaries and checkpoint names
+	parser decode.Decoder // JSON or Avro record values (decode.New)
+	marker *rule.Marker   // the boundary rules; nil if none
+	writer string         // this process, in snapshot summaries and checkpoint names
 
 	parts map[int32]*partition
 	// expected holds, per table and owned partition, the offset the
@@ -48,6 +48,7 @@ type Pipeline struct {
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
 	lastCommit  time.Time
+	lastAdvice  string // what warnAdvice last said
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and
@@ -55,6 +56,11 @@ type Pipeline struct {
 // finished.go), or until an error it cannot retry.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
+		return err
+	}
+	parser, err := decode.New(decode.Config{Format: cfg.InputFormat, Schema: cfg.Schema, MaxRecordBytes: cfg.MaxRecordBytes,
+		Registry: cfg.SchemaRegistry, Logger: cfg.Logger})
+	if err != nil {
 		return err
 	}
 	whc := cfg.Warehouse
@@ -66,7 +72,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(cfg.MaxRecordBytes), marker: cfg.RuleSet.NewMarker(), writer: hex.EncodeToString(id[:])}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: parser, marker: cfg.RuleSet.NewMarker(), writer: hex.EncodeToString(id[:])}
+	cfg.Logger.Info("reading events", "fields", cfg.Schema.OrDefault().Describe(), "format", string(cfg.InputFormat))
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -153,6 +160,22 @@ func (p *Pipeline) consume(ctx context.Context) error {
 			}
 			for i := range pb.Records {
 				r := &pb.Records[i]
+				if r.Offset >= part.next {
+					// A registry that cannot be asked is no verdict on
+					// the record: stop before it, so that what came
+					// before is committed (OnRevoked) and a restart
+					// resumes here.
+					if err := p.parser.Prepare(ctx, r.Value); err != nil {
+						if i > 0 {
+							part.advance()
+							p.dirty = true
+						}
+						if ctx.Err() != nil {
+							return p.stop() // SIGTERM while retrying: a stop like any other
+						}
+						return fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err)
+					}
+				}
 				part.process(p.parser, &Record{Partition: r.Partition, Offset: r.Offset, TimestampMs: r.TimestampMs, Value: r.Value})
 			}
 			part.next = max(part.next, pb.Next)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/batch"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
 	"github.com/sessionize/sessionize/internal/iceberg"
@@ -57,7 +58,7 @@ func startBroker(t *testing.T, partitions int32) *kafka.Broker {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", partitions); err != nil {
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), kafka.Security{}, "clickstream", partitions); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -127,7 +128,11 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipeline{cfg: cfg, wh: wh, parser: event.NewParser(0), writer: writer}
+	parser, err := decode.New(decode.Config{Schema: cfg.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{cfg: cfg, wh: wh, parser: parser, writer: writer}
 	p.reset()
 	// The source joins a Kafka group of its own (named after the writer):
 	// members that are never polled would hold up each other's rebalances.
@@ -151,13 +156,19 @@ func batchLines(t *testing.T, lines [][]byte) []string {
 
 func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string {
 	t.Helper()
+	return batchLinesSchema(t, lines, rules, event.Schema{})
+}
+
+// batchLinesSchema is batchLinesWith for events of another schema.
+func batchLinesSchema(t *testing.T, lines [][]byte, rules session.Rules, sch event.Schema) []string {
+	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
 	if err := os.WriteFile(in, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.jsonl")
-	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Workers: 2}); err != nil {
+	if _, err := batch.Run(t.Context(), batch.Config{Inputs: []string{in}, Output: out, Rules: rules, Schema: sch, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
@@ -175,20 +186,13 @@ func batchLinesWith(t *testing.T, lines [][]byte, rules session.Rules) []string 
 
 func openWarehouse(t *testing.T, warehouse string) *iceberg.Warehouse {
 	t.Helper()
-	// With the events table, so tests can read it (opening creates it
-	// empty where no run wrote it).
-	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse, EventsTable: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wh.Close() })
-	return wh
+	return localWarehouse(t, warehouse).openWithEvents(t)
 }
 
 // tableLines reads the sessions table back as batch's JSON lines.
 func tableLines(t *testing.T, warehouse string) ([]string, []iceberg.SessionRow) {
 	t.Helper()
-	return tableLinesOf(t, warehouse, false)
+	return warehouseLinesOf(t, openWarehouse(t, warehouse), false)
 }
 
 // tableLinesOf is tableLines; underRules, session ids also hash the first
@@ -196,7 +200,18 @@ func tableLines(t *testing.T, warehouse string) ([]string, []iceberg.SessionRow)
 // so they are taken as they are, not checked.
 func tableLinesOf(t *testing.T, warehouse string, underRules bool) ([]string, []iceberg.SessionRow) {
 	t.Helper()
-	wh := openWarehouse(t, warehouse)
+	return warehouseLinesOf(t, openWarehouse(t, warehouse), underRules)
+}
+
+// warehouseLines reads the sessions table of wh back as batch's JSON lines.
+func warehouseLines(t *testing.T, wh *iceberg.Warehouse) ([]string, []iceberg.SessionRow) {
+	t.Helper()
+	return warehouseLinesOf(t, wh, false)
+}
+
+// warehouseLinesOf is warehouseLines, with tableLinesOf's underRules.
+func warehouseLinesOf(t *testing.T, wh *iceberg.Warehouse, underRules bool) ([]string, []iceberg.SessionRow) {
+	t.Helper()
 	rows, err := wh.ReadSessions(t.Context())
 	if err != nil {
 		t.Fatal(err)

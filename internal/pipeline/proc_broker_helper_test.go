@@ -41,7 +41,7 @@ func (ps *procGroup) startBroker(partitions int) *procBroker {
 	t.Helper()
 	b := &procBroker{ps: ps, dataDir: t.TempDir(), partitions: partitions, addr: "127.0.0.1:0"}
 	b.start()
-	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", int32(partitions)); err != nil {
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), kafka.Security{}, "clickstream", int32(partitions)); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -94,7 +94,7 @@ func procTopicEnds(t *testing.T, b brokerAddrs) map[int32]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	ends, err := kafka.TopicEnds(ctx, b.Addrs(), "clickstream")
+	ends, err := kafka.TopicEnds(ctx, b.Addrs(), kafka.Security{}, "clickstream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func procTopicEnds(t *testing.T, b brokerAddrs) map[int32]int64 {
 // group has processed and committed everything produced so far. (A run's
 // --stop-when-idle looks only at the partitions that member owns.) It
 // fails if one of watch exits meanwhile, and returns the ends.
-func procWaitCommitted(t *testing.T, b brokerAddrs, warehouse string, timeout time.Duration, watch ...*procChild) map[int32]int64 {
+func procWaitCommitted(t *testing.T, b brokerAddrs, warehouse testWarehouse, timeout time.Duration, watch ...*procChild) map[int32]int64 {
 	t.Helper()
 	ends := procTopicEnds(t, b)
 	deadline := time.Now().Add(timeout)
@@ -295,7 +295,7 @@ func (f *procFeeder) produceNow(n int) {
 // broker's group coordinator sees it (for logs).
 func procOwners(t *testing.T, b brokerAddrs, group string) string {
 	t.Helper()
-	ms, err := kafka.GroupMembers(t.Context(), b.Addrs(), group, "clickstream")
+	ms, err := kafka.GroupMembers(t.Context(), b.Addrs(), kafka.Security{}, group, "clickstream")
 	if err != nil {
 		return err.Error()
 	}

@@ -286,11 +286,12 @@ func (c *procChild) waitLog(what string, timeout time.Duration, ok func(log stri
 // commits, and short session and rebalance timeouts so that crashes and
 // takeovers are quick. (kfake drops a member killed while its JoinGroup
 // was answered only after the rebalance timeout, not the session timeout.)
-func (ps *procGroup) runArgs(b brokerAddrs, warehouse, group string, extra ...string) []string {
-	args := []string{"run", "--kafka-servers", strings.Join(b.Addrs(), ","), "--topic", "clickstream", "--group", group,
-		"--warehouse", warehouse, "--commit-interval", "100ms", "--commit-max-records", "2000",
+func (ps *procGroup) runArgs(b brokerAddrs, wh testWarehouse, group string, extra ...string) []string {
+	args := []string{"run", "--kafka-servers", strings.Join(b.Addrs(), ","), "--topic", "clickstream", "--group", group}
+	args = append(args, wh.flags()...)
+	args = append(args, "--commit-interval", "100ms", "--commit-max-records", "2000",
 		"--allowed-lateness", "1h", "--session-timeout", procSessionTimeout.String(),
-		"--rebalance-timeout", procRebalanceTimeout.String(), "--log-level", "info"}
+		"--rebalance-timeout", procRebalanceTimeout.String(), "--log-level", "info")
 	return append(append(args, ps.runExtra...), extra...)
 }
 
@@ -391,11 +392,11 @@ func procMakeInput(t *testing.T, n int64, users int, seed uint64) procInput {
 			case 0:
 				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "uuid": "bad-user-%d", "page_name": "home"`, bad, bad), "invalid_json"
 			case 1:
-				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "page_name": "home", "event_timestamp": "%d"}`, bad, lateMs), "missing_uuid"
+				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "page_name": "home", "event_timestamp": "%d"}`, bad, lateMs), "missing_user"
 			case 2:
 				v, reason = fmt.Sprintf(`{"uuid": "bad-user-%d", "page_name": "home", "event_timestamp": "%d"}`, bad, lateMs), "missing_event_id"
 			case 3:
-				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "uuid": "bad-user-%d", "event_timestamp": "yesterday"}`, bad, bad), "bad_timestamp"
+				v, reason = fmt.Sprintf(`{"event_id": "bad-%d", "uuid": "bad-user-%d", "event_timestamp": "yesterday"}`, bad, bad), "bad_time_format"
 			case 4:
 				// blank, and unique: bad's bits as spaces and tabs
 				v = strings.NewReplacer("0", " ", "1", "\t").Replace(strconv.FormatInt(int64(bad), 2))
@@ -457,9 +458,11 @@ type procTableState struct {
 // procReadState reads the tables' current progress (the events table where a
 // run wrote it), opening and closing
 // the warehouse (so it holds no catalog connection afterwards).
-func procReadState(t *testing.T, warehouse string) map[string]procTableState {
+func procReadState(t *testing.T, w testWarehouse) map[string]procTableState {
 	t.Helper()
-	wh, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: warehouse, EventsTable: true}, nil)
+	cfg := w.cfg
+	cfg.EventsTable = true
+	wh, err := iceberg.Open(t.Context(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,15 +490,15 @@ func procReadState(t *testing.T, warehouse string) map[string]procTableState {
 }
 
 // procCheckpointFiles lists the checkpoint directory of a group: finished
-// checkpoints and temporary files of unfinished ones.
-func procCheckpointFiles(warehouse, group string) (done, tmp []string) {
-	entries, _ := os.ReadDir(filepath.Join(warehouse, "sessionize", "checkpoints", group))
-	for _, e := range entries {
+// checkpoints and temporary files of unfinished ones (on a local disk; an
+// object store has none: a checkpoint is one PUT).
+func procCheckpointFiles(t *testing.T, wh testWarehouse, group string) (done, tmp []string) {
+	for _, name := range wh.checkpointNames(t, group) {
 		switch {
-		case strings.HasPrefix(e.Name(), "."):
-			tmp = append(tmp, e.Name())
-		case strings.HasSuffix(e.Name(), ".ckpt"):
-			done = append(done, e.Name())
+		case strings.HasPrefix(name, "."):
+			tmp = append(tmp, name)
+		case strings.HasSuffix(name, ".ckpt"):
+			done = append(done, name)
 		}
 	}
 	return done, tmp
@@ -518,11 +521,11 @@ func procWriterCheckpoints(names []string, writer string) []string {
 // waitNewCheckpoint waits for a finished checkpoint file of writer ("":
 // any) not in before: the first step of one of its commits. False if none
 // appears within timeout.
-func waitNewCheckpoint(warehouse, group, writer string, before []string, timeout time.Duration) bool {
+func waitNewCheckpoint(t *testing.T, wh testWarehouse, group, writer string, before []string, timeout time.Duration) bool {
 	n := len(procWriterCheckpoints(before, writer))
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		done, _ := procCheckpointFiles(warehouse, group)
+		done, _ := procCheckpointFiles(t, wh, group)
 		if len(procWriterCheckpoints(done, writer)) > n {
 			return true
 		}
@@ -544,9 +547,9 @@ func newNames(before, after []string) []string {
 // procNewWriter returns the writer of the checkpoints of group that is
 // not in known, if there is one (a child that was just started has made its
 // first commit), and adds it to known. It fails if there are several.
-func procNewWriter(t *testing.T, warehouse, group string, known map[string]bool) (string, bool) {
+func procNewWriter(t *testing.T, wh testWarehouse, group string, known map[string]bool) (string, bool) {
 	t.Helper()
-	done, _ := procCheckpointFiles(warehouse, group)
+	done, _ := procCheckpointFiles(t, wh, group)
 	fresh := map[string]bool{}
 	for _, n := range done {
 		if w := procCheckpointWriter(n); !known[w] {
@@ -572,15 +575,15 @@ func procNewWriter(t *testing.T, warehouse, group string, known map[string]bool)
 // up to 40 times; check, called before each attempt, fails the test if the
 // conditions for another attempt have run out. It returns the checkpoint
 // of the interrupted commit and the tables' state while c is stopped.
-func procStopMidCommit(t *testing.T, c *procChild, warehouse, group, writer string, rng *rand.Rand, check func()) (string, map[string]procTableState) {
+func procStopMidCommit(t *testing.T, c *procChild, warehouse testWarehouse, group, writer string, rng *rand.Rand, check func()) (string, map[string]procTableState) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		if attempt > 40 {
 			t.Fatalf("could not stop %s in the middle of a commit in 40 attempts", c.name)
 		}
 		check()
-		before, _ := procCheckpointFiles(warehouse, group)
-		if !waitNewCheckpoint(warehouse, group, writer, before, 3*time.Second) {
+		before, _ := procCheckpointFiles(t, warehouse, group)
+		if !waitNewCheckpoint(t, warehouse, group, writer, before, 3*time.Second) {
 			t.Fatalf("%s began no commit within 3s (attempt %d)", c.name, attempt)
 		}
 		// At once, or a little later: after its late or rejected
@@ -593,7 +596,7 @@ func procStopMidCommit(t *testing.T, c *procChild, warehouse, group, writer stri
 			c.signal(syscall.SIGCONT)
 			continue
 		}
-		after, _ := procCheckpointFiles(warehouse, group)
+		after, _ := procCheckpointFiles(t, warehouse, group)
 		newest := slices.MaxFunc(procWriterCheckpoints(newNames(before, after), writer), func(x, y string) int {
 			return int(procCheckpointSeq(x) - procCheckpointSeq(y))
 		})
@@ -612,13 +615,9 @@ func procStopMidCommit(t *testing.T, c *procChild, warehouse, group, writer stri
 // procCheckpointTargets reads a checkpoint of group: the partitions it
 // holds and, for each, the offset the commit that wrote it moves the
 // tables to.
-func procCheckpointTargets(t *testing.T, warehouse, group, name string) map[int32]int64 {
+func procCheckpointTargets(t *testing.T, wh testWarehouse, group, name string) map[int32]int64 {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(warehouse, "sessionize", "checkpoints", group, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := decodeCheckpoint(data)
+	entries, err := decodeCheckpoint(wh.readCheckpoint(t, group, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,10 +648,14 @@ func procReferenced(st procTableState, name string) bool {
 }
 
 // procCatalogHeld reports whether the SQLite catalog's write lock stays
-// taken for 200 ms: a process that holds it is stopped, since running
+// taken for 200 ms (never, for a catalog that is not SQLite): a process
+// that holds it is stopped, since running
 // writers hold it for milliseconds at a time.
-func procCatalogHeld(t *testing.T, warehouse string) bool {
+func procCatalogHeld(t *testing.T, warehouse testWarehouse) bool {
 	t.Helper()
+	if warehouse.catalogFile() == "" {
+		return false // a server-side catalog: nothing of it in a stopped client
+	}
 	for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if !procCatalogLocked(t, warehouse) {
 			return false
@@ -663,9 +666,9 @@ func procCatalogHeld(t *testing.T, warehouse string) bool {
 
 // procCatalogLocked reports whether some process holds the SQLite
 // catalog's write lock (is inside a catalog commit) right now.
-func procCatalogLocked(t *testing.T, warehouse string) bool {
+func procCatalogLocked(t *testing.T, warehouse testWarehouse) bool {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(warehouse, "catalog.db")+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+warehouse.catalogFile()+"?_pragma=busy_timeout(0)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -742,11 +745,12 @@ func procDupKeys(keys []procRowKey) []procRowKey {
 }
 
 // procReferenceRun runs the pipeline in process, without crashes, over the
-// whole topic into a warehouse of its own (another group), and returns it.
-func procReferenceRun(t *testing.T, b brokerAddrs) string {
+// whole topic into a local warehouse of its own (another group), and
+// returns it.
+func procReferenceRun(t *testing.T, b brokerAddrs) testWarehouse {
 	t.Helper()
-	ref := t.TempDir()
-	cfg := runConfig(t, b, ref)
+	ref := localWarehouse(t, t.TempDir())
+	cfg := runConfig(t, b, ref.cfg.Warehouse)
 	cfg.Kafka.Group = "reference"
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -763,9 +767,10 @@ func procReferenceRun(t *testing.T, b brokerAddrs) string {
 // reasons included), same late and rejected rows, nothing twice, no table's
 // offsets ever moved back, and the account from the tables alone adds up to
 // what was produced.
-func procAssertExactlyOnce(t *testing.T, warehouse, reference string, in procInput) {
+func procAssertExactlyOnce(t *testing.T, warehouse, reference testWarehouse, in procInput) {
 	t.Helper()
-	got, rows := tableLines(t, warehouse)
+	wh, refWh := warehouse.open(t), reference.open(t)
+	got, rows := warehouseLines(t, wh)
 	ids := map[string]bool{}
 	for _, r := range rows {
 		if ids[r.SessionID] {
@@ -773,7 +778,7 @@ func procAssertExactlyOnce(t *testing.T, warehouse, reference string, in procInp
 		}
 		ids[r.SessionID] = true
 	}
-	want, _ := tableLines(t, reference)
+	want, _ := warehouseLines(t, refWh)
 	if !slices.Equal(got, want) {
 		t.Errorf("sessions: %d rows, the crash-free run %d; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
@@ -782,7 +787,6 @@ func procAssertExactlyOnce(t *testing.T, warehouse, reference string, in procInp
 		t.Errorf("sessions: %d rows, batch mode %d; first difference: %s", len(got), len(batch), firstDiff(got, batch))
 	}
 
-	wh, refWh := openWarehouse(t, warehouse), openWarehouse(t, reference)
 	late, lateRows := procLateKeys(t, wh)
 	refLate, _ := procLateKeys(t, refWh)
 	if d := procDupKeys(late); len(d) > 0 {

@@ -75,7 +75,7 @@ func TestRuleConformanceStream(t *testing.T) {
 			if g, w := conformance.Project(gotLines, wantLines[0]), conformance.Project(wantLines, wantLines[0]); !reflect.DeepEqual(g, w) {
 				t.Fatalf("%s\n got %s\nwant %s", c.Description, strings.Join(g, "\n     "), strings.Join(w, "\n     "))
 			}
-			assertEventsTableWith(t, wh, lines, cfg.Rules, set)
+			assertEventsTableWith(t, localWarehouse(t, wh), lines, cfg.Rules, set)
 		})
 	}
 }

@@ -70,7 +70,7 @@ func TestScaleOutUnderFailures(t *testing.T) {
 		n, len(in.late), len(in.rejected), at(25))
 	feed := newProcFeeder(t, b, in.recs, at(25), n/500+1, 25*time.Millisecond)
 
-	wh := t.TempDir()
+	wh := localWarehouse(t, t.TempDir())
 	const group = "scaleout"
 	const settle = 60 * time.Second // bound of each wait for the group to catch up
 	started := time.Now()
@@ -87,7 +87,7 @@ func TestScaleOutUnderFailures(t *testing.T) {
 	hasCommit := func(c *procChild) bool { return strings.Contains(c.log(), "msg=commit ") }
 	a, bm := run("A"), run("B")
 	feed.trickleUntil(at(35), settle, "commit of both A and B", func() bool { return hasCommit(a) && hasCommit(bm) }, a, bm)
-	done, _ := procCheckpointFiles(wh, group)
+	done, _ := procCheckpointFiles(t, wh, group)
 	for _, name := range done {
 		writers[procCheckpointWriter(name)] = true
 	}
@@ -224,7 +224,7 @@ func TestScaleOutUnderFailures(t *testing.T) {
 
 	ref := procReferenceRun(t, b)
 	procAssertExactlyOnce(t, wh, ref, in)
-	whr := openWarehouse(t, wh)
+	whr := wh.open(t)
 	snaps, err := whr.Snapshots(t.Context(), iceberg.TableSessions)
 	if err != nil {
 		t.Fatal(err)

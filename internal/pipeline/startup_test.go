@@ -98,7 +98,7 @@ func TestStartTopicMissing(t *testing.T) {
 	if took := time.Since(started); took > 3*time.Second {
 		t.Fatalf("took %s to find the topic missing", took)
 	}
-	if _, err := kafka.TopicPartitions(t.Context(), b.Addrs(), "no-such-topic"); !errors.Is(err, kafka.ErrTopicNotFound) {
+	if _, err := kafka.TopicPartitions(t.Context(), b.Addrs(), kafka.Security{}, "no-such-topic"); !errors.Is(err, kafka.ErrTopicNotFound) {
 		t.Fatalf("the failed run created the topic (or lookup failed): %v", err)
 	}
 }
@@ -239,7 +239,7 @@ func lastLine(s string) string {
 func TestCLIRunRefusesAnotherGroup(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
-	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), "clickstream", 2); err != nil {
+	if _, err := kafka.CreateTopic(t.Context(), b.Addrs(), kafka.Security{}, "clickstream", 2); err != nil {
 		t.Fatal(err)
 	}
 	pr, err := kafka.NewProducer(t.Context(), kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)

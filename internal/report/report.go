@@ -87,7 +87,7 @@ type Source struct {
 	Kind      string  `json:"kind"` // "warehouse" or "file"
 	Location  string  `json:"location"`
 	Namespace *string `json:"namespace"` // warehouse only
-	Catalog   *string `json:"catalog"`   // warehouse only: "sqlite" or "postgres"
+	Catalog   *string `json:"catalog"`   // warehouse only: "sqlite", "postgres" or "rest"
 	Format    *string `json:"format"`    // file only: "jsonl", "jsonl.gz" or "parquet"
 	Summary   *string `json:"summary"`   // file only: the --summary file, if given
 }

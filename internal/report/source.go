@@ -28,20 +28,13 @@ import (
 // FromWarehouse reports on the sessions table of an Iceberg warehouse, with
 // the late/rejected/duplicate rates from the pipeline's account.
 func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger, opts Options) (*Report, error) {
-	catalog := "postgres"
-	if cfg.CatalogURI == "" {
-		catalog = "sqlite"
-		// Open would create an empty warehouse; a report should not.
-		db := filepath.Join(cfg.Warehouse, "catalog.db")
-		if _, err := os.Stat(db); err != nil {
-			return nil, fmt.Errorf("no warehouse at %s (%s: %w); give the --warehouse of sessionize run or demo", cfg.Warehouse, db, errors.Unwrap(err))
-		}
-	}
-	wh, err := iceberg.Open(ctx, cfg, logger)
+	// Read-only: a report creates nothing, also where the tables are not.
+	wh, err := iceberg.OpenReadOnly(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	defer wh.Close()
+	catalog := wh.CatalogKind()
 	acc := NewAccumulator(opts)
 	columns := readColumns()
 	// The window goes into the scan: only the day partitions it covers
@@ -62,8 +55,7 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 	if ns == "" {
 		ns = "sessionize"
 	}
-	loc, _ := filepath.Abs(cfg.Warehouse)
-	rep.Source = Source{Kind: "warehouse", Location: loc, Namespace: &ns, Catalog: &catalog}
+	rep.Source = Source{Kind: "warehouse", Location: wh.Location(), Namespace: &ns, Catalog: &catalog}
 
 	audit, err := wh.Audit(ctx)
 	if err != nil {

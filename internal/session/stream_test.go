@@ -145,7 +145,7 @@ func TestStreamConformance(t *testing.T) {
 			}
 			defer f.Close()
 			var evs []ev
-			p := event.NewParser(0)
+			p := event.NewParser(c.MustSchema(t), 0)
 			sc := bufio.NewScanner(f)
 			for sc.Scan() {
 				var fl event.Fields

@@ -45,18 +45,28 @@ fields AS (
 ),
 typed AS (
     SELECT line, bad_line,
-        -- ->> '$' unquotes and unescapes a JSON string
-        CASE WHEN starts_with(f.uuid, '"') THEN f.uuid ->> '$' END AS uuid,
-        CASE WHEN starts_with(f.event_id, '"') THEN f.event_id ->> '$' END AS event_id,
+        -- ->> '$' unquotes and unescapes a JSON string; an integer is taken
+        -- as its text, as sessionize takes numbers in id fields
+        CASE WHEN starts_with(f.uuid, '"') THEN f.uuid ->> '$'
+             WHEN regexp_full_match(f.uuid::VARCHAR, '-?[0-9]+') THEN f.uuid::VARCHAR END AS uuid,
+        CASE WHEN starts_with(f.event_id, '"') THEN f.event_id ->> '$'
+             WHEN regexp_full_match(f.event_id::VARCHAR, '-?[0-9]+') THEN f.event_id::VARCHAR END AS event_id,
+        -- present, not null, and neither a string nor an integer: the wrong type
+        f.uuid IS NOT NULL AND f.uuid::VARCHAR <> 'null' AND NOT starts_with(f.uuid, '"')
+            AND NOT regexp_full_match(f.uuid::VARCHAR, '-?[0-9]+') AS uuid_wrong,
+        f.event_id IS NOT NULL AND f.event_id::VARCHAR <> 'null' AND NOT starts_with(f.event_id, '"')
+            AND NOT regexp_full_match(f.event_id::VARCHAR, '-?[0-9]+') AS event_id_wrong,
         -- a string of digits or a JSON integer; anything else fails below
         CASE WHEN starts_with(f.event_timestamp, '"') THEN f.event_timestamp ->> '$'
              ELSE f.event_timestamp::VARCHAR END AS ts_text,
+        f.event_timestamp IS NULL OR f.event_timestamp::VARCHAR IN ('null', '""') AS ts_missing,
         -- a missing or non-string page_name is an empty page, as in sessionize
         CASE WHEN starts_with(f.page_name, '"') THEN f.page_name ->> '$' ELSE '' END AS page
     FROM fields
 ),
 timed AS (
     SELECT *,
+        -- sessionize's --time-format ms (the bench runs it with that flag):
         -- 1 to 19 ASCII digits that fit in a BIGINT. TRY_CAST alone would also
         -- take '+5', ' 5' or '5.0'; the JSON numbers 1.7e12 and -5 must fail.
         CASE WHEN regexp_full_match(ts_text, '[0-9]{1,19}') THEN TRY_CAST(ts_text AS BIGINT) END AS ts
@@ -66,9 +76,15 @@ judged AS (
     SELECT *,
         CASE
             WHEN bad_line IS NOT NULL THEN bad_line
-            WHEN coalesce(uuid, '') = '' THEN 'missing_uuid'
+            WHEN uuid_wrong THEN 'user_not_string'
+            WHEN coalesce(uuid, '') = '' THEN 'missing_user'
+            WHEN event_id_wrong THEN 'event_id_not_string'
             WHEN coalesce(event_id, '') = '' THEN 'missing_event_id'
-            WHEN ts IS NULL THEN 'bad_timestamp'
+            WHEN ts IS NOT NULL THEN NULL
+            WHEN ts_missing THEN 'missing_time'
+            -- negative, or digits past a BIGINT
+            WHEN regexp_full_match(ts_text, '-?[0-9]+') THEN 'time_out_of_range'
+            ELSE 'time_not_number'
         END AS reason
     FROM timed
 )
