@@ -56,7 +56,7 @@ func assertEventsTable(t *testing.T, warehouse testWarehouse, lines [][]byte) {
 // assertEventsTableWith is assertEventsTable for a run with other rules.
 func assertEventsTableWith(t *testing.T, warehouse testWarehouse, lines [][]byte, rules session.Rules, set *rule.Set) {
 	t.Helper()
-	wh := warehouse.openWithEvents(t)
+	wh := warehouse.open(t)
 	sessions, err := wh.ReadSessions(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -186,7 +186,7 @@ func batchLinesSchema(t *testing.T, lines [][]byte, rules session.Rules, sch eve
 
 func openWarehouse(t *testing.T, warehouse string) *iceberg.Warehouse {
 	t.Helper()
-	return localWarehouse(t, warehouse).openWithEvents(t)
+	return localWarehouse(t, warehouse).open(t)
 }
 
 // tableLines reads the sessions table back as batch's JSON lines.

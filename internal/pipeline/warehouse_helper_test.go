@@ -94,21 +94,6 @@ func storages() []struct {
 	}
 }
 
-// openWithEvents opens w with the events table, so tests can read it
-// (opening creates it empty where no run wrote it); closed at the end of
-// the test.
-func (w testWarehouse) openWithEvents(t testing.TB) *iceberg.Warehouse {
-	t.Helper()
-	cfg := w.cfg
-	cfg.EventsTable = true
-	wh, err := iceberg.Open(t.Context(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wh.Close() })
-	return wh
-}
-
 // flags are a child's arguments that name the warehouse.
 func (w testWarehouse) flags() []string {
 	args := []string{"--warehouse", w.cfg.Warehouse}
@@ -141,9 +126,13 @@ func (w testWarehouse) catalogFile() string {
 }
 
 // open opens the warehouse in process, closed when the test ends.
-func (w testWarehouse) open(t *testing.T) *iceberg.Warehouse {
+func (w testWarehouse) open(t testing.TB) *iceberg.Warehouse {
 	t.Helper()
-	wh, err := iceberg.Open(t.Context(), w.cfg, nil)
+	// With the events table, so tests can read it (opening creates it
+	// empty where no run wrote it).
+	cfg := w.cfg
+	cfg.EventsTable = true
+	wh, err := iceberg.Open(t.Context(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
