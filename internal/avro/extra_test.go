@@ -45,3 +45,34 @@ func TestDecoderExtraFields(t *testing.T) {
 		t.Fatalf("null event id: %v, extra present %v", r, f.Extra[4].Present())
 	}
 }
+
+// TestDecoderExtraBoolean: a boolean, which no role takes, is a rule
+// field's "true" or "false"; a null one is missing.
+func TestDecoderExtraBoolean(t *testing.T) {
+	const paidSchema = `{"type":"record","name":"Paid","fields":[{"name":"uuid","type":"string"},{"name":"event_id","type":"string"},
+ {"name":"event_timestamp","type":"long"},{"name":"paid","type":["null","boolean"]}]}`
+	reg := newFakeRegistry(t)
+	reg.SeedSchema("paid-value", 1, 5, srSchema(paidSchema))
+	sch, err := event.Schema{}.WithExtra([]string{"paid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDecoder(t, reg.URL(), sch)
+	for _, c := range []struct {
+		paid any
+		want string
+	}{{true, "true"}, {false, "false"}, {nil, "<absent>"}} {
+		rec := map[string]any{"uuid": "u", "event_id": "e", "event_timestamp": int64(1700000000000), "paid": c.paid}
+		f, r := parse(t, d, encode(t, paidSchema, 5, rec))
+		if r != event.OK {
+			t.Fatalf("rejected: %v", r)
+		}
+		got := "<absent>"
+		if f.Extra[0].Present() {
+			got = string(f.Extra[0].AppendText(nil))
+		}
+		if got != c.want {
+			t.Errorf("paid %v: %s, want %s", c.paid, got, c.want)
+		}
+	}
+}

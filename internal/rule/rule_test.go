@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,4 +44,19 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "--start-session-on: ") {
 		t.Fatalf("err %v", err)
 	}
+}
+
+// TestEvalNeedsTheSetsSchema: values from a decoder built without
+// Set.Schema would make every rule silently false; Eval says so instead.
+func TestEvalNeedsTheSetsSchema(t *testing.T) {
+	s, err := Parse("", "page_name = logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Set.Schema") {
+			t.Fatalf("recovered %v, want a panic naming Set.Schema", r)
+		}
+	}()
+	s.NewMarker().Eval(nil, nil)
 }
