@@ -80,6 +80,7 @@ func New(cfg Config) (*Decoder, error) {
 	d := &Decoder{reg: reg, asm: asm, schema: *asm.Schema(), maxBytes: cfg.MaxRecordBytes, log: cfg.Logger,
 		ids: map[int]*entry{}, recheck: unknownRecheck, lastID: noID, rd: hamba.NewReader(nil, 0)}
 	d.st.loc = d.schema.Format.Location()
+	d.vals = asm.Values()
 	return d, nil
 }
 
@@ -167,7 +168,7 @@ func (d *Decoder) Parse(rec []byte, f *event.Fields) event.Reason {
 	if e.plan == nil {
 		return e.reason
 	}
-	d.vals = event.Values{}
+	d.vals.Reset()
 	s := &d.st
 	s.r = d.rd.Reset(body)
 	s.r.Error = nil

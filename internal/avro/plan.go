@@ -47,7 +47,8 @@ func (s *state) failed() bool { return s.bad || s.r.Error != nil }
 const maxRecursion = 64
 
 // Slots number the event.Values a path fills: the user fields, then the
-// event id, the time and the page.
+// event id, the time and the page; the schema's extra fields (the session
+// rules') follow, numSlots + their index.
 const (
 	slotEventID = event.MaxUserFields + iota
 	slotTime
@@ -63,6 +64,9 @@ func slotOf(v *event.Values, k int) *event.Value {
 		return &v.Time
 	case slotPage:
 		return &v.Page
+	}
+	if k >= numSlots {
+		return &v.Extra[k-numSlots]
 	}
 	return &v.User[k]
 }
@@ -99,6 +103,9 @@ func targets(es *event.Schema) *target {
 	add(es.EventID, slotEventID)
 	add(es.Time, slotTime)
 	add(es.Page, slotPage)
+	for i, p := range es.Extra {
+		add(p, numSlots+i)
+	}
 	return root
 }
 
@@ -173,7 +180,9 @@ func (c *compiler) leaf(sch hamba.Schema, slots []int) op {
 		return c.union(u, func(b hamba.Schema) op { return c.leaf(b, slots) })
 	}
 	for _, k := range slots {
-		c.bound[k] = true
+		if k < numSlots {
+			c.bound[k] = true
+		}
 	}
 	set := func(s *state, v event.Value) {
 		for _, k := range slots {
@@ -189,6 +198,16 @@ func (c *compiler) leaf(sch hamba.Schema, slots []int) op {
 			logical = l.Type()
 		}
 		switch sch.Type() {
+		case hamba.Boolean:
+			// No role takes a boolean; a rule compares its text.
+			yes, no := []byte("true"), []byte("false") // per plan, not per record
+			return func(s *state) {
+				text := no
+				if s.r.ReadBool() {
+					text = yes
+				}
+				set(s, event.Value{Kind: event.Other, Text: text})
+			}
 		case hamba.String, hamba.Bytes:
 			return func(s *state) {
 				if b, ok := s.readBytes(); ok {

@@ -86,7 +86,12 @@ func (c *Config) validate() error {
 	if c.RuleSet.Apply(c.Rules) != c.Rules {
 		return errors.New("batch: Config.Rules does not carry the texts of Config.RuleSet (use RuleSet.Apply)")
 	}
-	c.Schema = c.Schema.OrDefault()
+	// Every reader decodes the rules' fields with the event's own.
+	sch, err := c.RuleSet.Schema(c.Schema)
+	if err != nil {
+		return err
+	}
+	c.Schema = sch
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = event.DefaultMaxRecordBytes
 	}

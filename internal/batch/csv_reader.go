@@ -68,7 +68,7 @@ func readCSVLimit(ctx context.Context, r io.Reader, sch event.Schema, visit rowV
 
 	var (
 		f       event.Fields
-		vals    event.Values
+		vals    = asm.Values()
 		raw     []byte
 		scratch []byte
 		line    int             // of the last row read, for error messages
@@ -121,6 +121,10 @@ func readCSVLimit(ctx context.Context, r io.Reader, sch event.Schema, visit rowV
 			if c.isTime {
 				v = bytes.TrimSpace(v)
 			}
+			if c.extra && n == 0 {
+				*c.val(&vals) = event.Value{}
+				continue
+			}
 			*c.val(&vals) = event.StringValue(v)
 		}
 		if cols.page < 0 {
@@ -138,6 +142,7 @@ type csvColumn struct {
 	idx    int
 	val    func(*event.Values) *event.Value
 	isTime bool
+	extra  bool // a rule field: an empty cell is taken for a missing field (CSV has no null)
 }
 
 // csvColumnIndexes locates the fields readCSV needs; page is -1 when the
@@ -178,6 +183,12 @@ func csvColumns(header []string, sch *event.Schema) (csvColumnIndexes, error) {
 	if !sch.Page.IsZero() {
 		if c.page = find(sch.Page); c.page >= 0 {
 			c.all = append(c.all, csvColumn{idx: c.page, val: func(v *event.Values) *event.Value { return &v.Page }})
+		}
+	}
+	for x, p := range sch.Extra {
+		// A rule field without a column is missing from every row.
+		if i := find(p); i >= 0 {
+			c.all = append(c.all, csvColumn{idx: i, val: func(v *event.Values) *event.Value { return &v.Extra[x] }, extra: true})
 		}
 	}
 	if len(missing) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -66,7 +67,7 @@ func readParquet(ctx context.Context, path string, sch event.Schema, visit rowVi
 
 	var (
 		f    event.Fields
-		vals event.Values
+		vals = asm.Values()
 		raw  []byte
 		row  int64
 	)
@@ -83,8 +84,15 @@ func readParquet(ctx context.Context, path string, sch event.Schema, visit rowVi
 			raw = append(raw[:0], '{')
 			for k := range cols {
 				c := &cols[k]
-				*c.val(&vals) = c.col.value(i)
-				if k > 0 {
+				v := c.col.value(i)
+				for _, x := range c.extras {
+					vals.Extra[x] = v
+				}
+				if c.val == nil {
+					continue // a rule field alone: not in raw, whose hash may be the event id
+				}
+				*c.val(&vals) = v
+				if len(raw) > 1 {
 					raw = append(raw, ',')
 				}
 				raw = appendJSONString(raw, c.name)
@@ -109,7 +117,8 @@ type pqEventColumn struct {
 	name   string
 	leaf   int
 	isTime bool
-	val    func(*event.Values) *event.Value
+	val    func(*event.Values) *event.Value // nil for a column only rules read
+	extras []int                            // the schema's extra fields (rule fields) the column also fills
 	col    pqColumn
 }
 
@@ -140,6 +149,19 @@ func parquetEventLeaves(pf *file.Reader, sch *event.Schema) ([]pqEventColumn, er
 		add(sch.Page, false, false, func(v *event.Values) *event.Value { return &v.Page })
 	}
 	add(sch.Time, true, true, func(v *event.Values) *event.Value { return &v.Time })
+	for x, p := range sch.Extra {
+		// A rule field without a column is missing from every row.
+		i := sc.ColumnIndexByName(p.String())
+		if i < 0 {
+			continue
+		}
+		k := slices.IndexFunc(cols, func(c pqEventColumn) bool { return c.leaf == i })
+		if k < 0 {
+			k = len(cols)
+			cols = append(cols, pqEventColumn{name: p.String(), leaf: i})
+		}
+		cols[k].extras = append(cols[k].extras, x)
+	}
 	if len(missing) > 0 {
 		found := make([]string, sc.NumColumns())
 		for i := range found {
@@ -155,6 +177,9 @@ func parquetEventLeaves(pf *file.Reader, sch *event.Schema) ([]pqEventColumn, er
 // file fails with one clear message instead of mid-read.
 func checkParquetEventTypes(sc *arrow.Schema, cols []pqEventColumn) error {
 	for i, fld := range sc.Fields() {
+		if cols[i].val == nil {
+			continue // rules read a column of any type (see pqColumn)
+		}
 		if pqIsBytesType(fld.Type) || pqIsIntType(fld.Type) && (cols[i].isTime || fld.Type.ID() != arrow.TIMESTAMP) {
 			continue
 		}
@@ -167,20 +192,36 @@ func checkParquetEventTypes(sc *arrow.Schema, cols []pqEventColumn) error {
 	return nil
 }
 
-// pqColumn is one batch of a string, binary, integer or timestamp column.
+// pqColumn is one batch of a string, binary, integer or timestamp column,
+// or, for a column only rules read, of any other type (other).
 type pqColumn struct {
 	bytes   pqBytesColumn
 	ints    pqIntColumn
 	isBytes bool
+	other   arrow.Array // nil unless neither bytes nor integers
 }
 
 func (c *pqColumn) reset(a arrow.Array) {
-	if c.isBytes = c.bytes.reset(a); !c.isBytes {
-		c.ints.reset(a)
+	c.other = nil
+	if c.isBytes = c.bytes.reset(a); c.isBytes {
+		return
 	}
+	if !pqIsIntType(a.DataType()) {
+		c.other = a
+		return
+	}
+	c.ints.reset(a)
 }
 
 func (c *pqColumn) value(i int) event.Value {
+	if c.other != nil {
+		// Doubles, booleans, ...: their text, which is what rules
+		// compare (an allocation per value, only for such columns).
+		if c.other.IsNull(i) {
+			return event.Value{Kind: event.Null}
+		}
+		return event.Value{Kind: event.Other, Text: []byte(c.other.ValueStr(i))}
+	}
 	if c.isBytes {
 		if c.bytes.arr.IsNull(i) {
 			return event.Value{Kind: event.Null}

@@ -67,7 +67,7 @@ func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string
 		return
 	}
 	var mark session.Mark
-	mark, p.attrs = p.marker.Eval(raw, p.attrs[:0])
+	mark, p.attrs = p.marker.Eval(f.Extra, p.attrs[:0])
 	p.accept(seq, f, raw, mark, p.attrs)
 }
 

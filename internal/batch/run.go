@@ -106,13 +106,6 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := distinctFiles(&cfg, inputs); err != nil {
 		return nil, err
 	}
-	if !cfg.RuleSet.Empty() {
-		for _, in := range inputs {
-			if in.Format == input.CSV {
-				return nil, fmt.Errorf("input %s is CSV: session rules read fields of JSON records (JSON lines, Parquet rows); convert it or run without --start-session-on/--end-session-on", in.Name())
-			}
-		}
-	}
 	if cfg.MemoryLimit >= minGCLimit {
 		// Let the GC work harder before the process outgrows the limit.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(cfg.MemoryLimit))

@@ -14,4 +14,7 @@ type Fields struct {
 	EventID     []byte
 	TimestampMs int64
 	PageName    []byte
+	// Extra are the values at Schema.Extra, in order (the session rules'
+	// fields), as the decoder found them; nil without extra fields.
+	Extra []Value
 }

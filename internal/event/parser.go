@@ -23,11 +23,11 @@ type Parser struct {
 	asm      *Assembler
 	vals     Values
 	targets  []target
-	all      uint16 // one bit per target
+	all      uint32 // one bit per target
 	// byFirst[d][c] are the targets whose name at depth d starts with
 	// byte c: most keys match none, and this says so with one load
 	// instead of a compare per target.
-	byFirst [indexedDepths][256]uint16
+	byFirst [indexedDepths][256]uint32
 }
 
 // indexedDepths is how deep byFirst indexes paths; names deeper in are
@@ -47,6 +47,7 @@ func NewParser(s Schema, maxBytes int) *Parser {
 		maxBytes = DefaultMaxRecordBytes
 	}
 	ps := &Parser{maxBytes: maxBytes, asm: NewAssembler(s)}
+	ps.vals = ps.asm.Values()
 	sch := ps.asm.Schema()
 	add := func(p Path, v *Value) {
 		if p.IsZero() {
@@ -56,7 +57,7 @@ func NewParser(s Schema, maxBytes int) *Parser {
 		for _, name := range p.parts {
 			t.parts = append(t.parts, []byte(name))
 		}
-		bit := uint16(1) << len(ps.targets)
+		bit := uint32(1) << len(ps.targets)
 		for d, name := range p.parts {
 			if d < indexedDepths {
 				ps.byFirst[d][name[0]] |= bit
@@ -71,6 +72,9 @@ func NewParser(s Schema, maxBytes int) *Parser {
 	add(sch.EventID, &ps.vals.EventID)
 	add(sch.Time, &ps.vals.Time)
 	add(sch.Page, &ps.vals.Page)
+	for i, p := range sch.Extra[:min(len(sch.Extra), MaxExtraFields)] {
+		add(p, &ps.vals.Extra[i])
+	}
 	return ps
 }
 
@@ -106,7 +110,7 @@ func (ps *Parser) Parse(rec []byte, f *Fields) Reason {
 // object parses the object at sc.i (its '{'), whose members are at path
 // depth depth, storing the values of the targets in mask whose paths
 // lead through it.
-func (ps *Parser) object(depth int, mask uint16) bool {
+func (ps *Parser) object(depth int, mask uint32) bool {
 	sc := &ps.sc
 	sc.i++
 	sc.ws()
@@ -129,7 +133,7 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 		if sc.i >= len(sc.b) {
 			return false
 		}
-		var leaf, inner uint16
+		var leaf, inner uint32
 		if mask != 0 && esc {
 			key = sc.unescape(key)
 		}
@@ -139,7 +143,7 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 				cand &= ps.byFirst[depth][key[0]]
 			}
 			for m := cand; m != 0; m &= m - 1 {
-				t := bits.TrailingZeros16(m)
+				t := bits.TrailingZeros32(m)
 				p := ps.targets[t].parts
 				if string(p[depth]) == string(key) {
 					if len(p) == depth+1 {
@@ -175,9 +179,10 @@ func (ps *Parser) object(depth int, mask uint16) bool {
 
 // member parses one member value that targets want: the value of those in
 // leaf, or an object holding those in inner.
-func (ps *Parser) member(depth int, leaf, inner uint16) bool {
+func (ps *Parser) member(depth int, leaf, inner uint32) bool {
 	sc := &ps.sc
 	var v Value
+	start := sc.i
 	switch c := sc.b[sc.i]; {
 	case c == '"':
 		raw, esc, ok := sc.rawString()
@@ -189,7 +194,6 @@ func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 		}
 		v = Value{Kind: String, Text: raw}
 	case c == '-' || (c >= '0' && c <= '9'):
-		start := sc.i
 		if !sc.number() {
 			return false
 		}
@@ -203,15 +207,15 @@ func (ps *Parser) member(depth int, leaf, inner uint16) bool {
 		if !ps.object(depth+1, inner) {
 			return false
 		}
-		v = Value{Kind: Other}
+		v = Value{Kind: Other, Text: sc.b[start:sc.i]}
 	default:
 		if !ps.value(depth + 1) {
 			return false
 		}
-		v = Value{Kind: Other}
+		v = Value{Kind: Other, Text: sc.b[start:sc.i]}
 	}
 	for m := leaf; m != 0; m &= m - 1 {
-		*ps.targets[bits.TrailingZeros16(m)].val = v
+		*ps.targets[bits.TrailingZeros32(m)].val = v
 	}
 	return true
 }

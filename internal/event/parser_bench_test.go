@@ -8,25 +8,34 @@ import (
 // BenchmarkParse measures records/s on one core for lines shaped like the
 // generator's (about 240 bytes, nested details, some booking objects), with
 // the default schema and with a custom one: a composite user key, one part
-// nested, a numeric id, an RFC 3339 time and a nested page.
+// nested, a numeric id, an RFC 3339 time and a nested page; and the
+// default one with the fields of session rules as extra fields, read in
+// the same pass (rule_fields: the page, a nested name, a number inside the
+// sometimes-null booking object).
 func BenchmarkParse(b *testing.B) {
 	custom, err := NewSchema([]string{"user.id", "account_id"}, "id", "occurred_at", "page.path", MustTimeFormat("auto", ""))
 	if err != nil {
 		b.Fatal(err)
+	}
+	rules, err := Schema{}.WithExtra([]string{"page_name", "event_details.event_name", "booking_details.price"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defaultLine := func(i int, booking string) string {
+		return fmt.Sprintf(`{"event_id": "%016x", "page_name": "results", "event_timestamp": "%d", "booking_details": %s, "uuid": "7f3e%04x-1b2c-4d5e-8f90-%012x", "event_details": {"event_name": "page_view", "event_type": "view", "event_value": "results"}}`,
+			uint64(i)*0x9e3779b97f4a7c15, 1764547200000+int64(i)*731, booking, i%5000, i)
 	}
 	for _, bc := range []struct {
 		name   string
 		schema Schema
 		line   func(i int, booking string) string
 	}{
-		{"default", Schema{}, func(i int, booking string) string {
-			return fmt.Sprintf(`{"event_id": "%016x", "page_name": "results", "event_timestamp": "%d", "booking_details": %s, "uuid": "7f3e%04x-1b2c-4d5e-8f90-%012x", "event_details": {"event_name": "page_view", "event_type": "view", "event_value": "results"}}`,
-				uint64(i)*0x9e3779b97f4a7c15, 1764547200000+int64(i)*731, booking, i%5000, i)
-		}},
+		{"default", Schema{}, defaultLine},
 		{"custom_nested", custom, func(i int, booking string) string {
 			return fmt.Sprintf(`{"id": %d, "page": {"path": "/results", "title": "Results"}, "occurred_at": "2025-12-01T00:%02d:%02d.%03dZ", "booking_details": %s, "user": {"id": "7f3e%04x-1b2c-4d5e-8f90", "plan": "free"}, "account_id": "acct-%d", "event_details": {"event_name": "page_view", "event_type": "view"}}`,
 				uint64(i)*0x9e3779b9, i%60, i%60, i%1000, booking, i%5000, i%97)
 		}},
+		{"rule_fields", rules, defaultLine},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var lines [][]byte

@@ -28,6 +28,33 @@ type Schema struct {
 	Time    Path
 	Page    Path // zero: no page
 	Format  TimeFormat
+	// Extra are further fields decoded in the same pass into
+	// Fields.Extra, in order: what the session rules read (rule.Set
+	// sets them). They are never required and take no role, so Describe,
+	// IsDefault and the advice ignore them.
+	Extra []Path
+}
+
+// MaxExtraFields bounds Schema.Extra: the JSON parser tracks every path in
+// one 32-bit mask.
+const MaxExtraFields = 32 - MaxUserFields - 3
+
+// WithExtra returns s (zero: DefaultSchema) with paths, dotted field names,
+// as its Extra fields.
+func (s Schema) WithExtra(paths []string) (Schema, error) {
+	s = s.OrDefault()
+	if len(paths) > MaxExtraFields {
+		return Schema{}, fmt.Errorf("the session rules read %d fields: at most %d", len(paths), MaxExtraFields)
+	}
+	s.Extra = nil
+	for _, name := range paths {
+		p, err := ParsePath(name)
+		if err != nil || p.IsZero() {
+			return Schema{}, fmt.Errorf("rule field %q: %v", name, orEmpty(err))
+		}
+		s.Extra = append(s.Extra, p)
+	}
+	return s, nil
 }
 
 // Path is a field name, or a dotted path into nested objects ("page.path").
@@ -171,7 +198,7 @@ func (s *Schema) roles() map[string]Path {
 func (s Schema) OrDefault() Schema {
 	if len(s.User) == 0 {
 		d := DefaultSchema()
-		d.Format = s.Format
+		d.Format, d.Extra = s.Format, s.Extra
 		return d
 	}
 	return s

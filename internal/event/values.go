@@ -17,7 +17,7 @@ const (
 	Number // Value.Text is the number's literal text, e.g. 42 or 1.5e3
 	Int    // Value.Int holds it (Avro long, Parquet integer column)
 	Millis // Value.Int is already epoch milliseconds (a typed timestamp column, Avro timestamp-millis)
-	Other  // bool, array, object, or a type the role cannot use
+	Other  // bool, array, object, or a type the role cannot use; Text is its JSON text (true, [1,2]) where the decoder keeps it
 )
 
 // Value is one field's value as a decoder found it. Text aliases the
@@ -26,6 +26,20 @@ type Value struct {
 	Kind Kind
 	Text []byte
 	Int  int64
+}
+
+// Present reports whether the field has a value: not absent, not null.
+func (v Value) Present() bool { return v.Kind != Absent && v.Kind != Null }
+
+// AppendText appends v as text, as the session rules compare it: a string
+// decoded, a number as written, an integer in decimal, another value as
+// its JSON text when the decoder kept it.
+func (v Value) AppendText(b []byte) []byte {
+	switch v.Kind {
+	case Int, Millis:
+		return strconv.AppendInt(b, v.Int, 10)
+	}
+	return append(b, v.Text...)
 }
 
 // StringValue, IntValue and NumberValue are shorthands for decoders.
@@ -55,6 +69,8 @@ func ValueOf(x any) Value {
 		return IntValue(v)
 	case time.Time:
 		return MillisValue(v.UnixMilli())
+	case bool:
+		return Value{Kind: Other, Text: strconv.AppendBool(nil, v)}
 	case float64:
 		if v == float64(int64(v)) {
 			return IntValue(int64(v))
@@ -71,6 +87,14 @@ type Values struct {
 	EventID Value
 	Time    Value
 	Page    Value
+	Extra   []Value // one per Schema.Extra; the decoder sizes it (see Assembler.Values)
+}
+
+// Reset clears v for the next record, keeping Extra's memory.
+func (v *Values) Reset() {
+	extra := v.Extra
+	clear(extra)
+	*v = Values{Extra: extra}
 }
 
 // EventIDHashLen is the length of the event id made for a schema without
@@ -93,12 +117,21 @@ func NewAssembler(s Schema) *Assembler { return &Assembler{schema: s.OrDefault()
 // Schema is the schema the assembler applies.
 func (a *Assembler) Schema() *Schema { return &a.schema }
 
+// Values returns empty Values for the schema: Extra has a slot per
+// Schema.Extra.
+func (a *Assembler) Values() Values {
+	if len(a.schema.Extra) == 0 {
+		return Values{}
+	}
+	return Values{Extra: make([]Value, len(a.schema.Extra))}
+}
+
 // Assemble fills f from v. raw is the record (hashed into the event id when
 // the schema has none).
 func (a *Assembler) Assemble(v *Values, raw []byte, f *Fields) Reason {
 	s := &a.schema
 	a.buf, a.key = a.buf[:0], a.key[:0]
-	*f = Fields{}
+	*f = Fields{Extra: v.Extra}
 	var r Reason
 	if f.UUID, r = a.userKey(v); r != OK {
 		return r
@@ -179,6 +212,12 @@ func (a *Assembler) FromMap(m map[string]any, v *Values) {
 		v.User[i] = get(u)
 	}
 	v.EventID, v.Time, v.Page = get(s.EventID), get(s.Time), get(s.Page)
+	if len(v.Extra) != len(s.Extra) {
+		v.Extra = make([]Value, len(s.Extra))
+	}
+	for i, p := range s.Extra {
+		v.Extra[i] = get(p)
+	}
 }
 
 // id reads a user or event id: a non-empty string, or an integer taken as

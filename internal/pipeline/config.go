@@ -111,11 +111,13 @@ func (c *Config) validate() error {
 	if c.RuleSet.Apply(c.Rules) != c.Rules {
 		return errors.New("pipeline: Config.Rules does not carry the texts of Config.RuleSet (use RuleSet.Apply)")
 	}
-	// The rules read their fields from the JSON record: on Avro values
-	// they would see no field at all and silently never match.
-	if c.InputFormat == decode.Avro && !c.RuleSet.Empty() {
-		return errors.New("--start-session-on, --end-session-on and --session-attr read JSON records; they cannot be used with --input-format avro yet")
+	// The decoder (JSON or Avro) reads the rules' fields with the
+	// event's own.
+	sch, err := c.RuleSet.Schema(c.Schema)
+	if err != nil {
+		return err
 	}
+	c.Schema = sch
 	if c.AllowedLateness < 0 {
 		return errors.New("allowed lateness must not be negative")
 	}

@@ -196,7 +196,7 @@ func (p *partition) process(ps decode.Parser, r *Record) {
 		ev.Raw = string(r.Value)
 	}
 	var attrs []byte
-	ev.Mark, attrs = p.marker.Eval(r.Value, nil)
+	ev.Mark, attrs = p.marker.Eval(f.Extra, nil)
 	ev.Attrs = string(attrs)
 	if p.stream.Add(string(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,

@@ -47,23 +47,7 @@ func TestRuleConformanceStream(t *testing.T) {
 			if err := Run(t.Context(), cfg); err != nil {
 				t.Fatal(err)
 			}
-			var gotLines []map[string]any
-			if _, err := openWarehouse(t, wh).Scan(t.Context(), iceberg.TableSessions, iceberg.ScanOptions{}, func(rec arrow.RecordBatch) error {
-				var buf bytes.Buffer
-				if err := array.RecordToJSON(rec, &buf); err != nil {
-					return err
-				}
-				for dec := json.NewDecoder(&buf); dec.More(); {
-					var m map[string]any
-					if err := dec.Decode(&m); err != nil {
-						return err
-					}
-					gotLines = append(gotLines, m)
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			gotLines := sessionsTableMaps(t, wh)
 			var wantLines []map[string]any
 			for _, l := range bytes.Split(bytes.TrimSpace(mustRead(t, c.ExpectedSessions())), []byte("\n")) {
 				var m map[string]any
@@ -78,6 +62,30 @@ func TestRuleConformanceStream(t *testing.T) {
 			assertEventsTableWith(t, localWarehouse(t, wh), lines, cfg.Rules, set)
 		})
 	}
+}
+
+// sessionsTableMaps reads the sessions table of wh, attribute columns
+// included, as decoded JSON objects.
+func sessionsTableMaps(t *testing.T, wh string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	if _, err := openWarehouse(t, wh).Scan(t.Context(), iceberg.TableSessions, iceberg.ScanOptions{}, func(rec arrow.RecordBatch) error {
+		var buf bytes.Buffer
+		if err := array.RecordToJSON(rec, &buf); err != nil {
+			return err
+		}
+		for dec := json.NewDecoder(&buf); dec.More(); {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func mustRead(t *testing.T, path string) []byte {

@@ -65,7 +65,8 @@ func (e *Expr) Fields() []string {
 func (e *Expr) Compile(fs *Fields) Func { return e.root.compile(fs) }
 
 // Fields numbers the dotted paths of a set of compiled expressions, so an
-// event's fields are extracted once for all of them (see Extractor).
+// event's fields are decoded once for all of them (event.Schema.Extra,
+// see Values).
 type Fields struct {
 	paths []string
 }

@@ -17,7 +17,7 @@ func sessionAttrs(t *testing.T, specs []string, records ...string) []Value {
 	fold := s.Fold()
 	var state []byte
 	for _, r := range records {
-		_, in := m.Eval([]byte(r), nil)
+		_, in := m.Eval(fieldsOf(t, s, r), nil)
 		state = fold(state, string(in))
 	}
 	vals, err := s.Values(state)

@@ -1,16 +1,19 @@
 // Package rule is the user's session rules, compiled from the flags: the
 // boundary predicates (--start-session-on, --end-session-on) that mark
 // events for the engine, and the session attributes (--session-attr, see
-// attr.go). The predicates read fields of the JSON record;
-// they are evaluated once per event where records are parsed (batch's
-// parse workers, the pipeline's partitions), so the engine only sees each
-// event's session.Mark.
+// attr.go). The fields the rules read are decoded with the event's own
+// fields, in the same pass (Schema adds them to the event schema, the
+// decoders put them in event.Fields.Extra), whatever the input format;
+// the rules are evaluated once per event where records are parsed
+// (batch's parse workers, the pipeline's partitions), so the engine only
+// sees each event's session.Mark.
 package rule
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/predicate"
 	"github.com/sessionize/sessionize/internal/session"
 )
@@ -109,34 +112,44 @@ func (s *Set) Fields() []string {
 	return s.fields.Paths()
 }
 
-// Marker evaluates a Set on records; one per goroutine.
-type Marker struct {
-	set *Set
-	x   *predicate.Extractor
+// Schema returns base (zero: event.DefaultSchema) with the rules' fields
+// as its extra fields, in the order a Marker reads them: the schema every
+// decoder of a run with these rules must be built with.
+func (s *Set) Schema(base event.Schema) (event.Schema, error) {
+	return base.WithExtra(s.Fields())
 }
 
-// NewMarker returns a Marker of s, or nil if s is empty (Mark on nil
-// returns 0).
+// Marker evaluates a Set on events; one per goroutine.
+type Marker struct {
+	set     *Set
+	vals    []predicate.Value
+	scratch []byte
+}
+
+// NewMarker returns a Marker of s, or nil if s is empty (Eval on nil
+// returns no mark and no input).
 func (s *Set) NewMarker() *Marker {
 	if s.Empty() {
 		return nil
 	}
-	return &Marker{set: s, x: predicate.NewExtractor(&s.fields)}
+	return &Marker{set: s}
 }
 
-// Mark evaluates the boundary rules on the JSON record raw.
-func (m *Marker) Mark(raw []byte) session.Mark {
-	mk, _ := m.Eval(raw, nil)
-	return mk
-}
-
-// Eval evaluates the boundary rules on the JSON record raw and appends
-// its attribute input (session.Event.Attrs) to buf.
-func (m *Marker) Eval(raw, buf []byte) (session.Mark, []byte) {
+// Eval evaluates the boundary rules on an event's rule fields (its
+// event.Fields.Extra, decoded by a schema from Set.Schema) and appends its
+// attribute input (session.Event.Attrs) to buf.
+func (m *Marker) Eval(fields []event.Value, buf []byte) (session.Mark, []byte) {
 	if m == nil {
 		return 0, buf
 	}
-	vals := m.x.Extract(raw)
+	if n := len(m.set.fields.Paths()); len(fields) != n {
+		// A decoder built without Set.Schema: the rules would silently
+		// never match.
+		panic(fmt.Sprintf("rule: %d field values for %d rule fields: build the decoder's schema with Set.Schema", len(fields), n))
+	}
+	var vals []predicate.Value
+	vals, m.scratch = predicate.Values(m.vals, fields, m.scratch)
+	m.vals = vals
 	if len(m.set.attrs) > 0 {
 		buf = appendInput(buf, m.set.attrs, vals)
 	}

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestMarks(t *testing.T) {
 		`{"page_name":"home"}`:         0,
 		`{}`:                           0,
 	} {
-		if got := m.Mark([]byte(rec)); got != want {
+		if got, _ := m.Eval(fieldsOf(t, s, rec), nil); got != want {
 			t.Errorf("%s: mark %v, want %v", rec, got, want)
 		}
 	}
@@ -29,7 +30,7 @@ func TestMarks(t *testing.T) {
 		t.Fatalf("canonical texts %q, %q", r.StartOn, r.EndOn)
 	}
 	var none *Set
-	if !none.Empty() || none.NewMarker().Mark([]byte(`{"page_name":"logout"}`)) != 0 || none.Apply(r) != session.DefaultRules() {
+	if mk, _ := none.NewMarker().Eval(nil, nil); !none.Empty() || mk != 0 || none.Apply(r) != session.DefaultRules() {
 		t.Fatal("a nil Set must have no rules")
 	}
 }
@@ -43,4 +44,19 @@ func TestParseErrorsNameTheFlag(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "--start-session-on: ") {
 		t.Fatalf("err %v", err)
 	}
+}
+
+// TestEvalNeedsTheSetsSchema: values from a decoder built without
+// Set.Schema would make every rule silently false; Eval says so instead.
+func TestEvalNeedsTheSetsSchema(t *testing.T) {
+	s, err := Parse("", "page_name = logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Set.Schema") {
+			t.Fatalf("recovered %v, want a panic naming Set.Schema", r)
+		}
+	}()
+	s.NewMarker().Eval(nil, nil)
 }
