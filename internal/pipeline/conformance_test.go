@@ -11,6 +11,31 @@ import (
 	"github.com/sessionize/sessionize/internal/session"
 )
 
+// runCase produces case c's input to a one-partition broker (arrival
+// order = line order) and runs the pipeline over it into a new local
+// warehouse with c's session rules and lateness, changed by configure;
+// it returns the input's lines, the warehouse and the config run.
+func runCase(t *testing.T, c conformance.Case, configure func(*Config)) ([][]byte, string, Config) {
+	t.Helper()
+	input, err := os.ReadFile(c.Input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimRight(input, "\n"), []byte("\n"))
+	broker := startBroker(t, 1)
+	produceLines(t, broker, lines, make([][]byte, len(lines)))
+	wh := t.TempDir()
+	cfg := runConfig(t, broker, wh)
+	cfg.Rules = session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages}
+	cfg.AllowedLateness = time.Duration(c.AllowedLatenessMs) * time.Millisecond
+	cfg.StopWhenIdle = 300 * time.Millisecond
+	configure(&cfg)
+	if err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return lines, wh, cfg
+}
+
 // TestConformanceStream runs the shared cases' stream view through a real
 // broker (one partition, arrival order = line order) and the pipeline into
 // Iceberg: late events as listed, rejected counts by reason, and sessions
@@ -18,22 +43,7 @@ import (
 func TestConformanceStream(t *testing.T) {
 	for _, c := range conformance.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			input, err := os.ReadFile(c.Input())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines := bytes.Split(bytes.TrimRight(input, "\n"), []byte("\n"))
-			broker := startBroker(t, 1)
-			produceLines(t, broker, lines, make([][]byte, len(lines)))
-			wh := t.TempDir()
-			cfg := runConfig(t, broker, wh)
-			cfg.Rules = session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages}
-			cfg.AllowedLateness = time.Duration(c.AllowedLatenessMs) * time.Millisecond
-			cfg.Schema = c.MustSchema(t)
-			cfg.StopWhenIdle = 300 * time.Millisecond
-			if err := Run(t.Context(), cfg); err != nil {
-				t.Fatal(err)
-			}
+			lines, wh, cfg := runCase(t, c, func(cfg *Config) { cfg.Schema = c.MustSchema(t) })
 
 			w := openWarehouse(t, wh)
 			late, _ := w.ReadLate(t.Context())

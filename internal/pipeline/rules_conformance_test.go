@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -15,7 +14,6 @@ import (
 	"github.com/sessionize/sessionize/internal/conformance"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/rule"
-	"github.com/sessionize/sessionize/internal/session"
 )
 
 // TestRuleConformanceStream runs the rule cases through a broker (one
@@ -26,27 +24,14 @@ import (
 func TestRuleConformanceStream(t *testing.T) {
 	for _, c := range conformance.RuleCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			input, err := os.ReadFile(c.Input())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines := bytes.Split(bytes.TrimRight(input, "\n"), []byte("\n"))
-			broker := startBroker(t, 1)
-			produceLines(t, broker, lines, make([][]byte, len(lines)))
-			wh := t.TempDir()
 			set, err := rule.Parse(c.StartOn, c.EndOn, c.Attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := runConfig(t, broker, wh)
-			cfg.Rules = set.Apply(session.Rules{InactivityMs: c.InactivityMs, MaxDurationMs: c.MaxDurationMs, MaxPages: session.DefaultMaxPages})
-			cfg.RuleSet = set
-			cfg.AllowedLateness = time.Duration(c.AllowedLatenessMs) * time.Millisecond
-			cfg.StopWhenIdle = 300 * time.Millisecond
-			cfg.Warehouse.EventsTable = true
-			if err := Run(t.Context(), cfg); err != nil {
-				t.Fatal(err)
-			}
+			lines, wh, cfg := runCase(t, c.Case, func(cfg *Config) {
+				cfg.Rules, cfg.RuleSet = set.Apply(cfg.Rules), set
+				cfg.Warehouse.EventsTable = true
+			})
 			gotLines := sessionsTableMaps(t, wh)
 			var wantLines []map[string]any
 			for _, l := range bytes.Split(bytes.TrimSpace(mustRead(t, c.ExpectedSessions())), []byte("\n")) {
