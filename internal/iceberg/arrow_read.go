@@ -75,6 +75,7 @@ func SessionsFromRecord(rec arrow.RecordBatch, out []SessionRow) ([]SessionRow, 
 		if row.PagesVisited == nil {
 			row.PagesVisited = []string{}
 		}
+		row.BoolAttrs = slices.Clone(r.BoolAttrs)
 		out = append(out, row)
 	})
 	return out, err
@@ -83,9 +84,10 @@ func SessionsFromRecord(rec arrow.RecordBatch, out []SessionRow) ([]SessionRow, 
 // VisitSessions calls fn with each row of rec, a record with some of the
 // sessions columns: a scan that selected only the columns it needs, or a
 // Parquet file. Every column in required must be in rec; a column that is
-// not leaves its field zero. fn gets the same *SessionRow every time, and
-// its strings and PagesVisited point into rec and a reused buffer: copy
-// what outlives the call. Nothing is allocated per row, so a scan of
+// not leaves its field zero. The record's boolean attribute columns
+// (BoolAttrColumns) are in BoolAttrs, but for their null values. fn gets
+// the same *SessionRow every time, and its strings, PagesVisited and
+// BoolAttrs point into rec and reused buffers: copy what outlives the call. Nothing is allocated per row, so a scan of
 // millions of sessions costs no garbage.
 func VisitSessions(rec arrow.RecordBatch, required []string, fn func(*SessionRow)) error {
 	c := &recordColumns{rec: rec}
@@ -105,6 +107,11 @@ func VisitSessions(rec arrow.RecordBatch, required []string, fn func(*SessionRow
 	entry := optCol[stringValues](c, "entry_page")
 	exit := optCol[stringValues](c, "exit_page")
 	reason := optCol[stringValues](c, "end_reason")
+	boolNames := BoolAttrColumns(rec.Schema())
+	bools := make([]*array.Boolean, len(boolNames))
+	for j, name := range boolNames {
+		bools[j] = col[*array.Boolean](c, name)
+	}
 	if c.err != nil {
 		return c.err
 	}
@@ -157,6 +164,14 @@ func VisitSessions(rec arrow.RecordBatch, required []string, fn func(*SessionRow
 		}
 		if reason != nil {
 			row.EndReason = reason.Value(i)
+		}
+		if len(bools) > 0 {
+			row.BoolAttrs = row.BoolAttrs[:0]
+			for j, b := range bools {
+				if !b.IsNull(i) {
+					row.BoolAttrs = append(row.BoolAttrs, BoolAttr{Name: boolNames[j], Value: b.Value(i)})
+				}
+			}
 		}
 		fn(&row)
 	}

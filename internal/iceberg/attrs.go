@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // Session attributes (batch/run --session-attr) are extra, optional
@@ -56,6 +58,40 @@ func attrType(kind string) (iceberg.Type, error) {
 	return nil, fmt.Errorf("iceberg: unknown attribute kind %q", kind)
 }
 
+// IsAttrColumn reports whether name is a session attribute's column: one
+// that is not among the sessions table's own (sessionsSchema), in the
+// table, a scan of it, or a session file or line written by batch.
+func IsAttrColumn(name string) bool {
+	return !slices.ContainsFunc(sessionsSchema().Fields(), func(f iceberg.NestedField) bool { return f.Name == name })
+}
+
+// BoolAttrColumns returns the boolean attribute columns (any(...)) of a
+// sessions record's schema, a scan's or a batch Parquet file's, in schema
+// order.
+func BoolAttrColumns(sc *arrow.Schema) []string {
+	var out []string
+	for _, f := range sc.Fields() {
+		if f.Type.ID() == arrow.BOOL && IsAttrColumn(f.Name) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// SessionBoolAttrColumns returns the boolean attribute columns of the
+// sessions table, for a scan to select.
+func (w *Warehouse) SessionBoolAttrColumns(ctx context.Context) ([]string, error) {
+	tbl, err := w.load(w.ioContext(ctx), TableSessions)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: schema of %s: %w", TableSessions, err)
+	}
+	return BoolAttrColumns(sc), nil
+}
+
 // bindAttrs returns an appender of a row's attributes into their columns.
 func bindAttrs(c *columns, attrs []AttrColumn) func(*SessionRow) {
 	appenders := make([]func(*AttrValue), len(attrs))
@@ -97,7 +133,6 @@ func (w *Warehouse) evolveSessionAttrs(ctx context.Context, attrs []AttrColumn) 
 	if err != nil {
 		return nil, err
 	}
-	base := sessionsSchema()
 	sc := tbl.Schema()
 	var missing []AttrColumn
 	for _, a := range attrs {
@@ -115,7 +150,7 @@ func (w *Warehouse) evolveSessionAttrs(ctx context.Context, attrs []AttrColumn) 
 		}
 	}
 	for _, f := range sc.Fields() {
-		if _, own := base.FindFieldByName(f.Name); own {
+		if !IsAttrColumn(f.Name) {
 			continue
 		}
 		if !slices.ContainsFunc(attrs, func(a AttrColumn) bool { return a.Name == f.Name }) {

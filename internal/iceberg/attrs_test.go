@@ -1,11 +1,13 @@
 package iceberg
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // TestSessionAttrColumns: a writer's attributes become optional columns of
@@ -69,7 +71,60 @@ func TestSessionAttrColumns(t *testing.T) {
 	}
 	// A reader does not care.
 	r := openWarehouse(t, Config{Warehouse: dir})
-	if rows, err := r.ReadSessions(testCtx(t)); err != nil || len(rows) != 4 {
+	rows, err := r.ReadSessions(testCtx(t))
+	if err != nil || len(rows) != 4 {
 		t.Fatalf("read %d rows: %v", len(rows), err)
+	}
+	// ... and sees the boolean attributes for report's rates.
+	if cols, err := r.SessionBoolAttrColumns(testCtx(t)); err != nil || strings.Join(cols, ",") != "converted" {
+		t.Errorf("SessionBoolAttrColumns = %v, %v; want [converted]", cols, err)
+	}
+	for _, row := range rows {
+		want := row.SessionID == "a-session-000001" || row.SessionID == "b-session-000000"
+		if len(row.BoolAttrs) != 1 || row.BoolAttrs[0] != (BoolAttr{Name: "converted", Value: want}) {
+			t.Errorf("%s: BoolAttrs %v, want converted=%v", row.SessionID, row.BoolAttrs, want)
+		}
+	}
+}
+
+// TestVisitSessionsBoolAttrs: a sessions record's boolean attribute
+// columns reach SessionRow.BoolAttrs, in schema order and without their
+// nulls (rows written before the column was added); the session's own
+// boolean (pages_truncated) and non-boolean attributes do not.
+func TestVisitSessionsBoolAttrs(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "session_id", Type: arrow.BinaryTypes.String},
+		{Name: "pages_truncated", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "converted", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+		{Name: "revenue", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "mobile", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+	}, nil)
+	if got := BoolAttrColumns(sc); strings.Join(got, ",") != "converted,mobile" {
+		t.Fatalf("BoolAttrColumns = %v, want [converted mobile]", got)
+	}
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), sc)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"a", "b", "c"}, nil)
+	b.Field(1).(*array.BooleanBuilder).AppendValues([]bool{true, false, true}, nil)
+	b.Field(2).(*array.BooleanBuilder).AppendValues([]bool{true, false, false}, []bool{true, true, false})
+	b.Field(3).(*array.Float64Builder).AppendValues([]float64{1, 2, 3}, nil)
+	b.Field(4).(*array.BooleanBuilder).AppendValues([]bool{false, true, false}, []bool{true, false, true})
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	got := map[string]string{}
+	if err := VisitSessions(rec, []string{"session_id"}, func(r *SessionRow) {
+		var parts []string
+		for _, a := range r.BoolAttrs {
+			parts = append(parts, a.Name+"="+strconv.FormatBool(a.Value))
+		}
+		got[r.SessionID] = strings.Join(parts, " ")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "converted=true mobile=false", "b": "converted=false", "c": "mobile=false"}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: BoolAttrs %q, want %q", id, got[id], w)
+		}
 	}
 }

@@ -18,9 +18,9 @@ type SessionRow struct {
 	EntryPage              string   `json:"entry_page"`
 	ExitPage               string   `json:"exit_page"`
 	EndReason              string   `json:"end_reason"`
-	// BoolAttrs are the session's boolean attributes (batch
-	// --session-attr NAME=any(...)) where a reader found them, for
-	// report's rates; not a table column yet.
+	// BoolAttrs are the session's boolean attributes (--session-attr
+	// NAME=any(...)) as a reader found them (VisitSessions, report's JSON
+	// lines reader), for report's rates; writers write Attrs.
 	BoolAttrs []BoolAttr `json:"-"`
 	// Attrs are the session attributes a writer writes, in the order of
 	// its Config.SessionAttrs.

@@ -278,3 +278,91 @@ func TestCLIReportOnWarehouse(t *testing.T) {
 		t.Errorf("exit %d, stderr %s, stdout:\n%s", code, stderr, stdout)
 	}
 }
+
+// TestCLIReportAttributeRatesFromEverySource: the same batch run with
+// any(...) attributes, written as JSON lines, as Parquet and into the
+// warehouse's sessions table, gives the same attribute rates in report
+// --json, and they count the sessions the JSON lines say converted.
+func TestCLIReportAttributeRatesFromEverySource(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	if code, _, stderr := runCLI(t, "produce", "-q", "--output", events, "--events", "5000", "--num-users", "200", "--seed", "5"); code != 0 {
+		t.Fatalf("produce: %s", stderr)
+	}
+	attrs := []string{
+		"--session-attr", "converted=any(page_name = confirmation)",
+		"--session-attr", "pages=count(page_name)",
+		"--session-attr", "booked=any(page_name = booking)",
+	}
+	jl, pq, wh := filepath.Join(dir, "s.jsonl"), filepath.Join(dir, "s.parquet"), filepath.Join(dir, "wh")
+	for _, out := range [][]string{
+		{"-o", jl},
+		{"-o", pq},
+		{"-o", filepath.Join(dir, "also.jsonl"), "--output-table", "sessions", "--warehouse", wh},
+	} {
+		args := append(append([]string{"--log-level", "warn", "batch", "-q", "-i", events}, out...), attrs...)
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("batch %v: exit %d: %s", out, code, stderr)
+		}
+	}
+
+	// What the rates must count, from the JSON lines themselves.
+	want := map[string][2]float64{}
+	b, err := os.ReadFile(jl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		var s map[string]any
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"converted", "booked"} {
+			c := want[name]
+			c[1]++
+			if s[name] == true {
+				c[0]++
+			}
+			want[name] = c
+		}
+	}
+	if want["converted"][0] == 0 || want["converted"][0] == want["converted"][1] {
+		t.Fatalf("the generated sessions do not tell a rate apart: %v", want)
+	}
+
+	var first []byte
+	for _, src := range []struct {
+		name string
+		args []string
+	}{
+		{"jsonl", []string{"--input", jl}},
+		{"parquet", []string{"--input", pq}},
+		{"warehouse", []string{"--log-level", "warn", "--warehouse", wh}},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			m := reportJSON(t, src.args...)
+			got, _ := json.Marshal(m["attributes"])
+			var rates []struct {
+				Name     string
+				Sessions float64
+				Of       float64
+				Rate     float64
+			}
+			json.Unmarshal(got, &rates)
+			if len(rates) != 2 || rates[0].Name != "converted" || rates[1].Name != "booked" {
+				t.Fatalf("attributes %s, want converted and booked (not pages, a count)", got)
+			}
+			for _, r := range rates {
+				w := want[r.Name]
+				if r.Sessions != w[0] || r.Of != w[1] || r.Rate != w[0]/w[1] {
+					t.Errorf("%s: %v of %v (rate %v), want %v of %v", r.Name, r.Sessions, r.Of, r.Rate, w[0], w[1])
+				}
+			}
+			if first == nil {
+				first = got
+			} else if !bytes.Equal(got, first) {
+				t.Errorf("attributes %s, the JSON lines report has %s", got, first)
+			}
+		})
+	}
+}

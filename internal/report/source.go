@@ -36,7 +36,11 @@ func FromWarehouse(ctx context.Context, cfg iceberg.Config, logger *slog.Logger,
 	defer wh.Close()
 	catalog := wh.CatalogKind()
 	acc := NewAccumulator(opts)
-	columns := readColumns()
+	attrs, err := wh.SessionBoolAttrColumns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	columns := append(readColumns(), attrs...)
 	// The window goes into the scan: only the day partitions it covers
 	// are read, and only the columns the report looks at.
 	stats, err := wh.Scan(ctx, iceberg.TableSessions, iceberg.ScanOptions{From: opts.From, To: opts.To, Columns: columns},
@@ -279,7 +283,11 @@ func readSessionsParquet(ctx context.Context, path string, add func(*Session)) (
 	if err != nil {
 		return 0, fmt.Errorf("read parquet %s: %w", path, err)
 	}
-	columns := readColumns()
+	sc, err := fr.Schema()
+	if err != nil {
+		return 0, fmt.Errorf("read parquet %s: %w", path, err)
+	}
+	columns := append(readColumns(), iceberg.BoolAttrColumns(sc)...)
 	rr, err := fr.GetRecordReader(ctx, leafColumns(fr.Manifest, columns), nil)
 	if err != nil {
 		return 0, fmt.Errorf("read parquet %s: %w", path, err)
@@ -325,12 +333,14 @@ func leafColumns(m *pqarrow.SchemaManifest, names []string) []int {
 }
 
 // boolAttrReader finds a JSON session's boolean attributes (batch
-// --session-attr NAME=any(...)): the boolean fields other than
-// pages_truncated. Most lines have none; a byte count rules those out
-// before any parse.
+// --session-attr NAME=any(...)): its boolean fields that are attribute
+// columns (iceberg.IsAttrColumn). Most lines have none; a byte count rules
+// those out before any parse (a session's own fields have one boolean,
+// pages_truncated).
 type boolAttrReader struct {
-	p   fastjson.Parser
-	out []iceberg.BoolAttr
+	p      fastjson.Parser
+	out    []iceberg.BoolAttr
+	isAttr map[string]bool // per field name seen: IsAttrColumn's answer
 }
 
 func (r *boolAttrReader) read(line []byte) []iceberg.BoolAttr {
@@ -348,9 +358,21 @@ func (r *boolAttrReader) read(line []byte) []iceberg.BoolAttr {
 	}
 	r.out = r.out[:0]
 	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if t := v.Type(); (t == fastjson.TypeTrue || t == fastjson.TypeFalse) && string(k) != "pages_truncated" {
+		if t := v.Type(); (t == fastjson.TypeTrue || t == fastjson.TypeFalse) && r.attrColumn(k) {
 			r.out = append(r.out, iceberg.BoolAttr{Name: string(k), Value: t == fastjson.TypeTrue})
 		}
 	})
 	return r.out
+}
+
+func (r *boolAttrReader) attrColumn(name []byte) bool {
+	is, ok := r.isAttr[string(name)]
+	if !ok {
+		if r.isAttr == nil {
+			r.isAttr = map[string]bool{}
+		}
+		is = iceberg.IsAttrColumn(string(name))
+		r.isAttr[string(name)] = is
+	}
+	return is
 }
