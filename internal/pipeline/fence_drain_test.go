@@ -4,7 +4,10 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"testing"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
 )
 
 // TestFenceStaleOwnerDrainAtStop: a drain at stop closes sessions without
@@ -74,6 +77,48 @@ func TestFenceStaleOwnerDrainAtStop(t *testing.T) {
 			}
 			if len(seen) != 10 {
 				t.Errorf("%d distinct sessions, want 10 (9 closed by A's commit, 1 by its drain)", len(seen))
+			}
+		})
+	}
+}
+
+// TestCheckFenceCheckpoints: on the sessions table a partition naming a
+// checkpoint file other than the one we expect was committed by another
+// writer, even at the offsets we expect (its drain at stop) or at ours; one
+// naming this commit's file for every partition is our attempt, landed.
+func TestCheckFenceCheckpoints(t *testing.T) {
+	p := &Pipeline{
+		expected:           map[string]map[int32]int64{iceberg.TableSessions: {0: 100, 1: 200}},
+		expectedCheckpoint: map[int32]string{0: "a-1.ckpt", 1: "a-1.ckpt"},
+	}
+	for _, tc := range []struct {
+		name        string
+		offsets     map[int32]int64 // ours; the table's are in table
+		table       map[int32]int64
+		checkpoints map[int32]string
+		done        bool
+		fenced      []int32
+	}{
+		{"untouched", map[int32]int64{0: 100, 1: 260}, map[int32]int64{0: 100, 1: 200},
+			map[int32]string{0: "a-1.ckpt", 1: "a-1.ckpt"}, false, nil},
+		{"our drain landed", map[int32]int64{0: 100, 1: 200}, map[int32]int64{0: 100, 1: 200},
+			map[int32]string{0: "a-2.ckpt", 1: "a-2.ckpt"}, true, nil},
+		{"our commit landed", map[int32]int64{0: 150, 1: 260}, map[int32]int64{0: 150, 1: 260},
+			map[int32]string{0: "a-2.ckpt", 1: "a-2.ckpt"}, true, nil},
+		{"another writer drained one", map[int32]int64{0: 100, 1: 200}, map[int32]int64{0: 100, 1: 200},
+			map[int32]string{0: "b-7.ckpt", 1: "a-1.ckpt"}, false, []int32{0}},
+		{"another writer committed one at our offsets", map[int32]int64{0: 150, 1: 260}, map[int32]int64{0: 150, 1: 200},
+			map[int32]string{0: "b-7.ckpt", 1: "a-1.ckpt"}, false, []int32{0}},
+		{"another writer committed both at our offsets", map[int32]int64{0: 150, 1: 260}, map[int32]int64{0: 150, 1: 260},
+			map[int32]string{0: "b-7.ckpt", 1: "b-7.ckpt"}, false, []int32{0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ours := progress{offsets: tc.offsets, checkpoints: map[int32]string{0: "a-2.ckpt", 1: "a-2.ckpt"}}
+			done, err := p.checkFence(iceberg.TableSessions, progress{offsets: tc.table, checkpoints: tc.checkpoints}, ours)
+			var fe *fenceError
+			if errors.As(err, &fe) != (tc.fenced != nil) || (fe != nil && !slices.Equal(fe.partitions, tc.fenced)) ||
+				(err != nil && fe == nil) || done != tc.done {
+				t.Fatalf("table at %v naming %v: done %v, err %v; want done %v, fenced %v", tc.table, tc.checkpoints, done, err, tc.done, tc.fenced)
 			}
 		})
 	}
