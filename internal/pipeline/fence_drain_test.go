@@ -64,19 +64,8 @@ func TestFenceStaleOwnerDrainAtStop(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			rows, rerr := openWarehouse(t, wh).ReadSessions(t.Context())
-			if rerr != nil {
-				t.Fatal(rerr)
-			}
-			seen := map[string]bool{}
-			for _, r := range rows {
-				if seen[r.SessionID] {
-					t.Errorf("session %s@%d (%s) is in the table twice", r.UUID, r.SessionStartTimeMs, r.EndReason)
-				}
-				seen[r.SessionID] = true
-			}
-			if len(seen) != 10 {
-				t.Errorf("%d distinct sessions, want 10 (9 closed by A's commit, 1 by its drain)", len(seen))
+			if rows := sessionRowsOnce(t, wh); len(rows) != 10 {
+				t.Errorf("%d sessions, want 10 (9 closed by A's commit, 1 by its drain)", len(rows))
 			}
 		})
 	}
