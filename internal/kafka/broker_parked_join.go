@@ -31,6 +31,7 @@ import (
 type parkedJoin struct {
 	until      time.Time // the member's rebalance timeout after its join
 	generation int32
+	instance   *string // a static member's instance ID
 }
 
 // observeJoin runs in observe, with r.mu held, for the group requests
@@ -42,7 +43,8 @@ func (r *memberReaper) observeJoin(req kmsg.Request, now time.Time) {
 			return
 		}
 		k := reaperKey{req.Group, req.MemberID}
-		r.joins[k] = &parkedJoin{until: now.Add(time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond), generation: r.gens[k]}
+		r.joins[k] = &parkedJoin{until: now.Add(time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond),
+			generation: r.gens[k], instance: req.InstanceID}
 	case *kmsg.SyncGroupRequest:
 		k := reaperKey{req.Group, req.MemberID}
 		r.gens[k] = req.Generation
@@ -56,19 +58,28 @@ func (r *memberReaper) observeJoin(req kmsg.Request, now time.Time) {
 		r.gens[k] = req.Generation
 		delete(r.joins, k)
 	case *kmsg.LeaveGroupRequest:
-		delete(r.joins, reaperKey{req.Group, req.MemberID})
+		r.forgetJoin(reaperKey{req.Group, req.MemberID})
 		for _, m := range req.Members {
-			delete(r.joins, reaperKey{req.Group, m.MemberID})
+			r.forgetJoin(reaperKey{req.Group, m.MemberID})
 		}
 	}
 }
 
+// forgetJoin forgets what observeJoin knows of a member, with r.mu held.
+func (r *memberReaper) forgetJoin(k reaperKey) {
+	delete(r.joins, k)
+	delete(r.gens, k)
+	delete(r.ours, k)
+}
+
 // keepParkedAlive sends one heartbeat for every member parked in a join.
+// It runs every reaper tick, so it keeps alive members whose session
+// timeout is longer than a tick (250ms).
 func (r *memberReaper) keepParkedAlive(ctx context.Context) {
 	now := time.Now()
 	type beat struct {
-		k          reaperKey
-		generation int32
+		k reaperKey
+		j parkedJoin
 	}
 	var beats []beat
 	r.mu.Lock()
@@ -78,12 +89,12 @@ func (r *memberReaper) keepParkedAlive(ctx context.Context) {
 			continue
 		}
 		r.ours[k]++
-		beats = append(beats, beat{k, j.generation})
+		beats = append(beats, beat{k, *j})
 	}
 	r.mu.Unlock()
 	for _, b := range beats {
 		req := kmsg.NewPtrHeartbeatRequest()
-		req.Group, req.MemberID, req.Generation = b.k.group, b.k.id, b.generation
+		req.Group, req.MemberID, req.Generation, req.InstanceID = b.k.group, b.k.id, b.j.generation, b.j.instance
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
 		resp, err := req.RequestWith(tctx, r.cl)
 		cancel()

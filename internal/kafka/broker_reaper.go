@@ -201,6 +201,7 @@ func (r *memberReaper) sweep(ctx context.Context) {
 	for k, m := range r.members { // gone (left, expired) a while ago
 		if !current[k] && started.Sub(m.last) > time.Minute {
 			delete(r.members, k)
+			r.forgetJoin(k)
 		}
 	}
 	for _, g := range described.Sorted() {
