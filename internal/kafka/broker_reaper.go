@@ -53,6 +53,11 @@ type memberReaper struct {
 	members map[reaperKey]*reaperMember // by group and member ID
 	session map[reaperKey]time.Duration // by group and instance ID, for static members
 	stable  map[string]time.Time        // group -> start of the latest tick that saw it Stable
+
+	// Members waiting in a JoinGroup (broker_parked_join.go).
+	joins map[reaperKey]*parkedJoin
+	gens  map[reaperKey]int32 // generation each member last used
+	ours  map[reaperKey]int   // our keep-alive heartbeats not yet seen
 }
 
 type reaperKey struct{ group, id string }
@@ -76,6 +81,7 @@ func startReaper(c *kfake.Cluster, addrs []string, opts []kgo.Opt, logger *slog.
 	}
 	r := &memberReaper{c: c, adm: kadm.NewClient(cl), cl: cl, logger: logger, tick: reaperTick, margin: reaperMargin,
 		members: map[reaperKey]*reaperMember{}, session: map[reaperKey]time.Duration{}, stable: map[string]time.Time{},
+		joins: map[reaperKey]*parkedJoin{}, gens: map[reaperKey]int32{}, ours: map[reaperKey]int{},
 		done: make(chan struct{})}
 	for _, key := range []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit, kmsg.LeaveGroup} {
 		c.ControlKey(key.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -102,6 +108,11 @@ func (r *memberReaper) observe(req kmsg.Request) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if hb, ok := req.(*kmsg.HeartbeatRequest); ok && r.ours[reaperKey{hb.Group, hb.MemberID}] > 0 {
+		r.observeJoin(req, now) // our keep-alive: the member was not heard from
+		return
+	}
+	r.observeJoin(req, now)
 	heard := func(group, member string, instance *string) {
 		if member == "" {
 			return
@@ -151,6 +162,7 @@ func (r *memberReaper) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		r.keepParkedAlive(ctx)
 		r.sweep(ctx)
 	}
 }
@@ -189,6 +201,7 @@ func (r *memberReaper) sweep(ctx context.Context) {
 	for k, m := range r.members { // gone (left, expired) a while ago
 		if !current[k] && started.Sub(m.last) > time.Minute {
 			delete(r.members, k)
+			r.forgetJoin(k)
 		}
 	}
 	for _, g := range described.Sorted() {

@@ -78,6 +78,7 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 		for t, pr := range prog {
 			p.expected[t][id] = offsetOr(pr, id, noOffset)
 		}
+		p.expectedCheckpoint[id] = sess.checkpoints[id]
 	}
 	p.cfg.Metrics.SetAssigned(p.owned())
 	return start, nil
@@ -125,6 +126,7 @@ func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
 		for _, m := range p.expected {
 			delete(m, id)
 		}
+		delete(p.expectedCheckpoint, id)
 	}
 	p.cfg.Metrics.SetAssigned(p.owned())
 	p.cfg.Logger.Info("partitions revoked", "partitions", ids, "lost", lost)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -286,18 +287,23 @@ func (p *Pipeline) commitTable(ctx context.Context, c iceberg.Commit, ours progr
 	for id, off := range ours.offsets {
 		p.expected[c.Table][id] = off
 	}
+	maps.Copy(p.expectedCheckpoint, ours.checkpoints) // sessions only: the others name none
 	return nil
 }
 
 // checkFence compares the table's offsets for our partitions with what we
-// expect. All equal: go ahead. All already at ours: an earlier attempt
-// whose outcome was unknown did land (done); when the commit does not move
-// the offsets (a drain at stop), the sessions table tells by naming this
-// commit's checkpoint file. Otherwise every partition whose offset is not
-// the expected one has been moved by another writer (one commit of ours
-// moves all our partitions at once, so some at this commit's offsets and
-// others still at the previous ones is another writer's doing too): it
-// returns a *fenceError naming them.
+// expect, and on the sessions table the checkpoint file it names for each
+// too. All as expected: go ahead. All already at ours: an earlier attempt
+// whose outcome was unknown did land (done); on the sessions table, whose
+// commits name a checkpoint file of their own, that takes our file for
+// every partition, so a commit that does not move the offsets (a drain at
+// stop) tells too. Otherwise every partition not as expected has been
+// moved by another writer (one commit of ours moves all our partitions at
+// once, so some at this commit's offsets and others still at the previous
+// ones is another writer's doing too): it returns a *fenceError naming
+// them. Offsets alone would miss a writer that drained one of our
+// partitions at stop, or committed it without reading further: the same
+// offsets, other rows.
 func (p *Pipeline) checkFence(table string, base progress, ours progress) (done bool, err error) {
 	landed := true
 	var moved []int32
@@ -307,11 +313,12 @@ func (p *Pipeline) checkFence(table string, base progress, ours progress) (done 
 		}
 		return noOffset
 	}
+	sessions := table == iceberg.TableSessions
 	for id, want := range p.expected[table] {
-		if got(id) != ours.offsets[id] {
+		if got(id) != ours.offsets[id] || (sessions && base.checkpoints[id] != ours.checkpoints[id]) {
 			landed = false
 		}
-		if got(id) != want {
+		if got(id) != want || (sessions && base.checkpoints[id] != p.expectedCheckpoint[id]) {
 			moved = append(moved, id)
 		}
 	}
@@ -323,7 +330,11 @@ func (p *Pipeline) checkFence(table string, base progress, ours progress) (done 
 		return false, nil
 	}
 	slices.Sort(moved)
-	return false, backoff.Permanent(&fenceError{table: table, partitions: moved, detail: fenceDetail(moved, got, p.expected[table])})
+	detail := fenceDetail(moved, got, p.expected[table])
+	if sessions {
+		detail += checkpointDetail(moved, base.checkpoints, p.expectedCheckpoint)
+	}
+	return false, backoff.Permanent(&fenceError{table: table, partitions: moved, detail: detail})
 }
 
 // sameCheckpoints reports whether base names our checkpoint file for each

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,19 @@ func fenceDetail(ids []int32, got func(int32) int64, want map[int32]int64) strin
 	return b.String()
 }
 
+// checkpointDetail names, for the contested partitions whose checkpoint
+// file is not the one we expect, the file the sessions table names: the
+// other writer's commit (its writer is the file name's prefix).
+func checkpointDetail(ids []int32, got, want map[int32]string) string {
+	var b strings.Builder
+	for _, id := range ids {
+		if got[id] != want[id] {
+			fmt.Fprintf(&b, "; partition %d names checkpoint %s, we expected %s", id, ckptName(got[id]), ckptName(want[id]))
+		}
+	}
+	return b.String()
+}
+
 // dropContested forgets partitions another writer has taken over: their
 // state, their rows of the commit in progress and what we expect of the
 // tables. The group may still count them as ours (kgo has not heard of
@@ -52,6 +66,7 @@ func (p *Pipeline) dropContested(ids []int32) {
 		for _, m := range p.expected {
 			delete(m, id)
 		}
+		delete(p.expectedCheckpoint, id)
 		p.contested[id] = now
 	}
 	p.cfg.Metrics.SetAssigned(p.owned())
@@ -80,4 +95,12 @@ func (p *Pipeline) stuckContested() []int32 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ckptName is a checkpoint's file name (<writer>-<seq>.ckpt), for the log.
+func ckptName(uri string) string {
+	if uri == "" {
+		return "none"
+	}
+	return path.Base(uri)
 }

@@ -278,17 +278,7 @@ func TestFenceStaleCommitAfterPartialTakeover(t *testing.T) {
 	}
 
 	err := a.commit(t.Context())
-	rows, rerr := openWarehouse(t, wh).ReadSessions(t.Context())
-	if rerr != nil {
-		t.Fatal(rerr)
-	}
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if seen[r.SessionID] {
-			t.Errorf("session %s@%d is in the table twice", r.UUID, r.SessionStartTimeMs)
-		}
-		seen[r.SessionID] = true
-	}
+	sessionRowsOnce(t, wh)
 	if !errors.Is(err, errFenced) {
 		t.Fatalf("A's stale commit returned %v, want it fenced", err)
 	}
@@ -453,17 +443,8 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 		t.Fatalf("sessions offsets %v, want 0:25 1:30 2:30", st.offsets)
 	}
 
-	rows, rerr := openWarehouse(t, wh).ReadSessions(t.Context())
-	if rerr != nil {
-		t.Fatal(rerr)
-	}
-	seen := map[string]bool{}
 	perUser := map[string]int{}
-	for _, r := range rows {
-		if seen[r.SessionID] {
-			t.Errorf("session %s@%d is in the table twice", r.UUID, r.SessionStartTimeMs)
-		}
-		seen[r.SessionID] = true
+	for _, r := range sessionRowsOnce(t, wh) {
 		perUser[r.UUID]++
 	}
 	// Every record but the last of each partition closed a session:
@@ -471,6 +452,24 @@ func TestFenceDropsOnlyContestedPartitions(t *testing.T) {
 	if want := map[string]int{"u0": 24, "u1": 29, "u2": 29}; !maps.Equal(perUser, want) {
 		t.Errorf("sessions per user %v, want %v", perUser, want)
 	}
+}
+
+// sessionRowsOnce reads the sessions table of the warehouse in dir and
+// fails the test for every session_id it holds more than once.
+func sessionRowsOnce(t *testing.T, dir string) []iceberg.SessionRow {
+	t.Helper()
+	rows, err := openWarehouse(t, dir).ReadSessions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.SessionID] {
+			t.Errorf("session %s@%d (%s) is in the table twice", r.UUID, r.SessionStartTimeMs, r.EndReason)
+		}
+		seen[r.SessionID] = true
+	}
+	return rows
 }
 
 // feedClosing has p process offsets [from, to) of partition q, made up:

@@ -38,7 +38,13 @@ type Pipeline struct {
 	// table's summary must still show when we commit: the value we loaded
 	// or last wrote. Anything else means another writer took over.
 	expected map[string]map[int32]int64
-	fenced   bool
+	// expectedCheckpoint holds, per owned partition, the checkpoint file
+	// the sessions table must still name for it ("" for none). Every
+	// commit of a partition names a file of its own, so this sees another
+	// writer's commit even where offsets cannot: a drain at stop closes
+	// sessions without moving any offset.
+	expectedCheckpoint map[int32]string
+	fenced             bool
 	// contested holds the partitions dropped because another writer took
 	// them over (see dropContested), with when, until the group revokes
 	// them or assigns them to us anew.
@@ -124,6 +130,7 @@ func (p *Pipeline) reset() {
 	for _, t := range p.tables() {
 		p.expected[t] = map[int32]int64{}
 	}
+	p.expectedCheckpoint = map[int32]string{}
 	p.fenced = false
 	p.contested = map[int32]time.Time{}
 	p.sinceCommit, p.dirty = 0, false
