@@ -79,7 +79,7 @@ func testFencedInstanceWritesNothing(t *testing.T, wh testWarehouse) {
 
 	// Stop A just after a commit has begun, until a stop lands between
 	// its checkpoint and its sessions snapshot.
-	ckpt, state := procStopMidCommit(t, a, wh, group, "", rng, func() {
+	ckpt, state, _ := procStopMidCommit(t, a, wh, group, "", rng, func() {
 		if int(trickled.Load()) >= c2 {
 			t.Fatal("the trickle of records ended before A could be stopped in the middle of a commit")
 		}

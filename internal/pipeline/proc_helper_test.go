@@ -574,8 +574,9 @@ func procNewWriter(t *testing.T, wh testWarehouse, group string, known map[strin
 // about). A stop that lands elsewhere is undone (SIGCONT) and tried again,
 // up to 40 times; check, called before each attempt, fails the test if the
 // conditions for another attempt have run out. It returns the checkpoint
-// of the interrupted commit and the tables' state while c is stopped.
-func procStopMidCommit(t *testing.T, c *procChild, warehouse testWarehouse, group, writer string, rng *rand.Rand, check func()) (string, map[string]procTableState) {
+// of the interrupted commit, the tables' state while c is stopped, and when
+// the SIGSTOP that stopped it was sent.
+func procStopMidCommit(t *testing.T, c *procChild, warehouse testWarehouse, group, writer string, rng *rand.Rand, check func()) (string, map[string]procTableState, time.Time) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		if attempt > 40 {
@@ -589,6 +590,7 @@ func procStopMidCommit(t *testing.T, c *procChild, warehouse testWarehouse, grou
 		// At once, or a little later: after its late or rejected
 		// snapshot, say.
 		time.Sleep(time.Duration(rng.IntN(15)) * time.Millisecond)
+		stoppedAt := time.Now()
 		c.signal(syscall.SIGSTOP)
 		c.waitStopped()
 		if procCatalogHeld(t, warehouse) {
@@ -608,7 +610,7 @@ func procStopMidCommit(t *testing.T, c *procChild, warehouse testWarehouse, grou
 		}
 		t.Logf("attempt %d: %s stopped mid-commit: checkpoint %s written, sessions still at %v",
 			attempt, c.name, newest, state[iceberg.TableSessions].offsets)
-		return newest, state
+		return newest, state, stoppedAt
 	}
 }
 
