@@ -78,7 +78,9 @@ another timestamp at or above the watermark is taken for a new event.
 
 SIGTERM or SIGINT commits what has been processed and exits 0; open sessions
 continue after a restart. --drain closes them instead, as batch does at the end of
-its input.
+its input. A commit in flight at the stop is let finish (up to 10s); one that
+does not (a hung catalog) is abandoned, the tables stay at the commit before it,
+and with --drain the run exits 1 saying nothing was drained.
 
 --stop-when-idle D stops only when the whole topic is finished, not just this
 instance's share: every partition must be committed in the tables up to its end

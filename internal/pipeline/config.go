@@ -78,6 +78,9 @@ type Config struct {
 	// attemptTimeout bounds one attempt of a commit step (0:
 	// defaultAttemptTimeout); tests shorten it.
 	attemptTimeout time.Duration
+	// stopGrace is how long a stop lets a commit in flight finish (0:
+	// defaultStopGrace); tests shorten it.
+	stopGrace time.Duration
 }
 
 // CommitInfo describes one commit, for logs, metrics and tests.

@@ -32,6 +32,9 @@ type Pipeline struct {
 	parser decode.Decoder // JSON or Avro record values (decode.New)
 	marker *rule.Marker   // the boundary rules; nil if none
 	writer string         // this process, in snapshot summaries and checkpoint names
+	// interrupted is the error of a commit that a stop cut short after
+	// its grace (commitInLoop); stop then has nothing left to commit.
+	interrupted error
 
 	parts map[int32]*partition
 	// expected holds, per table and owned partition, the offset the
@@ -200,7 +203,7 @@ func (p *Pipeline) consume(ctx context.Context) error {
 			p.lastCommit = time.Now()
 		}
 		if p.sinceCommit >= int64(p.cfg.CommitMaxRecords) || (p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
-			if err := p.commit(ctx); err != nil && !isContested(err) {
+			if err := p.commitInLoop(ctx); err != nil && !isContested(err) {
 				if ctx.Err() != nil {
 					return p.stop()
 				}
@@ -233,6 +236,25 @@ func (p *Pipeline) consume(ctx context.Context) error {
 	}
 }
 
+// commitInLoop is a commit of the poll loop: a stop while it runs lets it
+// finish (commitContext); if it does not within the grace, stop is told.
+func (p *Pipeline) commitInLoop(ctx context.Context) error {
+	cctx, release := commitContext(ctx, p.stopGrace())
+	defer release()
+	err := p.commit(cctx)
+	if err != nil && !isContested(err) && ctx.Err() != nil {
+		p.interrupted = err
+	}
+	return err
+}
+
+func (p *Pipeline) stopGrace() time.Duration {
+	if p.cfg.stopGrace > 0 {
+		return p.cfg.stopGrace
+	}
+	return defaultStopGrace
+}
+
 // stop commits what has been processed (after closing every session, with
 // Drain) on a context of its own: the caller's may be cancelled already.
 func (p *Pipeline) stop() error {
@@ -247,6 +269,17 @@ func (p *Pipeline) stop() error {
 			p.parts[id].drain(endMs)
 		}
 		p.dirty = true
+	}
+	if p.interrupted != nil {
+		// The commit in flight at the stop outlasted the grace: its
+		// output is gone with it, so there is nothing to commit (nor to
+		// drain) on top of the tables, which stay at the commit before.
+		if p.cfg.Drain {
+			return fmt.Errorf("stopped during a commit that did not finish within %s (%v): nothing was drained; the tables stay at the commit before, and a run with --drain resumes from there and drains", p.stopGrace(), p.interrupted)
+		}
+		p.cfg.Logger.Warn("stopped during a commit that did not finish; the tables stay at the commit before and a restart resumes from there",
+			"grace", p.stopGrace(), "reason", p.interrupted)
+		return nil
 	}
 	err := p.commit(ctx)
 	switch {
