@@ -211,31 +211,48 @@ func TestBrokerFaultsDuringRun(t *testing.T) {
 			handle.Remove()
 			dropping.Store(false)
 		}()
-		for i := first; i < len(lines); i += 2000 {
-			end := min(i+2000, len(lines))
-			for j := i; j < end; j++ {
+		send := func(from, to int) error {
+			for j := from; j < to; j++ {
 				if err := pr.Send(t.Context(), keys[j], lines[j]); err != nil {
-					produced <- err
-					return
+					return err
 				}
 			}
-			if err := pr.Flush(t.Context()); err != nil {
+			return pr.Flush(t.Context())
+		}
+		// The last records trickle in, one per 50 ms, until the faults
+		// have hit enough requests: so the run, which stops once idle,
+		// is still reading while they do (on a loaded machine the bulk
+		// can be read before that).
+		const trickle = 200
+		bulkEnd := len(lines) - trickle
+		for i := first; i < bulkEnd; i += 2000 {
+			if err := send(i, min(i+2000, bulkEnd)); err != nil {
 				produced <- err
 				return
 			}
 		}
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		err := handle.Wait(ctx, 30)
-		for drops.Load() < 2 && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
+		next := bulkEnd
+		for ; next < len(lines) && (handle.Hits() < 30 || drops.Load() < 2); next++ {
+			if err := send(next, next+1); err != nil {
+				produced <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		produced <- err
+		if err := send(next, len(lines)); err != nil {
+			produced <- err
+			return
+		}
+		if handle.Hits() < 30 || drops.Load() < 2 {
+			produced <- fmt.Errorf("the faults hit only %d requests and dropped %d fetch connections while the last %d records trickled in", handle.Hits(), drops.Load(), trickle)
+			return
+		}
+		produced <- nil
 	}()
 
 	runToEnd(t, cfg, 60*time.Second)
 	if err := <-produced; err != nil || handle == nil {
-		t.Fatalf("producing under faults: %v", err)
+		t.Fatalf("producing under faults: %v (faults answered %d requests, %d fetch connections dropped, %d commits)", err, handle.Hits(), drops.Load(), commits.Load())
 	}
 	t.Logf("faults answered %d requests, %d fetch connections dropped; %d commits, %d records committed while the faults were on",
 		handle.Hits(), drops.Load(), commits.Load(), underFaults.Load())
