@@ -18,21 +18,26 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // the schema names, descending only into the objects on their paths,
 // without building a tree or allocating.
 type Parser struct {
-	sc       scanner
 	maxBytes int
 	asm      *Assembler
 	vals     Values
 	targets  []target
 	all      uint32 // one bit per target
+	scratch  []byte // unescaped strings, reused across records
 	// byFirst[d][c] are the targets whose name at depth d starts with
-	// byte c: most keys match none, and this says so with one load
-	// instead of a compare per target.
+	// byte c, byLen[d][n] those whose name there is n bytes long (the
+	// last slot: that long or longer): most keys match none, and two
+	// loads say so instead of a compare per target.
 	byFirst [indexedDepths][256]uint32
+	byLen   [indexedDepths][indexedLens + 1]uint32
 }
 
-// indexedDepths is how deep byFirst indexes paths; names deeper in are
-// compared one by one.
+// indexedDepths is how deep byFirst and byLen index paths; names deeper in
+// are compared one by one.
 const indexedDepths = 4
+
+// indexedLens is the longest name length byLen tells apart.
+const indexedLens = 31
 
 // target is one schema path and where its value goes.
 type target struct {
@@ -61,6 +66,7 @@ func NewParser(s Schema, maxBytes int) *Parser {
 		for d, name := range p.parts {
 			if d < indexedDepths {
 				ps.byFirst[d][name[0]] |= bit
+				ps.byLen[d][min(len(name), indexedLens)] |= bit
 			}
 		}
 		ps.all |= bit
@@ -88,59 +94,66 @@ func (ps *Parser) Parse(rec []byte, f *Fields) Reason {
 	if len(rec) > ps.maxBytes {
 		return LineTooLong
 	}
-	body := bytes.TrimPrefix(rec, utf8BOM)
-	if len(bytes.TrimSpace(body)) == 0 {
+	b := bytes.TrimPrefix(rec, utf8BOM)
+	i := ws(b, 0)
+	if i == len(b) {
 		return EmptyRecord
 	}
-	for i := range ps.targets {
-		*ps.targets[i].val = Value{}
+	if b[i] != '{' {
+		// Not an object, or blank by Unicode's idea of space (a lone
+		// U+00A0): the second is empty_record, as it always was.
+		if len(bytes.TrimSpace(b)) == 0 {
+			return EmptyRecord
+		}
+		*f = Fields{}
+		return InvalidJSON
 	}
-	sc := &ps.sc
-	sc.b, sc.i, sc.scratch = body, 0, sc.scratch[:0]
-	sc.ws()
-	ok := sc.i < len(sc.b) && sc.b[sc.i] == '{' && ps.object(0, ps.all) && sc.end()
-	sc.b = nil
-	if !ok {
+	for t := range ps.targets {
+		*ps.targets[t].val = Value{}
+	}
+	ps.scratch = ps.scratch[:0]
+	if i = ps.object(b, i, 0, ps.all); i < 0 || ws(b, i) != len(b) {
 		*f = Fields{}
 		return InvalidJSON
 	}
 	return ps.asm.Assemble(&ps.vals, rec, f)
 }
 
-// object parses the object at sc.i (its '{'), whose members are at path
-// depth depth, storing the values of the targets in mask whose paths
-// lead through it.
-func (ps *Parser) object(depth int, mask uint32) bool {
-	sc := &ps.sc
-	sc.i++
-	sc.ws()
-	if sc.i < len(sc.b) && sc.b[sc.i] == '}' {
-		sc.i++
-		return true
+// object parses the object whose '{' is at i, whose members are at path
+// depth depth, storing the values of the targets in mask whose paths lead
+// through it. It returns the index after its '}', or -1.
+func (ps *Parser) object(b []byte, i, depth int, mask uint32) int {
+	i = ws(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
 	}
 	for {
-		sc.ws()
-		key, esc, ok := sc.rawString()
-		if !ok {
-			return false
+		i = ws(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return -1
 		}
-		sc.ws()
-		if sc.i >= len(sc.b) || sc.b[sc.i] != ':' {
-			return false
+		ks := i + 1
+		end, esc := str(b, i)
+		if end < 0 {
+			return -1
 		}
-		sc.i++
-		sc.ws()
-		if sc.i >= len(sc.b) {
-			return false
+		if i = ws(b, end); i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		if i = ws(b, i+1); i >= len(b) {
+			return -1
 		}
 		var leaf, inner uint32
-		if mask != 0 && esc {
-			key = sc.unescape(key)
-		}
-		if mask != 0 && len(key) > 0 {
+		if key := b[ks : end-1]; mask != 0 && len(key) > 0 {
 			cand := mask
-			if depth < indexedDepths {
-				cand &= ps.byFirst[depth][key[0]]
+			if esc {
+				// An escaped key may spell a name: compare it decoded.
+				start := len(ps.scratch)
+				ps.scratch = unescape(ps.scratch, key)
+				key = ps.scratch[start:]
+			}
+			if depth < indexedDepths && len(key) > 0 {
+				cand &= ps.byFirst[depth][key[0]] & ps.byLen[depth][min(len(key), indexedLens)]
 			}
 			for m := cand; m != 0; m &= m - 1 {
 				t := bits.TrailingZeros32(m)
@@ -154,118 +167,120 @@ func (ps *Parser) object(depth int, mask uint32) bool {
 				}
 			}
 		}
-		if leaf|inner == 0 {
-			if !ps.value(depth + 1) {
-				return false
-			}
-		} else if !ps.member(depth, leaf, inner) {
-			return false
-		}
-		sc.ws()
-		if sc.i >= len(sc.b) {
-			return false
-		}
-		switch sc.b[sc.i] {
-		case ',':
-			sc.i++
-		case '}':
-			sc.i++
-			return true
+		switch {
+		case leaf|inner != 0:
+			i = ps.member(b, i, depth, leaf, inner)
+		case b[i] == '"' && depth < maxDepth:
+			// The commonest value no one wants, skipped here rather
+			// than through value's switch (which would refuse it
+			// past maxDepth).
+			i, _ = str(b, i)
 		default:
-			return false
+			i = ps.value(b, i, depth+1)
+		}
+		if i < 0 {
+			return -1
+		}
+		if i = ws(b, i); i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1
+		default:
+			return -1
 		}
 	}
 }
 
-// member parses one member value that targets want: the value of those in
-// leaf, or an object holding those in inner.
-func (ps *Parser) member(depth int, leaf, inner uint32) bool {
-	sc := &ps.sc
+// member parses one member value at i that targets want: the value of
+// those in leaf, or an object holding those in inner.
+func (ps *Parser) member(b []byte, i, depth int, leaf, inner uint32) int {
 	var v Value
-	start := sc.i
-	switch c := sc.b[sc.i]; {
+	start := i
+	switch c := b[i]; {
 	case c == '"':
-		raw, esc, ok := sc.rawString()
-		if !ok {
-			return false
+		end, esc := str(b, i)
+		if end < 0 {
+			return -1
 		}
+		raw := b[i+1 : end-1]
 		if esc && leaf != 0 {
-			raw = sc.unescape(raw)
+			s := len(ps.scratch)
+			ps.scratch = unescape(ps.scratch, raw)
+			raw = ps.scratch[s:]
 		}
-		v = Value{Kind: String, Text: raw}
+		v, i = Value{Kind: String, Text: raw}, end
 	case c == '-' || (c >= '0' && c <= '9'):
-		if !sc.number() {
-			return false
+		if i = number(b, i); i < 0 {
+			return -1
 		}
-		v = Value{Kind: Number, Text: sc.b[start:sc.i]}
+		v = Value{Kind: Number, Text: b[start:i]}
 	case c == 'n':
-		if !sc.literal("null") {
-			return false
+		if i = literal(b, i, "null"); i < 0 {
+			return -1
 		}
 		v = Value{Kind: Null}
 	case c == '{' && inner != 0:
-		if !ps.object(depth+1, inner) {
-			return false
+		if i = ps.object(b, i, depth+1, inner); i < 0 {
+			return -1
 		}
-		v = Value{Kind: Other, Text: sc.b[start:sc.i]}
+		v = Value{Kind: Other, Text: b[start:i]}
 	default:
-		if !ps.value(depth + 1) {
-			return false
+		if i = ps.value(b, i, depth+1); i < 0 {
+			return -1
 		}
-		v = Value{Kind: Other, Text: sc.b[start:sc.i]}
+		v = Value{Kind: Other, Text: b[start:i]}
 	}
 	for m := leaf; m != 0; m &= m - 1 {
 		*ps.targets[bits.TrailingZeros32(m)].val = v
 	}
-	return true
+	return i
 }
 
-// value skips any JSON value, validating it: objects by the same loop
-// that finds the schema's fields (object, with no targets), the rest here.
-func (ps *Parser) value(depth int) bool {
-	sc := &ps.sc
-	if depth > maxDepth || sc.i >= len(sc.b) {
-		return false
+// value skips any JSON value at i, validating it: objects by the same
+// loop that finds the schema's fields (object, with no targets), the rest
+// here. It returns the index after it, or -1.
+func (ps *Parser) value(b []byte, i, depth int) int {
+	if depth > maxDepth || i >= len(b) {
+		return -1
 	}
-	switch c := sc.b[sc.i]; {
+	switch c := b[i]; {
 	case c == '"':
-		_, _, ok := sc.rawString()
-		return ok
+		i, _ = str(b, i)
+		return i
 	case c == '{':
-		return ps.object(depth, 0)
+		return ps.object(b, i, depth, 0)
 	case c == '[':
-		sc.i++
-		sc.ws()
-		if sc.i < len(sc.b) && sc.b[sc.i] == ']' {
-			sc.i++
-			return true
+		i = ws(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1
 		}
 		for {
-			sc.ws()
-			if !ps.value(depth + 1) {
-				return false
+			if i = ps.value(b, ws(b, i), depth+1); i < 0 {
+				return -1
 			}
-			sc.ws()
-			if sc.i >= len(sc.b) {
-				return false
+			if i = ws(b, i); i >= len(b) {
+				return -1
 			}
-			if sc.b[sc.i] == ']' {
-				sc.i++
-				return true
+			if b[i] == ']' {
+				return i + 1
 			}
-			if sc.b[sc.i] != ',' {
-				return false
+			if b[i] != ',' {
+				return -1
 			}
-			sc.i++
+			i++
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
-		return sc.number()
+		return number(b, i)
 	case c == 't':
-		return sc.literal("true")
+		return literal(b, i, "true")
 	case c == 'f':
-		return sc.literal("false")
+		return literal(b, i, "false")
 	case c == 'n':
-		return sc.literal("null")
+		return literal(b, i, "null")
 	}
-	return false
+	return -1
 }

@@ -1,6 +1,8 @@
 package event
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -8,44 +10,35 @@ import (
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 512
 
-// scanner holds the strict JSON primitives of the Parser (whitespace,
-// strings, numbers, literals, unescaping); the Parser walks objects and
-// arrays with them in one pass, validating the whole document but keeping
-// only the schema's fields, with no tree and no allocation once the scratch
-// buffer has grown.
-type scanner struct {
-	b       []byte
-	i       int
-	scratch []byte // unescaped strings, reused across records
-}
+// The strict JSON primitives of the Parser (whitespace, strings, numbers,
+// literals, unescaping). Each takes the record and the index where its
+// token starts and returns the index after it, or -1 when the token is not
+// valid JSON. The index lives in a register that way: as a field of a
+// struct behind a pointer, every step of a scan was a load and a store.
 
-func (sc *scanner) ws() {
-	for sc.i < len(sc.b) {
-		switch sc.b[sc.i] {
-		case ' ', '\t', '\n', '\r':
-			sc.i++
-		default:
-			return
+// ws skips JSON whitespace. Most tokens follow none or one space, so the
+// first test (any byte above ' ' is not whitespace) usually ends it.
+func ws(b []byte, i int) int {
+	for i < len(b) {
+		c := b[i]
+		if c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			return i
 		}
+		i++
 	}
+	return i
 }
 
-func (sc *scanner) end() bool {
-	sc.ws()
-	return sc.i == len(sc.b)
-}
-
-func (sc *scanner) literal(lit string) bool {
-	if len(sc.b)-sc.i < len(lit) || string(sc.b[sc.i:sc.i+len(lit)]) != lit {
-		return false
+// literal checks lit (true, false, null) at i.
+func literal(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
 	}
-	sc.i += len(lit)
-	return true
+	return i + len(lit)
 }
 
-// number validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (sc *scanner) number() bool {
-	b, i := sc.b, sc.i
+// number validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at i.
+func number(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -53,20 +46,14 @@ func (sc *scanner) number() bool {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digits(b, i+1)
 	default:
-		return false
+		return -1
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
+		d := i + 1
+		if i = digits(b, d); i == d {
+			return -1
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -75,53 +62,108 @@ func (sc *scanner) number() bool {
 			i++
 		}
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
+		if i = digits(b, d); i == d {
+			return -1
 		}
 	}
-	sc.i = i
-	return true
+	return i
 }
 
-// rawString validates a string at sc.i and returns its contents between
-// the quotes, still escaped, and whether it contains escapes.
-func (sc *scanner) rawString() ([]byte, bool, bool) {
-	b := sc.b
-	if sc.i >= len(b) || b[sc.i] != '"' {
-		return nil, false, false
+// digits returns the index of the first byte at or after i that is not an
+// ASCII digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
 	}
-	start := sc.i + 1
-	escaped := false
-	for i := start; i < len(b); i++ {
-		c := b[i]
-		switch {
+	return i
+}
+
+// str validates the string whose opening quote is at i (the caller has
+// checked it) and returns the index after its closing quote, and whether
+// it contains escapes (its contents b[i+1:end-1] are then still escaped).
+// The search for the next quote, backslash or control byte is inline
+// (stringStop's loop): most strings are short, and a call per string
+// was a good part of their cost.
+func str(b []byte, i int) (end int, escaped bool) {
+	i++
+	for {
+		for i+8 <= len(b) {
+			if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
+			i += 8
+		}
+		if i = stringStop(b, i); i >= len(b) {
+			return -1, false
+		}
+	stop:
+		switch c := b[i]; {
 		case c == '"':
-			sc.i = i + 1
-			return b[start:i], escaped, true
+			return i + 1, escaped
 		case c < 0x20:
-			return nil, false, false
-		case c == '\\':
-			escaped = true
-			i++
-			if i >= len(b) {
-				return nil, false, false
+			return -1, false
+		}
+		// A backslash.
+		escaped = true
+		if i+1 >= len(b) {
+			return -1, false
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+5 >= len(b) || !isHex4(b[i+2:i+6]) {
+				return -1, false
 			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(b) || !isHex4(b[i+1:i+5]) {
-					return nil, false, false
-				}
-				i += 4
-			default:
-				return nil, false, false
-			}
+			i += 6
+		default:
+			return -1, false
 		}
 	}
-	return nil, false, false
+}
+
+// SWAR constants: a byte's worth of 1s and of high bits in each lane.
+const (
+	lanes1    = 0x0101010101010101
+	lanesHigh = 0x8080808080808080
+)
+
+// stringStop returns the index of the first '"', '\\' or control byte
+// (< 0x20) at or after i, or len(b): eight bytes per step, the bytes of a
+// string between those being all a scan has to get past.
+func stringStop(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	if r := len(b) - i; r > 0 && len(b) >= 8 {
+		// The last r < 8 bytes: the record's last word, shifted so
+		// they are its low bytes; the zero bytes shifted in above them
+		// count as stops but only above the real ones, and a lane's
+		// flag depends only on the lanes below it.
+		x := binary.LittleEndian.Uint64(b[len(b)-8:]) >> (8 * (8 - r))
+		if m := stringStops(x); m != 0 {
+			return min(i+bits.TrailingZeros64(m)>>3, len(b))
+		}
+		return len(b)
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}
+
+// stringStops has the high bit set in the lowest lane of x holding '"',
+// '\\' or a byte below 0x20 (lanes above the lowest such may be set
+// wrongly: a borrow runs up from it; callers use only the lowest).
+func stringStops(x uint64) uint64 {
+	q := x ^ (lanes1 * '"')
+	s := x ^ (lanes1 * '\\')
+	return ((q - lanes1) &^ q | (s - lanes1) &^ s | (x - lanes1*0x20) &^ x) & lanesHigh
 }
 
 func isHex4(b []byte) bool {
@@ -149,11 +191,9 @@ func hexVal(b []byte) rune {
 	return r
 }
 
-// unescape decodes an already validated escaped string into sc.scratch,
-// as encoding/json would (lone surrogates become U+FFFD).
-func (sc *scanner) unescape(raw []byte) []byte {
-	start := len(sc.scratch)
-	out := sc.scratch
+// unescape decodes an already validated escaped string onto out, as
+// encoding/json would (lone surrogates become U+FFFD).
+func unescape(out, raw []byte) []byte {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c != '\\' {
@@ -191,6 +231,5 @@ func (sc *scanner) unescape(raw []byte) []byte {
 			out = append(out, raw[i])
 		}
 	}
-	sc.scratch = out
-	return out[start:]
+	return out
 }

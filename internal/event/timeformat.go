@@ -194,8 +194,13 @@ func (tf TimeFormat) FromText(b []byte) (int64, Reason) {
 		return parseLayoutValue(tf.layout, b, tf.Location())
 	}
 	// auto: digits are an epoch number, anything else a date.
-	if b[0] >= '0' && b[0] <= '9' && allDigits(b) {
-		return tf.FromNumber(b)
+	if b[0] >= '0' && b[0] <= '9' {
+		if n, ok := parseDigits(b); ok {
+			return tf.FromInt(n) // what FromNumber does with them, in one pass
+		}
+		if allDigits(b) {
+			return tf.FromNumber(b) // too many for an int64
+		}
 	}
 	if len(b) > 0 && b[0] == '-' && allDigits(b[1:]) && len(b) > 1 {
 		return 0, TimeOutOfRange
@@ -213,6 +218,18 @@ func parseDigits(b []byte) (int64, bool) {
 		return 0, false
 	}
 	var n int64
+	if len(b) < 19 {
+		// 18 digits cannot overflow: no test per digit (every epoch
+		// millisecond until the year 9999 has 15 at most).
+		for _, c := range b {
+			d := c - '0'
+			if d > 9 {
+				return 0, false
+			}
+			n = n*10 + int64(d)
+		}
+		return n, true
+	}
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return 0, false

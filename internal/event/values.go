@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -147,7 +148,7 @@ func (a *Assembler) Assemble(v *Values, raw []byte, f *Fields) Reason {
 	if v.Page.Kind == String {
 		f.PageName = v.Page.Text
 	}
-	if !utf8.Valid(f.UUID) || !utf8.Valid(f.EventID) || !utf8.Valid(f.PageName) {
+	if !allASCII(f.UUID, f.EventID, f.PageName) && (!utf8.Valid(f.UUID) || !utf8.Valid(f.EventID) || !utf8.Valid(f.PageName)) {
 		// These become string columns; Parquet and Iceberg readers
 		// require UTF-8, and silently rewriting a uuid would merge users.
 		return InvalidUTF8
@@ -263,6 +264,27 @@ func (a *Assembler) time(v Value) (int64, Reason) {
 		return 0, BadTimeFormat
 	}
 	return 0, TimeNotNumber
+}
+
+// allASCII reports whether a, b and c hold only ASCII bytes (so are valid
+// UTF-8): the usual case, told with a word at a time and no call per
+// slice.
+func allASCII(a, b, c []byte) bool {
+	return (orBytes(a)|orBytes(b)|orBytes(c))&lanesHigh == 0
+}
+
+// orBytes ORs b's bytes into the lanes of a word (which lane a byte lands
+// in does not matter to allASCII).
+func orBytes(b []byte) uint64 {
+	var acc uint64
+	for len(b) >= 8 {
+		acc |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	for _, c := range b {
+		acc |= uint64(c)
+	}
+	return acc
 }
 
 // isInteger reports whether a JSON number literal is a whole number
