@@ -163,7 +163,7 @@ func stringStop(b []byte, i int) int {
 func stringStops(x uint64) uint64 {
 	q := x ^ (lanes1 * '"')
 	s := x ^ (lanes1 * '\\')
-	return ((q - lanes1) &^ q | (s - lanes1) &^ s | (x - lanes1*0x20) &^ x) & lanesHigh
+	return ((q-lanes1)&^q | (s-lanes1)&^s | (x-lanes1*0x20)&^x) & lanesHigh
 }
 
 func isHex4(b []byte) bool {
