@@ -30,6 +30,11 @@ type Parser struct {
 	// loads say so instead of a compare per target.
 	byFirst [indexedDepths][256]uint32
 	byLen   [indexedDepths][indexedLens + 1]uint32
+	// plain[d] are the targets whose name at depth d has no quote,
+	// backslash or control byte (a key spells it only as its bytes),
+	// leafAt[d] those whose path ends at depth d.
+	plain  [indexedDepths]uint32
+	leafAt [indexedDepths]uint32
 }
 
 // indexedDepths is how deep byFirst and byLen index paths; names deeper in
@@ -67,6 +72,12 @@ func NewParser(s Schema, maxBytes int) *Parser {
 			if d < indexedDepths {
 				ps.byFirst[d][name[0]] |= bit
 				ps.byLen[d][min(len(name), indexedLens)] |= bit
+				if stringStop([]byte(name), 0) == len(name) {
+					ps.plain[d] |= bit
+				}
+				if d == len(p.parts)-1 {
+					ps.leafAt[d] |= bit
+				}
 			}
 		}
 		ps.all |= bit
@@ -94,7 +105,10 @@ func (ps *Parser) Parse(rec []byte, f *Fields) Reason {
 	if len(rec) > ps.maxBytes {
 		return LineTooLong
 	}
-	b := bytes.TrimPrefix(rec, utf8BOM)
+	b := rec
+	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf { // utf8BOM, without a call to compare 3 bytes
+		b = b[3:]
+	}
 	i := ws(b, 0)
 	if i == len(b) {
 		return EmptyRecord
@@ -132,8 +146,13 @@ func (ps *Parser) object(b []byte, i, depth int, mask uint32) int {
 		if i >= len(b) || b[i] != '"' {
 			return -1
 		}
-		ks := i + 1
-		end, esc := str(b, i)
+		var end int
+		var leaf, inner uint32
+		if mask != 0 {
+			end, leaf, inner = ps.key(b, i, depth, mask)
+		} else {
+			end, _ = str(b, i)
+		}
 		if end < 0 {
 			return -1
 		}
@@ -142,30 +161,6 @@ func (ps *Parser) object(b []byte, i, depth int, mask uint32) int {
 		}
 		if i = ws(b, i+1); i >= len(b) {
 			return -1
-		}
-		var leaf, inner uint32
-		if key := b[ks : end-1]; mask != 0 && len(key) > 0 {
-			cand := mask
-			if esc {
-				// An escaped key may spell a name: compare it decoded.
-				start := len(ps.scratch)
-				ps.scratch = unescape(ps.scratch, key)
-				key = ps.scratch[start:]
-			}
-			if depth < indexedDepths && len(key) > 0 {
-				cand &= ps.byFirst[depth][key[0]] & ps.byLen[depth][min(len(key), indexedLens)]
-			}
-			for m := cand; m != 0; m &= m - 1 {
-				t := bits.TrailingZeros32(m)
-				p := ps.targets[t].parts
-				if string(p[depth]) == string(key) {
-					if len(p) == depth+1 {
-						leaf |= 1 << t
-					} else {
-						inner |= 1 << t
-					}
-				}
-			}
 		}
 		switch {
 		case leaf|inner != 0:
@@ -193,6 +188,62 @@ func (ps *Parser) object(b []byte, i, depth int, mask uint32) int {
 			return -1
 		}
 	}
+}
+
+// key reads the key whose opening quote is at i, in an object at depth
+// where the targets in mask may be, and returns the index after it and
+// the targets it names, whose value it is (leaf) or whose paths go on
+// inside it (inner).
+func (ps *Parser) key(b []byte, i, depth int, mask uint32) (end int, leaf, inner uint32) {
+	ks := i + 1
+	if depth < indexedDepths && ks < len(b) {
+		// A key that is a name: its bytes and then the closing quote,
+		// compared without scanning for the quote first. A name with a
+		// quote, backslash or control byte takes the general path.
+		var hits uint32
+		for m := mask & ps.byFirst[depth][b[ks]] & ps.plain[depth]; m != 0; m &= m - 1 {
+			t := bits.TrailingZeros32(m)
+			name := ps.targets[t].parts[depth]
+			if e := ks + len(name); e < len(b) && b[e] == '"' && string(b[ks:e]) == string(name) {
+				hits |= 1 << t
+				end = e + 1
+			}
+		}
+		if hits != 0 {
+			leaf = hits & ps.leafAt[depth]
+			return end, leaf, hits &^ leaf
+		}
+	}
+	end, esc := str(b, i)
+	if end < 0 {
+		return -1, 0, 0
+	}
+	key := b[ks : end-1]
+	if len(key) == 0 {
+		return end, 0, 0
+	}
+	if esc {
+		// An escaped key may spell a name: compare it decoded.
+		start := len(ps.scratch)
+		ps.scratch = unescape(ps.scratch, key)
+		key = ps.scratch[start:]
+	}
+	cand := mask
+	if depth < indexedDepths {
+		cand &= ps.byFirst[depth][key[0]] & ps.byLen[depth][min(len(key), indexedLens)]
+	}
+	for m := cand; m != 0; m &= m - 1 {
+		t := bits.TrailingZeros32(m)
+		p := ps.targets[t].parts
+		if string(p[depth]) == string(key) {
+			if len(p) == depth+1 {
+				leaf |= 1 << t
+			} else {
+				inner |= 1 << t
+			}
+		}
+	}
+	return end, leaf, inner
 }
 
 // member parses one member value at i that targets want: the value of

@@ -101,3 +101,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseStringBytes: the eight-bytes-a-step string scan finds every
+// quote, backslash and control byte wherever it falls in a word, and in
+// the last bytes of a record (read as the record's last word, shifted):
+// every byte value at each position of a string near the end of the
+// record, as a kept field (uuid) and as a skipped one, is accepted exactly
+// when encoding/json's checker accepts the record, and the uuid comes out
+// as encoding/json decodes it.
+func TestParseStringBytes(t *testing.T) {
+	p := NewParser(Schema{}, 0)
+	head := `{"event_id":"e","event_timestamp":1700000000000,`
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 18; pos++ {
+			for tail := 0; tail < 10; tail++ {
+				s := strings.Repeat("a", pos) + string([]byte{byte(c)}) + strings.Repeat("b", tail)
+				for _, rec := range []string{
+					head + `"uuid":"` + s + `"}`,
+					head + `"uuid":"u","x":"` + s + `"}`,
+					head + `"uuid":"u","` + s + `":1}`,
+				} {
+					var f Fields
+					r := p.Parse([]byte(rec), &f)
+					if valid := json.Valid([]byte(rec)); (r != InvalidJSON) != valid {
+						t.Fatalf("%q: reason %v, encoding/json valid %v", rec, r, valid)
+					}
+					var m map[string]any
+					if r == OK && json.Unmarshal([]byte(rec), &m) == nil && utf8.Valid([]byte(rec)) && m["uuid"] != string(f.UUID) {
+						t.Fatalf("%q: uuid %q, encoding/json %q", rec, f.UUID, m["uuid"])
+					}
+				}
+			}
+		}
+	}
+}

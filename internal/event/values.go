@@ -183,7 +183,7 @@ func (a *Assembler) userKey(v *Values) ([]byte, Reason) {
 		if r != OK {
 			return nil, r
 		}
-		if !utf8.Valid(part) {
+		if orBytes(part)&lanesHigh != 0 && !utf8.Valid(part) {
 			return nil, InvalidUTF8
 		}
 		if i > 0 {
@@ -299,15 +299,21 @@ func isInteger(b []byte) bool {
 func appendJSONString(b, s []byte) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for _, c := range s {
-		switch {
+	for len(s) > 0 {
+		// The bytes to escape are the ones a string scan stops at: copy
+		// the run before the next one whole.
+		j := stringStop(s, 0)
+		b = append(b, s[:j]...)
+		if j == len(s) {
+			break
+		}
+		switch c := s[j]; {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
-		case c < 0x20:
+		default: // c < 0x20
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default:
-			b = append(b, c)
 		}
+		s = s[j+1:]
 	}
 	return append(b, '"')
 }
