@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/bits"
 )
 
@@ -35,6 +36,11 @@ type Parser struct {
 	// leafAt[d] those whose path ends at depth d.
 	plain  [indexedDepths]uint32
 	leafAt [indexedDepths]uint32
+	// nameWord[d][t] is the first (up to) eight bytes of target t's name
+	// at depth d as a little-endian word, nameMask[d][t] the bits of it
+	// that are the name's: one compare instead of a call to memequal for
+	// most names.
+	nameWord, nameMask [indexedDepths][32]uint64
 }
 
 // indexedDepths is how deep byFirst and byLen index paths; names deeper in
@@ -74,6 +80,11 @@ func NewParser(s Schema, maxBytes int) *Parser {
 				ps.byLen[d][min(len(name), indexedLens)] |= bit
 				if stringStop([]byte(name), 0) == len(name) {
 					ps.plain[d] |= bit
+				}
+				t := len(ps.targets)
+				for k := 0; k < min(len(name), 8); k++ {
+					ps.nameWord[d][t] |= uint64(name[k]) << (8 * k)
+					ps.nameMask[d][t] |= 0xff << (8 * k)
 				}
 				if d == len(p.parts)-1 {
 					ps.leafAt[d] |= bit
@@ -201,13 +212,24 @@ func (ps *Parser) key(b []byte, i, depth int, mask uint32) (end int, leaf, inner
 		// compared without scanning for the quote first. A name with a
 		// quote, backslash or control byte takes the general path.
 		var hits uint32
+		words, masks := &ps.nameWord[depth], &ps.nameMask[depth]
 		for m := mask & ps.byFirst[depth][b[ks]] & ps.plain[depth]; m != 0; m &= m - 1 {
 			t := bits.TrailingZeros32(m)
 			name := ps.targets[t].parts[depth]
-			if e := ks + len(name); e < len(b) && b[e] == '"' && string(b[ks:e]) == string(name) {
-				hits |= 1 << t
-				end = e + 1
+			e := ks + len(name)
+			if e >= len(b) || b[e] != '"' {
+				continue
 			}
+			if ks+8 <= len(b) {
+				if binary.LittleEndian.Uint64(b[ks:])&masks[t] != words[t] ||
+					len(name) > 8 && string(b[ks+8:e]) != string(name[8:]) {
+					continue
+				}
+			} else if string(b[ks:e]) != string(name) {
+				continue
+			}
+			hits |= 1 << t
+			end = e + 1
 		}
 		if hits != 0 {
 			leaf = hits & ps.leafAt[depth]
