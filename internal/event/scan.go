@@ -159,11 +159,14 @@ func stringStop(b []byte, i int) int {
 
 // stringStops has the high bit set in the lowest lane of x holding '"',
 // '\\' or a byte below 0x20 (lanes above the lowest such may be set
-// wrongly: a borrow runs up from it; callers use only the lowest).
+// wrongly: a borrow runs up from it; callers use only the lowest). One test
+// finds both the quote and the control bytes: x^0x02 is below 0x21 exactly
+// when x is below 0x20 (flipping bit 1 keeps a byte below 0x20 there) or
+// is 0x22, the quote (which becomes 0x20).
 func stringStops(x uint64) uint64 {
-	q := x ^ (lanes1 * '"')
+	v := x ^ (lanes1 * 0x02)
 	s := x ^ (lanes1 * '\\')
-	return ((q-lanes1)&^q | (s-lanes1)&^s | (x-lanes1*0x20)&^x) & lanesHigh
+	return ((v-lanes1*0x21)&^v | (s-lanes1)&^s) & lanesHigh
 }
 
 func isHex4(b []byte) bool {
