@@ -36,11 +36,18 @@ type Parser struct {
 	// leafAt[d] those whose path ends at depth d.
 	plain  [indexedDepths]uint32
 	leafAt [indexedDepths]uint32
-	// nameWord[d][t] is the first (up to) eight bytes of target t's name
-	// at depth d as a little-endian word, nameMask[d][t] the bits of it
-	// that are the name's: one compare instead of a call to memequal for
-	// most names.
-	nameWord, nameMask [indexedDepths][32]uint64
+	// names[d][t] is target t's name at depth d, laid out for key.
+	names [indexedDepths][32]nameKey
+}
+
+// nameKey is a name as key compares keys with it: its first 16 bytes as
+// two little-endian words and masks of the bits that are the name's (two
+// compares instead of a call to memequal for most names), in one place
+// with its length rather than two pointers away.
+type nameKey struct {
+	n    int
+	w, m [2]uint64
+	name []byte
 }
 
 // indexedDepths is how deep byFirst and byLen index paths; names deeper in
@@ -81,10 +88,11 @@ func NewParser(s Schema, maxBytes int) *Parser {
 				if stringStop([]byte(name), 0) == len(name) {
 					ps.plain[d] |= bit
 				}
-				t := len(ps.targets)
-				for k := 0; k < min(len(name), 8); k++ {
-					ps.nameWord[d][t] |= uint64(name[k]) << (8 * k)
-					ps.nameMask[d][t] |= 0xff << (8 * k)
+				k := &ps.names[d][len(ps.targets)]
+				k.n, k.name = len(name), []byte(name)
+				for j := 0; j < min(len(name), 16); j++ {
+					k.w[j/8] |= uint64(name[j]) << (8 * (j % 8))
+					k.m[j/8] |= 0xff << (8 * (j % 8))
 				}
 				if d == len(p.parts)-1 {
 					ps.leafAt[d] |= bit
@@ -212,20 +220,21 @@ func (ps *Parser) key(b []byte, i, depth int, mask uint32) (end int, leaf, inner
 		// compared without scanning for the quote first. A name with a
 		// quote, backslash or control byte takes the general path.
 		var hits uint32
-		words, masks := &ps.nameWord[depth], &ps.nameMask[depth]
+		names := &ps.names[depth]
 		for m := mask & ps.byFirst[depth][b[ks]] & ps.plain[depth]; m != 0; m &= m - 1 {
 			t := bits.TrailingZeros32(m)
-			name := ps.targets[t].parts[depth]
-			e := ks + len(name)
+			k := &names[t]
+			e := ks + k.n
 			if e >= len(b) || b[e] != '"' {
 				continue
 			}
-			if ks+8 <= len(b) {
-				if binary.LittleEndian.Uint64(b[ks:])&masks[t] != words[t] ||
-					len(name) > 8 && string(b[ks+8:e]) != string(name[8:]) {
+			if ks+16 <= len(b) {
+				if binary.LittleEndian.Uint64(b[ks:])&k.m[0] != k.w[0] ||
+					binary.LittleEndian.Uint64(b[ks+8:])&k.m[1] != k.w[1] ||
+					k.n > 16 && string(b[ks+16:e]) != string(k.name[16:]) {
 					continue
 				}
-			} else if string(b[ks:e]) != string(name) {
+			} else if string(b[ks:e]) != string(k.name) {
 				continue
 			}
 			hits |= 1 << t
