@@ -439,6 +439,8 @@ func (b *bench) verdict(rows []row, aud *auditResult, ex *exactResult) int {
 			name += " (partial)"
 		}
 		switch share := r.hist.shareWithin(target); {
+		case len(r.hist.bounds) == 0 && r.scrapeFailure == nil:
+			b.miss("%s: close-to-visible not measured: the build serves no %s", name, histName)
 		case r.hist.total() == 0:
 			b.miss("%s: no session became visible", name)
 		case share < 0.99:
@@ -597,7 +599,7 @@ func short(d time.Duration) string {
 	if d%time.Minute == 0 {
 		return fmt.Sprintf("%dm", int(d.Minutes()))
 	}
-	return strings.TrimSuffix(d.String(), "0s")
+	return d.String()
 }
 
 func clock(t string) string {
