@@ -29,6 +29,7 @@ type Pipeline struct {
 	dedupBytes      *prometheus.GaugeVec
 	dedupEarly      *prometheus.CounterVec
 	commitDuration  prometheus.Histogram
+	closeToVisible  prometheus.Histogram
 	commitConflicts prometheus.Counter
 	commitFailures  prometheus.Counter
 	checkpointBytes prometheus.Histogram
@@ -94,12 +95,22 @@ func New(commitInterval time.Duration) *Pipeline {
 	m.dedupBytes = f.gaugeVec("sessionize_dedup_bytes", "Memory held by the remembered keys.", "partition")
 	m.dedupEarly = f.counterVec("sessionize_dedup_evicted_early_total", "Keys forgotten because of --dedup-max-keys while still inside --dedup-window: raise --dedup-max-keys if this grows.", "partition")
 	m.commitDuration = f.histogram("sessionize_commit_duration_seconds", "Time to commit checkpoint and tables.", prometheus.ExponentialBuckets(0.005, 2, 14))
+	m.closeToVisible = f.histogram("sessionize_close_to_visible_seconds", "Per committed session: from the Kafka timestamp of the newest record read when it closed to the commit that made it readable.", closeToVisibleBuckets())
 	m.commitConflicts = f.counter("sessionize_commit_conflicts_total", "Commits retried because another writer moved a table.")
 	m.commitFailures = f.counter("sessionize_commit_failures_total", "Commit attempts that failed and were retried.")
 	m.checkpointBytes = f.histogram("sessionize_checkpoint_bytes", "Size of state checkpoints.", prometheus.ExponentialBuckets(256, 4, 12))
 	m.checkpointTime = f.histogram("sessionize_checkpoint_duration_seconds", "Time to encode and write a state checkpoint.", prometheus.ExponentialBuckets(0.001, 2, 14))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// closeToVisibleBuckets are the bounds of sessionize_close_to_visible_seconds:
+// fine around a freshness target of a few seconds (with a 1 s commit
+// interval a session is visible within 1 to 2 s), so the share within 2 s is
+// read exactly off the le="2" bucket, and coarse up to the minutes a lagging
+// job takes.
+func closeToVisibleBuckets() []float64 {
+	return []float64{0.1, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 5, 10, 20, 30, 60, 120}
 }
 
 type factory struct{ reg *prometheus.Registry }
@@ -267,6 +278,17 @@ func (m *Pipeline) Committed(c Commit) {
 		m.commits = m.commits[len(m.commits)-keepCommits:]
 	}
 	m.mu.Unlock()
+}
+
+// CloseToVisible records, per session of a commit, the time from its close
+// to the commit that made it readable.
+func (m *Pipeline) CloseToVisible(ds []time.Duration) {
+	if m == nil {
+		return
+	}
+	for _, d := range ds {
+		m.closeToVisible.Observe(d.Seconds())
+	}
 }
 
 // UpToDate records that a commit was due and there was nothing to commit:

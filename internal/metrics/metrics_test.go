@@ -71,3 +71,34 @@ func TestHandlers(t *testing.T) {
 		t.Fatal("a revoked partition still has series")
 	}
 }
+
+// TestCloseToVisible: every session of a commit is one observation, and a
+// session visible in exactly 2 s falls in the le="2" bucket, so the share
+// within a 2 s target is read exactly off the histogram.
+func TestCloseToVisible(t *testing.T) {
+	m := New(time.Second)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	m.CloseToVisible([]time.Duration{300 * time.Millisecond, 1100 * time.Millisecond, 2 * time.Second})
+	m.CloseToVisible(nil) // a commit without sessions observes nothing
+	m.CloseToVisible([]time.Duration{2001 * time.Millisecond, 45 * time.Second, 10 * time.Minute})
+	var nilM *Pipeline
+	nilM.CloseToVisible([]time.Duration{time.Second}) // metrics off: no panic
+	_, body := get(t, srv, "/metrics")
+	for _, want := range []string{
+		`sessionize_close_to_visible_seconds_bucket{le="0.25"} 0`,
+		`sessionize_close_to_visible_seconds_bucket{le="0.5"} 1`,
+		`sessionize_close_to_visible_seconds_bucket{le="1.25"} 2`,
+		`sessionize_close_to_visible_seconds_bucket{le="2"} 3`,
+		`sessionize_close_to_visible_seconds_bucket{le="2.5"} 4`,
+		`sessionize_close_to_visible_seconds_bucket{le="60"} 5`,
+		`sessionize_close_to_visible_seconds_bucket{le="120"} 5`,
+		`sessionize_close_to_visible_seconds_bucket{le="+Inf"} 6`,
+		`sessionize_close_to_visible_seconds_count 6`,
+		`sessionize_close_to_visible_seconds_sum 650.401`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -230,6 +230,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		}
 		m.Committed(metrics.Commit{Time: time.Now(), Records: info.Records, Sessions: info.Sessions, Late: info.Late,
 			Rejected: info.Rejected, DurationMs: info.Duration.Milliseconds(), Lag: info.Lag, StateBytes: info.StateBytes})
+		m.CloseToVisible(info.CloseToVisible)
 		p.reportOpen()
 	}
 	p.sinceCommit, p.dirty, p.lastCommit = 0, false, time.Now()

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+
+	iceberggo "github.com/apache/iceberg-go"
+	icebergio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
+)
+
+// tableHealth is what one table looks like at the end of a window.
+type tableHealth struct {
+	snapshots     int   // in the metadata
+	dataFiles     int   // in the current snapshot
+	manifests     int   // of the current snapshot
+	metadataBytes int64 // the current metadata JSON file
+	// filesPerDay counts the current snapshot's data files per value of
+	// the table's day partition field (sessions: session_start_day).
+	filesPerDay map[int]int
+}
+
+func (h tableHealth) maxPerDay() int {
+	m := 0
+	for _, n := range h.filesPerDay {
+		m = max(m, n)
+	}
+	return m
+}
+
+// readHealth opens the warehouse read-only (and closes it again, holding
+// no catalog connection between windows), describes each table and, for
+// the sessions table, counts data files per day partition from the
+// manifests of the current snapshot. The tables are read with this
+// source tree's code whatever -bin wrote them: the format is Iceberg's.
+func readHealth(ctx context.Context, warehouse string) (map[string]tableHealth, error) {
+	wh, err := iceberg.OpenReadOnly(ctx, iceberg.Config{Warehouse: warehouse}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer wh.Close()
+	out := map[string]tableHealth{}
+	for _, name := range []string{iceberg.TableSessions, iceberg.TableLate, iceberg.TableRejected} {
+		d, err := wh.Describe(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		h := tableHealth{snapshots: len(d.Snapshots), dataFiles: d.Current.DataFiles, manifests: d.Current.Manifests}
+		if st, err := os.Stat(d.MetadataLocation); err == nil {
+			h.metadataBytes = st.Size()
+		}
+		if name == iceberg.TableSessions && d.CurrentSnapshotID != iceberg.NoSnapshot {
+			if h.filesPerDay, err = filesPerDay(ctx, d.MetadataLocation); err != nil {
+				return nil, fmt.Errorf("%s: files per day partition: %w", name, err)
+			}
+		}
+		out[name] = h
+	}
+	return out, nil
+}
+
+// filesPerDay loads the table from its metadata file and counts the data
+// files of its current snapshot per day-transform partition value.
+func filesPerDay(ctx context.Context, metadataLocation string) (map[int]int, error) {
+	fsF := func(ctx context.Context) (icebergio.IO, error) {
+		return icebergio.LoadFS(ctx, nil, metadataLocation)
+	}
+	tbl, err := table.NewFromLocation(ctx, table.Identifier{"bench"}, metadataLocation, fsF, nil)
+	if err != nil {
+		return nil, err
+	}
+	dayField := -1
+	spec := tbl.Spec()
+	for _, f := range spec.Fields() {
+		if _, ok := f.Transform.(iceberggo.DayTransform); ok {
+			dayField = f.FieldID
+			break
+		}
+	}
+	snap := tbl.CurrentSnapshot()
+	if snap == nil {
+		return map[int]int{}, nil
+	}
+	fsys, err := fsF(ctx)
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := snap.Manifests(fsys)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]int{}
+	for _, m := range manifests {
+		if m.ManifestContent() != iceberggo.ManifestContentData {
+			continue
+		}
+		for entry, err := range m.Entries(fsys, true) {
+			if err != nil {
+				return nil, err
+			}
+			df := entry.DataFile()
+			if df.ContentType() != iceberggo.EntryContentData {
+				continue
+			}
+			day := -1
+			if v, ok := df.Partition()[dayField]; ok {
+				day = toInt(v)
+			}
+			out[day]++
+		}
+	}
+	return out, nil
+}
+
+func toInt(v any) int {
+	switch v := v.(type) {
+	case int32:
+		return int(v)
+	case int64:
+		return int(v)
+	case int:
+		return v
+	case iceberggo.Date:
+		return int(v)
+	}
+	return -2
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
