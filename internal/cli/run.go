@@ -14,19 +14,20 @@ import (
 
 func newRunCmd(e *env) *cobra.Command {
 	var (
-		rf       ruleFlags
-		attrs    []string
-		events   bool
-		sf       schemaFlags
-		wf       warehouseFlags
-		inf      inputFormatFlags
-		cfg      pipeline.Config
-		servers  []string
-		kSec     kafkaSecurityFlags
-		maxBytes int64
-		httpAddr string
-		dedup    = session.DefaultDedup()
-		dedupWin = time.Duration(dedup.WindowMs) * time.Millisecond
+		rf         ruleFlags
+		attrs      []string
+		events     bool
+		sf         schemaFlags
+		wf         warehouseFlags
+		inf        inputFormatFlags
+		cfg        pipeline.Config
+		servers    []string
+		kSec       kafkaSecurityFlags
+		maxBytes   int64
+		httpAddr   string
+		cpuProfile string
+		dedup      = session.DefaultDedup()
+		dedupWin   = time.Duration(dedup.WindowMs) * time.Millisecond
 	)
 	cmd := &cobra.Command{
 		Use:   "run --kafka-servers HOST:PORT --topic TOPIC --warehouse DIR",
@@ -151,6 +152,13 @@ another --group is refused.`,
 				}
 				e.logger.Info("serving metrics and status", "status", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics")
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return pipeline.Run(cmd.Context(), cfg)
 		},
 	}
@@ -180,6 +188,10 @@ another --group is refused.`,
 	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition, oldest forgotten first (about 40 bytes of memory when full and 18 of checkpoint each; sessionize_dedup_evicted_early_total counts keys forgotten inside --dedup-window); 0: none, a copy is a duplicate only while its first copy is still open")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
+	// A debugging aid for bench/stream-vs-bare.sh (go tool pprof FILE), not
+	// part of the interface: hidden.
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	_ = fs.MarkHidden("cpuprofile")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
 	return cmd
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Stream throughput against the broker's own limit (issue 14, target 2).
+# One broker in its own process, two topics preloaded with generated
+# events in 6 partitions (EVENTS, 5M, and SMALL, 1M), then per round and
+# per topic, back to back so a noisy neighbour slows all alike:
+#   bare  a bare franz-go consumer (bench/bareconsume) reading the topic to
+#         its end: the yardstick;
+#   old   sessionize run --drain --stop-when-idle of the whole topic, built
+#         from OLD_REF (main), into a fresh warehouse;
+#   new   the same, built from the work tree.
+# Each is timed as a whole process (start-up included) under /usr/bin/time;
+# the --stop-when-idle wait is taken off. For the big topic the rate without
+# start-up (from the process start to its partitions being assigned) is
+# printed too; target: >= 0.7x bare on it, >= 0.5x with start-up on the
+# small one. The new binary's final log line says where its time went.
+#
+#   bench/stream-vs-bare.sh                         # 5M and 1M, one round
+#   ROUNDS=3 bench/stream-vs-bare.sh                # best of 3
+#   EVENTS=1000000 SMALL=200000 bench/stream-vs-bare.sh  # quick
+#   OLD=0 bench/stream-vs-bare.sh                   # without the old binary
+#   PROFILE=1 bench/stream-vs-bare.sh               # CPU profile of new on the big topic
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${EVENTS:-5000000}
+SMALL=${SMALL:-1000000}
+USERS=${USERS:-50000}
+PORT=${PORT:-29192}
+ROUNDS=${ROUNDS:-1}
+OLD=${OLD:-1}
+OLD_REF=${OLD_REF:-main}
+IDLE=${IDLE:-1s}
+OUT=${OUT:-bench/out/stream-vs-bare}
+rm -rf "$OUT" && mkdir -p "$OUT"
+new="$OUT/sessionize-new"
+go build -o "$new" ./cmd/sessionize
+go build -o "$OUT/bareconsume" ./bench/bareconsume
+bins=(new)
+if [ "$OLD" = 1 ]; then
+  mkdir -p "$OUT/old-src"
+  git archive "$OLD_REF" | tar -x -C "$OUT/old-src"
+  (cd "$OUT/old-src" && go build -o ../sessionize-old ./cmd/sessionize)
+  rm -rf "$OUT/old-src"
+  bins=(old new)
+fi
+servers=127.0.0.1:$PORT
+"$new" broker --listen "$servers" --data-dir "$OUT/kafka-data" --partitions 6 > "$OUT/broker.log" 2>&1 &
+broker=$!
+trap 'kill $broker 2>/dev/null || true' EXIT
+sleep 1
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uptime | sed 's/.*load/load/')"
+echo "old: $OLD_REF ($(git rev-parse --short "$OLD_REF")), new: work tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +changes))"
+"$new" produce -q --kafka-servers "$servers" --topic big --partitions 6 --events "$EVENTS" --num-users "$USERS" --seed 7
+"$new" produce -q --kafka-servers "$servers" --topic small --partitions 6 --events "$SMALL" --num-users "$USERS" --seed 8
+idle_s=$(awk -v d="$IDLE" 'BEGIN{sub(/s$/,"",d); print d}')
+epoch() { date -d "$1" +%s.%N; }
+
+# bare TOPIC N: sets secs and rss.
+bare() {
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$OUT/bare.rss" "$OUT/bareconsume" --kafka-servers "$servers" --topic "$1" > "$OUT/bare-$1.log"
+  end=$(date +%s.%N)
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')
+  startup=$(sed -E 's/.*start-up ([0-9.]+) s.*/\1/' "$OUT/bare-$1.log")
+  rss=$(( $(cat "$OUT/bare.rss") / 1024 ))
+}
+
+# drain BIN TOPIC RUN: sets secs (idle wait taken off), startup, rss.
+drain() {
+  local bin=$1 topic=$2 run=$3 start end assigned profile=()
+  if [ "${PROFILE:-0}" = 1 ] && [ "$bin" = new ] && [ "$topic" = big ]; then
+    profile=(--cpuprofile "$OUT/cpu-$run.pprof")
+  fi
+  start=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$OUT/$run.rss" "$OUT/sessionize-$bin" run --kafka-servers "$servers" --topic "$topic" \
+    --group "$run" --warehouse "$OUT/wh-$run" --http-addr "" --drain --stop-when-idle "$IDLE" "${profile[@]}" > "$OUT/$run.log" 2>&1
+  end=$(date +%s.%N)
+  secs=$(awk -v a="$start" -v b="$end" -v i="$idle_s" 'BEGIN{print b-a-i}')
+  assigned=$(epoch "$(grep -m1 'partitions assigned' "$OUT/$run.log" | sed -E 's/^time=([^ ]*) .*/\1/')")
+  startup=$(awk -v a="$start" -v b="$assigned" 'BEGIN{print b-a}')
+  rss=$(( $(cat "$OUT/$run.rss") / 1024 ))
+  rm -rf "$OUT/wh-$run"
+}
+
+declare -A best best_nostart
+for round in $(seq 1 "$ROUNDS"); do
+  for topic in big small; do
+    n=$EVENTS; [ "$topic" = small ] && n=$SMALL
+    bare "$topic"
+    rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
+    nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
+    printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB\n' \
+      "$round" "$topic" bare "$n" "$secs" "$rate" "$nostart" "$startup" "$rss"
+    [ "${best[bare-$topic]:-0}" -lt "$rate" ] && best[bare-$topic]=$rate
+    [ "${best_nostart[bare-$topic]:-0}" -lt "$nostart" ] && best_nostart[bare-$topic]=$nostart
+    for b in "${bins[@]}"; do
+      drain "$b" "$topic" "$b-$topic-$round"
+      rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
+      nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
+      printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, %d commits\n' \
+        "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
+      [ "${best[$b-$topic]:-0}" -lt "$rate" ] && best[$b-$topic]=$rate
+      [ "${best_nostart[$b-$topic]:-0}" -lt "$nostart" ] && best_nostart[$b-$topic]=$nostart
+      if grep -q 'stage_seconds' "$OUT/$b-$topic-$round.log"; then
+        echo "                 where $b's time went: $(grep -m1 'stage_seconds' "$OUT/$b-$topic-$round.log" | grep -oE 'stage_[a-z_]+=[0-9.]+s?' | sed 's/stage_//' | tr '\n' ' ')"
+      fi
+    done
+  done
+done
+echo "best of $ROUNDS round(s); $(uptime | sed 's/.*load/load/')"
+for b in "${bins[@]}"; do
+  awk -v b="$b" -v r="${best_nostart[$b-big]}" -v y="${best_nostart[bare-big]}" \
+    'BEGIN{printf "%-4s big   without start-up: %8d / bare %8d records/s = %.2fx (target >= 0.70x)\n", b, r, y, r/y}'
+  awk -v b="$b" -v r="${best[$b-small]}" -v y="${best[bare-small]}" \
+    'BEGIN{printf "%-4s small with start-up:    %8d / bare %8d records/s = %.2fx (target >= 0.50x)\n", b, r, y, r/y}'
+  awk -v b="$b" -v r="${best[$b-big]}" -v y="${best[bare-big]}" \
+    'BEGIN{printf "%-4s big   with start-up:    %8d / bare %8d records/s = %.2fx\n", b, r, y, r/y}'
+done
+if [ "$OLD" = 1 ]; then
+  awk -v a="${best_nostart[new-big]}" -v b="${best_nostart[old-big]}" -v c="${best[new-small]}" -v d="${best[old-small]}" \
+    'BEGIN{printf "new/old: big %.2fx, small %.2fx\n", a/b, c/d}'
+fi
