@@ -31,30 +31,7 @@ func (o *orderer) sortDedupe(a *arena, rs []rec) ([]rec, int) {
 	if len(rs) < 2 {
 		return rs, 0
 	}
-	cmp := func(x, y rec) int {
-		if x.time != y.time {
-			if x.time < y.time {
-				return -1
-			}
-			return 1
-		}
-		if c := bytes.Compare(a.bytes(x.id), a.bytes(y.id)); c != 0 {
-			return c
-		}
-		switch {
-		case x.seq < y.seq:
-			return -1
-		case x.seq > y.seq:
-			return 1
-		}
-		return 0
-	}
-	// Input is mostly in time order already; checking is far cheaper
-	// than sorting, and a plain loop that compares ids only on equal
-	// times is cheaper than the generic check.
-	if !inOrder(a, rs) {
-		slices.SortFunc(rs, cmp)
-	}
+	sortRecs(a, rs)
 	// Exact redeliveries (same time and id) are now adjacent; the first
 	// of a run has the lowest seq.
 	n := 1
@@ -126,24 +103,55 @@ func (o *orderer) dedupeByID(a *arena, rs []rec) ([]rec, int) {
 	return rs[:n], drop
 }
 
-// inOrder reports whether rs is sorted by (time, id, seq).
-func inOrder(a *arena, rs []rec) bool {
+// sortRecs sorts rs by (time, id, seq). Input is mostly in time order
+// already: an insertion sort costs one pass plus the distance each late
+// event moves, far less than a general sort (whose comparisons go through
+// a closure). Past a budget of moves, the disorder is not small and
+// pdqsort finishes the job.
+func sortRecs(a *arena, rs []rec) {
+	budget := 4*len(rs) + 64
 	for i := 1; i < len(rs); i++ {
-		p, c := &rs[i-1], &rs[i]
-		if c.time > p.time {
+		if !recLess(a, &rs[i], &rs[i-1]) {
 			continue
 		}
-		if c.time < p.time {
-			return false
+		x := rs[i]
+		j := i - 1
+		for j > 0 && recLess(a, &x, &rs[j-1]) {
+			j--
 		}
-		switch bytes.Compare(a.bytes(p.id), a.bytes(c.id)) {
-		case 1:
-			return false
-		case 0:
-			if c.seq < p.seq {
-				return false
-			}
+		copy(rs[j+1:i+1], rs[j:i])
+		rs[j] = x
+		if budget -= i - j; budget < 0 {
+			slices.SortFunc(rs, func(x, y rec) int { return recCmp(a, &x, &y) })
+			return
 		}
 	}
-	return true
+}
+
+// recLess orders by (time, id, seq); ids are compared only on equal
+// times, which are rare.
+func recLess(a *arena, x, y *rec) bool {
+	if x.time != y.time {
+		return x.time < y.time
+	}
+	return recCmp(a, x, y) < 0
+}
+
+func recCmp(a *arena, x, y *rec) int {
+	if x.time != y.time {
+		if x.time < y.time {
+			return -1
+		}
+		return 1
+	}
+	if c := bytes.Compare(a.bytes(x.id), a.bytes(y.id)); c != 0 {
+		return c
+	}
+	switch {
+	case x.seq < y.seq:
+		return -1
+	case x.seq > y.seq:
+		return 1
+	}
+	return 0
 }

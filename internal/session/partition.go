@@ -68,11 +68,7 @@ func (p *Partition) Grow(events, bytes int) {
 
 // Add records one accepted event of user uuid.
 func (p *Partition) Add(uuid string, ev Event) {
-	u, added := p.users.lookup(uuid)
-	if added {
-		p.counts = append(p.counts, 0)
-	}
-	p.counts[u]++
+	u := p.users.add(uuid)
 	r := rec{time: ev.TimeMs, seq: ev.Seq, idh: xxhash.Sum64String(ev.ID)}
 	if p.fold.extras {
 		r.id = p.arena.addExtras(ev.ID, &ev, p.fold.keepEvents, p.fold.attrs != nil)
@@ -111,6 +107,7 @@ type Result struct {
 // carried stay valid after Close; the Partition is empty afterwards.
 func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emit func(*Session)) Result {
 	var res Result
+	p.counts = p.users.counts(p.counts)
 	grouped := p.groupByUser()
 	a := &p.arena
 	var carried []Event

@@ -6,43 +6,75 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// userIndex numbers users in order of first appearance. It is an
-// open-addressing table over 64-bit hashes: looking a user up is one hash of
-// the uuid and usually one probe, cheaper than a Go map with string keys,
-// which hashes with a slower function and chases pointers.
+// userIndex numbers users in order of first appearance and counts their
+// events. It is an open-addressing table over 64-bit hashes whose slots
+// are one cache line each and hold the uuid itself when it is short (a
+// UUID's 36 bytes are): looking a user up is then one hash and, for the
+// common hit, one cache miss. With the uuid kept apart (a []string) a
+// lookup cost three misses (slot, string header, bytes), which made it
+// the largest cost of the engine once a partition has more users than
+// fit in cache.
 type userIndex struct {
-	slots  []userSlot
-	hashes []uint64 // by user number, for rehashing
-	uuids  []string // by user number
+	slots []userSlot
+	uuids []string // by user number
 }
 
-// userSlot keeps the hash beside the user number so a probe touches one
-// cache line; the uuid itself is compared only on a full hash match.
+// slotInline is how many bytes of uuid a slot holds; longer uuids are
+// compared against uuids (a second miss, only for them).
+const slotInline = 44
+
+// userSlot is 64 bytes: hash, user number, event count and the uuid.
 type userSlot struct {
-	h uint64
-	u uint32 // user number + 1; 0 is empty
+	h     uint64
+	u     uint32 // user number + 1; 0 is empty
+	count uint32 // events of the user
+	n     uint32 // length of the uuid
+	b     [slotInline]byte
 }
 
-// lookup returns uuid's user number, adding the user if new.
-func (ix *userIndex) lookup(uuid string) (u uint32, added bool) {
+// add counts one event of uuid and returns its user number.
+func (ix *userIndex) add(uuid string) uint32 {
 	if 2*(len(ix.uuids)+1) > len(ix.slots) {
 		ix.grow()
 	}
 	h := xxhash.Sum64String(uuid)
 	mask := uint64(len(ix.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := ix.slots[i]
+		s := &ix.slots[i]
 		if s.u == 0 {
-			u = uint32(len(ix.uuids))
-			ix.slots[i] = userSlot{h: h, u: u + 1}
-			ix.hashes = append(ix.hashes, h)
+			u := uint32(len(ix.uuids))
+			s.h, s.u, s.count, s.n = h, u+1, 1, uint32(len(uuid))
+			copy(s.b[:], uuid)
 			ix.uuids = append(ix.uuids, strings.Clone(uuid))
-			return u, true
+			return u
 		}
-		if s.h == h && ix.uuids[s.u-1] == uuid {
-			return s.u - 1, false
+		if s.h == h && int(s.n) == len(uuid) && ix.same(s, uuid) {
+			s.count++
+			return s.u - 1
 		}
 	}
+}
+
+// same reports whether slot s, whose hash and length match, holds uuid.
+func (ix *userIndex) same(s *userSlot, uuid string) bool {
+	if len(uuid) <= slotInline {
+		return string(s.b[:len(uuid)]) == uuid
+	}
+	return ix.uuids[s.u-1] == uuid
+}
+
+// counts returns the events per user, by user number.
+func (ix *userIndex) counts(into []uint32) []uint32 {
+	if cap(into) < len(ix.uuids) {
+		into = make([]uint32, len(ix.uuids))
+	}
+	into = into[:len(ix.uuids)]
+	for i := range ix.slots {
+		if s := &ix.slots[i]; s.u != 0 {
+			into[s.u-1] = s.count
+		}
+	}
+	return into
 }
 
 func (ix *userIndex) grow() {
@@ -50,13 +82,17 @@ func (ix *userIndex) grow() {
 	if n < 1024 {
 		n = 1024
 	}
+	old := ix.slots
 	ix.slots = make([]userSlot, n)
 	mask := uint64(n - 1)
-	for u, h := range ix.hashes {
-		i := h & mask
+	for j := range old {
+		if old[j].u == 0 {
+			continue
+		}
+		i := old[j].h & mask
 		for ix.slots[i].u != 0 {
 			i = (i + 1) & mask
 		}
-		ix.slots[i] = userSlot{h: h, u: uint32(u) + 1}
+		ix.slots[i] = old[j]
 	}
 }
