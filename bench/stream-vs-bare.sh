@@ -12,7 +12,9 @@
 # the --stop-when-idle wait is taken off. For the big topic the rate without
 # start-up (from the process start to its partitions being assigned) is
 # printed too; target: >= 0.7x bare on it, >= 0.5x with start-up on the
-# small one. The new binary's final log line says where its time went.
+# small one. PROFILE=1 writes a CPU profile of the new binary's big drain
+# (go tool pprof); a per-stage breakdown is printed when the run logs one
+# (the stage timers are on branch stream-speed, not yet on main).
 #
 #   bench/stream-vs-bare.sh                         # 5M and 1M, one round
 #   ROUNDS=3 bench/stream-vs-bare.sh                # best of 3

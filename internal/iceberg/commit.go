@@ -132,9 +132,7 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 	if c.Replace != nil {
 		return w.commitReplace(ctx, tbl, ti, c, props, started)
 	}
-	writing := time.Now()
 	files, err := w.writeDataFiles(ctx, tbl, ti, &c, attempt)
-	wrote := time.Since(writing)
 	if err != nil {
 		w.discardAttempt(ctx, tbl, attempt, files, nil, true)
 		return Snapshot{}, fmt.Errorf("iceberg: commit to %s: write data files: %w", c.Table, err)
@@ -178,9 +176,7 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 		}
 		w.logger.DebugContext(ctx, "iceberg commit", "table", c.Table, "snapshot", snap.SnapshotID,
 			"rows", c.rowCount(), "files", len(files), "duration", time.Since(started))
-		out := snapshotFrom(snap)
-		out.DataWrite = wrote
-		return out, nil
+		return snapshotFrom(snap), nil
 	}
 
 	if w.isConflict(err) {

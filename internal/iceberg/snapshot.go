@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"time"
 
 	"github.com/apache/iceberg-go/table"
 )
@@ -23,10 +22,6 @@ type Snapshot struct {
 	// what Iceberg records ("operation", "added-records", "total-records",
 	// ...).
 	Summary map[string]string
-	// DataWrite is, on the snapshot Warehouse.Commit returns, the time it
-	// took to encode and write the commit's data files (for the
-	// pipeline's time breakdown); zero elsewhere.
-	DataWrite time.Duration
 }
 
 func snapshotFrom(s *table.Snapshot) Snapshot {

@@ -34,7 +34,6 @@ type Pipeline struct {
 	commitFailures  prometheus.Counter
 	checkpointBytes prometheus.Histogram
 	checkpointTime  prometheus.Histogram
-	stageSeconds    *prometheus.CounterVec
 
 	commitInterval time.Duration
 	started        time.Time
@@ -101,7 +100,6 @@ func New(commitInterval time.Duration) *Pipeline {
 	m.commitFailures = f.counter("sessionize_commit_failures_total", "Commit attempts that failed and were retried.")
 	m.checkpointBytes = f.histogram("sessionize_checkpoint_bytes", "Size of state checkpoints.", prometheus.ExponentialBuckets(256, 4, 12))
 	m.checkpointTime = f.histogram("sessionize_checkpoint_duration_seconds", "Time to encode and write a state checkpoint.", prometheus.ExponentialBuckets(0.001, 2, 14))
-	m.stageSeconds = f.counterVec("sessionize_stage_seconds_total", "Time spent per stage: poll (waiting on Kafka), process (parse and engine, wall time), parse and engine (summed over partitions, sampled), checkpoint, data_files (Parquet encode and write), commit (the rest of commits).", "stage")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -264,13 +262,6 @@ func (m *Pipeline) CommitConflict() {
 func (m *Pipeline) CommitFailure() {
 	if m != nil {
 		m.commitFailures.Inc()
-	}
-}
-
-// AddStage adds time spent in one stage of the job.
-func (m *Pipeline) AddStage(stage string, d time.Duration) {
-	if m != nil {
-		m.stageSeconds.WithLabelValues(stage).Add(d.Seconds())
 	}
 }
 
