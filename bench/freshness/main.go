@@ -301,7 +301,7 @@ func (b *bench) measure(ctx context.Context, warehouse, url string, tail *logTai
 			if ms, err := strconv.ParseFloat(l["commit_ms"], 64); err == nil {
 				r.commits = append(r.commits, ms)
 			}
-		case strings.Contains(l["msg"], "maintenance"):
+		case isMaintenance(l["msg"]):
 			r.maint = append(r.maint, l)
 		}
 	}
@@ -355,12 +355,17 @@ func (b *bench) printRow(r row) {
 	}
 }
 
+// isMaintenance: the pipeline's line per maintenance run ("table
+// maintenance", or its "table maintenance failed ..." warning). The iceberg
+// component's "iceberg maintenance done" is the same run told again.
+func isMaintenance(msg string) bool { return strings.HasPrefix(msg, "table maintenance") }
+
 // reportMaintenance prints the maintenance lines logged after the last
 // window (during the drain).
 func (b *bench) reportMaintenance(tail *logTail) {
 	lines, _ := tail.next()
 	for _, m := range lines {
-		if strings.Contains(m["msg"], "maintenance") {
+		if isMaintenance(m["msg"]) {
 			fmt.Fprintf(b.w, "    %s %s: %s\n", clock(m["time"]), m["msg"], m.describeFields())
 		}
 	}
