@@ -110,6 +110,11 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 		return Snapshot{}, err
 	}
 	started := time.Now()
+	unlock, err := w.locks.lock(ctx, c.Table)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer unlock()
 
 	tbl, err := w.load(ctx, c.Table)
 	if err != nil {

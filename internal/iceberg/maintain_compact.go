@@ -83,8 +83,8 @@ plan:
 				results = append(results, gr)
 				if took := time.Since(groupStarted); took > opts.OrphanAge/2 {
 					w.discardCompaction(ctx, name, results)
-					return fmt.Errorf("compacting one partition group took %s, more than half the orphan age (%s): use a larger orphan age or a smaller target file size",
-						took.Round(time.Millisecond), opts.OrphanAge)
+					return fmt.Errorf("%w: compacting one partition group took %s, more than half the orphan age (%s): use a larger orphan age or a smaller target file size",
+						errCompactionTooSlow, took.Round(time.Millisecond), opts.OrphanAge)
 				}
 				// Keep the batch's files young while the next group is
 				// written.
@@ -111,6 +111,11 @@ plan:
 	}
 }
 
+// errCompactionTooSlow: writing one partition group took so long that
+// another maintainer's orphan-file pass could have taken its first files
+// before they were touched; the output is discarded and nothing changes.
+var errCompactionTooSlow = errors.New("iceberg: compaction too slow for the orphan age")
+
 // errReplan means files a compaction batch replaces are no longer live:
 // someone else compacted them first, so the batch was discarded.
 var errReplan = errors.New("iceberg: compaction inputs changed")
@@ -129,42 +134,55 @@ func (w *Warehouse) commitCompactionRetrying(ctx context.Context, name string, r
 				return err
 			}
 		}
-		tbl, err := w.load(ctx, name)
-		if err != nil {
-			w.discardCompaction(ctx, name, results)
-			return err
-		}
-		if len(results) > 0 && !onlyAppendsSince(tbl, base) {
-			live, err := liveDataFiles(ctx, tbl)
-			if err != nil {
-				w.discardCompaction(ctx, name, results)
-				return err
-			}
-			if !allLive(results, live) {
-				// Our output would duplicate rows.
-				w.discardCompaction(ctx, name, results)
-				return errReplan
-			}
-		}
-		// Young again, so no orphan-file pass takes them while this
-		// attempt is staged; if one took them already, start over.
-		touched, err := w.touchFiles(ctx, name, results, time.Now(), opts.OrphanAge/8)
-		if err != nil {
-			w.discardCompaction(ctx, name, results)
-			if errors.Is(err, fs.ErrNotExist) {
-				return errReplan
-			}
-			return err
-		}
-		base = headID(tbl)
-		// Merging manifests makes staging slower; after a few lost races
-		// the rewrite of data files goes alone.
-		err = w.commitCompaction(ctx, name, tbl, results, touched, !opts.SkipManifests && attempt < 3, opts, tm)
+		var err error
+		base, err = w.compactionAttempt(ctx, name, results, base, attempt, opts, tm)
 		if !errors.Is(err, errRetry) {
 			return err
 		}
 		tm.Conflicts++
 	}
+}
+
+// compactionAttempt stages a batch on the head and commits it, holding
+// the table's commit lock (commit_lock.go) so that commits through the
+// same Warehouse wait rather than race; it returns the head it staged on.
+func (w *Warehouse) compactionAttempt(ctx context.Context, name string, results []table.CompactionGroupResult, base int64, attempt int, opts MaintainOptions, tm *TableMaintenance) (int64, error) {
+	unlock, err := w.locks.lock(ctx, name)
+	if err != nil {
+		w.discardCompaction(ctx, name, results)
+		return base, err
+	}
+	defer unlock()
+	tbl, err := w.load(ctx, name)
+	if err != nil {
+		w.discardCompaction(ctx, name, results)
+		return base, err
+	}
+	if len(results) > 0 && !onlyAppendsSince(tbl, base) {
+		live, err := liveDataFiles(ctx, tbl)
+		if err != nil {
+			w.discardCompaction(ctx, name, results)
+			return base, err
+		}
+		if !allLive(results, live) {
+			// Our output would duplicate rows.
+			w.discardCompaction(ctx, name, results)
+			return base, errReplan
+		}
+	}
+	// Young again, so no orphan-file pass takes them while this
+	// attempt is staged; if one took them already, start over.
+	touched, err := w.touchFiles(ctx, name, results, time.Now(), opts.OrphanAge/8)
+	if err != nil {
+		w.discardCompaction(ctx, name, results)
+		if errors.Is(err, fs.ErrNotExist) {
+			return base, errReplan
+		}
+		return base, err
+	}
+	// Merging manifests makes staging slower; after a few lost races
+	// the rewrite of data files goes alone.
+	return headID(tbl), w.commitCompaction(ctx, name, tbl, results, touched, !opts.SkipManifests && attempt < 3, opts, tm)
 }
 
 // onlyAppendsSince reports whether every snapshot of main after base is an

@@ -91,29 +91,17 @@ func (w *Warehouse) expireSnapshots(ctx context.Context, name string, opts Expir
 				return rep, err
 			}
 		}
-		tbl, err := w.load(ctx, name)
+		// Under the table's commit lock (commit_lock.go), so commits
+		// through this Warehouse wait instead of racing.
+		unlock, err := w.locks.lock(ctx, name)
 		if err != nil {
 			return rep, err
 		}
-		head := tbl.CurrentSnapshot()
-		if head == nil {
-			return rep, nil
+		tbl, upd, headID, err := w.commitExpiry(ctx, name, opts, &rep)
+		unlock()
+		if upd == nil && err == nil {
+			return rep, nil // nothing to expire, or a dry run
 		}
-		expired, keptForCheckpoints, err := snapshotsToExpire(tbl.Metadata(), opts, time.Now())
-		if err != nil {
-			return rep, fmt.Errorf("expire snapshots: %w", err)
-		}
-		rep.Expired, rep.KeptForCheckpoints = expired, keptForCheckpoints
-		if len(expired) == 0 || opts.DryRun {
-			return rep, nil
-		}
-		headID := head.SnapshotID
-		reqs := []table.Requirement{
-			table.AssertTableUUID(tbl.Metadata().TableUUID()),
-			table.AssertRefSnapshotID(table.MainBranch, &headID),
-		}
-		upd := table.NewRemoveSnapshotsUpdate(expired, opts.DeleteFiles)
-		_, _, err = w.cat.CommitTable(ctx, tbl.Identifier(), reqs, []table.Update{upd})
 		if err != nil {
 			if w.isConflict(err) {
 				rep.Conflicts++
@@ -125,8 +113,8 @@ func (w *Warehouse) expireSnapshots(ctx context.Context, name string, opts Expir
 			// drops history, and the next run redoes what is left.
 			return rep, fmt.Errorf("expire snapshots: %w", err)
 		}
-		w.logger.InfoContext(ctx, "iceberg snapshots expired", "table", name, "expired", len(expired),
-			"kept_for_checkpoints", keptForCheckpoints, "remaining", len(tbl.Metadata().Snapshots())-len(expired))
+		w.logger.InfoContext(ctx, "iceberg snapshots expired", "table", name, "expired", len(rep.Expired),
+			"kept_for_checkpoints", rep.KeptForCheckpoints, "remaining", len(tbl.Metadata().Snapshots())-len(rep.Expired))
 		if opts.DeleteFiles {
 			post, err := w.load(ctx, name)
 			if err != nil {
@@ -140,6 +128,37 @@ func (w *Warehouse) expireSnapshots(ctx context.Context, name string, opts Expir
 		}
 		return rep, nil
 	}
+}
+
+// commitExpiry plans the expiry on the loaded head and commits it. A nil
+// update with a nil error means there was nothing to commit. The error
+// of a refused commit is returned as it is, for the caller to tell a
+// conflict from a failure.
+func (w *Warehouse) commitExpiry(ctx context.Context, name string, opts ExpireOptions, rep *ExpireReport) (*table.Table, table.Update, int64, error) {
+	tbl, err := w.load(ctx, name)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	head := tbl.CurrentSnapshot()
+	if head == nil {
+		return tbl, nil, 0, nil
+	}
+	expired, keptForCheckpoints, err := snapshotsToExpire(tbl.Metadata(), opts, time.Now())
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rep.Expired, rep.KeptForCheckpoints = expired, keptForCheckpoints
+	if len(expired) == 0 || opts.DryRun {
+		return tbl, nil, 0, nil
+	}
+	headID := head.SnapshotID
+	reqs := []table.Requirement{
+		table.AssertTableUUID(tbl.Metadata().TableUUID()),
+		table.AssertRefSnapshotID(table.MainBranch, &headID),
+	}
+	upd := table.NewRemoveSnapshotsUpdate(expired, opts.DeleteFiles)
+	_, _, err = w.cat.CommitTable(ctx, tbl.Identifier(), reqs, []table.Update{upd})
+	return tbl, upd, headID, err
 }
 
 // snapshotsToExpire picks the snapshots to remove from meta: a snapshot

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,6 +38,8 @@ type Warehouse struct {
 	// tables maps a table name to its definition and Arrow write schema;
 	// filled by Open and read-only afterwards.
 	tables map[string]tableInfo
+	// locks serializes this handle's commits per table (commit_lock.go).
+	locks tableLocks
 	// beforeCatalogCommit, when set (tests only), runs after a commit's
 	// files are written and its snapshot staged, just before the catalog
 	// is asked: a test makes another writer win the race there.
@@ -138,6 +141,7 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 		ns:       table.Identifier{cfg.Namespace},
 		readOnly: mode == openReadOnly,
 		tables:   tables,
+		locks:    newTableLocks(slices.Collect(maps.Keys(tables))),
 	}
 	if mode.creates() {
 		err = w.ensureTables(ctx, defs)

@@ -7,19 +7,15 @@ import (
 	"github.com/sessionize/sessionize/internal/iceberg"
 )
 
-// maintainLoop runs table maintenance every interval on a Warehouse handle
-// of its own until ctx is done. Maintenance commits are optimistic like
-// the pipeline's and carry its summary properties forward, so the two can
-// run side by side: on a conflict maintenance reloads and redoes its work,
-// and a pipeline commit that loses a race to it merges onto the new
-// snapshot like it does for any other writer.
-func maintainLoop(ctx context.Context, cfg Config) {
-	wh, err := iceberg.Open(ctx, cfg.Warehouse, cfg.Logger)
-	if err != nil {
-		cfg.Logger.Error("table maintenance disabled: cannot open the warehouse", "error", err)
-		return
-	}
-	defer wh.Close()
+// maintainLoop runs table maintenance every interval until ctx is done,
+// on the pipeline's own Warehouse: its commits and the pipeline's take
+// turns under the Warehouse's per-table commit lock instead of racing
+// (iceberg/commit_lock.go), so a pipeline committing every second neither
+// starves compaction nor loses commits to it. Maintenance snapshots carry
+// the pipeline's summary properties forward; a pipeline commit planned on
+// the snapshot before one finds the head moved, reloads and merges onto it
+// as it does for any other writer.
+func maintainLoop(ctx context.Context, cfg Config, wh *iceberg.Warehouse) {
 	tick := time.NewTicker(cfg.MaintainEvery)
 	defer tick.Stop()
 	for {
@@ -28,10 +24,7 @@ func maintainLoop(ctx context.Context, cfg Config) {
 			return
 		case <-tick.C:
 		}
-		// An hour, not the command's default day: at a commit every 10 s
-		// a day is ~8,600 snapshots, and every commit rewrites metadata
-		// listing them all.
-		rep, err := wh.Maintain(ctx, iceberg.MaintainOptions{OlderThan: time.Hour})
+		rep, err := wh.Maintain(ctx, iceberg.MaintainOptions{OlderThan: snapshotRetention(cfg.CommitInterval)})
 		if err != nil {
 			if ctx.Err() == nil {
 				cfg.Logger.Warn("table maintenance failed; retrying at the next interval", "error", err)
@@ -46,4 +39,16 @@ func maintainLoop(ctx context.Context, cfg Config) {
 		cfg.Logger.Info("table maintenance", "expired_snapshots", expired, "deleted_files", deleted,
 			"deleted_checkpoints", len(rep.CheckpointsDeleted), "ms", rep.Duration.Milliseconds())
 	}
+}
+
+// snapshotRetention is how long run --maintain-every keeps snapshots: about
+// retainedCommits commit intervals, between a minute and an hour (not the
+// table command's default day: at a commit every 10 s a day is ~8,600
+// snapshots, and every commit rewrites metadata that lists them all, so
+// commit time would grow with it). An hour at the default 10 s interval;
+// six minutes at 1 s, so the snapshot count, and with it the commit time,
+// stays flat however often the job commits.
+func snapshotRetention(commitInterval time.Duration) time.Duration {
+	const retainedCommits = 360
+	return min(max(retainedCommits*commitInterval, time.Minute), time.Hour)
 }

@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { maintainLoop(mctx, cfg); close(done) }()
+		go func() { maintainLoop(mctx, cfg, wh); close(done) }()
 		defer func() { stopMaintenance(); <-done }()
 	}
 	for {
