@@ -12,15 +12,15 @@
 # the --stop-when-idle wait is taken off. For the big topic the rate without
 # start-up (from the process start to its partitions being assigned) is
 # printed too; target: >= 0.7x bare on it, >= 0.5x with start-up on the
-# small one. PROFILE=1 writes a CPU profile of the new binary's big drain
-# (go tool pprof); a per-stage breakdown is printed when the run logs one
-# (the stage timers are on branch stream-speed, not yet on main).
+# small one. The new binary's big drain writes a CPU profile (PROFILE=0:
+# not), from which bench/profilesplit prints where the time went: fetch,
+# parse, engine, Parquet encode, commit, GC (go tool pprof for more).
 #
 #   bench/stream-vs-bare.sh                         # 5M and 1M, one round
 #   ROUNDS=3 bench/stream-vs-bare.sh                # best of 3
 #   EVENTS=1000000 SMALL=200000 bench/stream-vs-bare.sh  # quick
 #   OLD=0 bench/stream-vs-bare.sh                   # without the old binary
-#   PROFILE=1 bench/stream-vs-bare.sh               # CPU profile of new on the big topic
+#   PROFILE=0 bench/stream-vs-bare.sh               # no CPU profile of new on the big topic
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-5000000}
@@ -36,6 +36,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 new="$OUT/sessionize-new"
 go build -o "$new" ./cmd/sessionize
 go build -o "$OUT/bareconsume" ./bench/bareconsume
+go build -o "$OUT/profilesplit" ./bench/profilesplit
 bins=(new)
 if [ "$OLD" = 1 ]; then
   mkdir -p "$OUT/old-src"
@@ -70,7 +71,7 @@ bare() {
 # drain BIN TOPIC RUN: sets secs (idle wait taken off), startup, rss.
 drain() {
   local bin=$1 topic=$2 run=$3 start end assigned profile=()
-  if [ "${PROFILE:-0}" = 1 ] && [ "$bin" = new ] && [ "$topic" = big ]; then
+  if [ "${PROFILE:-1}" = 1 ] && [ "$bin" = new ] && [ "$topic" = big ]; then
     profile=(--cpuprofile "$OUT/cpu-$run.pprof")
   fi
   start=$(date +%s.%N)
@@ -103,8 +104,9 @@ for round in $(seq 1 "$ROUNDS"); do
         "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
       [ "${best[$b-$topic]:-0}" -lt "$rate" ] && best[$b-$topic]=$rate
       [ "${best_nostart[$b-$topic]:-0}" -lt "$nostart" ] && best_nostart[$b-$topic]=$nostart
-      if grep -q 'stage_seconds' "$OUT/$b-$topic-$round.log"; then
-        echo "                 where $b's time went: $(grep -m1 'stage_seconds' "$OUT/$b-$topic-$round.log" | grep -oE 'stage_[a-z_]+=[0-9.]+s?' | sed 's/stage_//' | tr '\n' ' ')"
+      if [ -s "$OUT/cpu-$b-$topic-$round.pprof" ]; then
+        echo "  where $b's CPU time went (bench/profilesplit):"
+        "$OUT/profilesplit" "$OUT/cpu-$b-$topic-$round.pprof" | sed 's/^/    /'
       fi
     done
   done

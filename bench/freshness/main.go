@@ -62,7 +62,7 @@ import (
 
 type config struct {
 	duration, window, commitInterval, maintainEvery, drainTimeout time.Duration
-	rate, users, port, httpPort                                   int
+	rate, users, port, httpPort, retentionMB                      int
 	seed                                                          uint64
 	bin, out                                                      string
 	keep                                                          bool
@@ -88,6 +88,7 @@ func main() {
 	flag.IntVar(&c.port, "port", 29292, "broker port")
 	flag.IntVar(&c.httpPort, "http-port", 29465, "port of the run's /metrics")
 	flag.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Minute, "how long the run may take to catch up once the producer is done")
+	flag.IntVar(&c.retentionMB, "retention-mb", 512, "retention.bytes of each partition in MiB (the broker keeps records in memory; 0: keep everything)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the events file, the warehouse and batch's output (deleted at the end otherwise)")
 	flag.Parse()
 	os.Exit(run(c))
@@ -164,6 +165,9 @@ func run(c config) int {
 	ctx := context.Background()
 	if _, err := kafka.CreateTopic(ctx, []string{b.servers}, kafka.Security{}, topic, partitions); err != nil {
 		check(fmt.Errorf("creating topic: %w", err))
+	}
+	if c.retentionMB > 0 {
+		check(limitRetention(ctx, b.servers, topic, int64(c.retentionMB)<<20))
 	}
 	warehouse := filepath.Join(b.dir, "warehouse")
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", c.httpPort)
