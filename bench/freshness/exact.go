@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/sessionize/sessionize/bench/internal/child"
 	"github.com/sessionize/sessionize/internal/batch"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/session"
@@ -133,7 +134,7 @@ func checkExact(ctx context.Context, bin, warehouse, events, dir string, keepUpT
 	// Pass 2: the input minus the late copies, into batch's stdin.
 	out := dir + "/batch-sessions.jsonl"
 	cmd := exec.CommandContext(ctx, bin, "batch", "--input", "-", "--output", out, "--summary-json", dir+"/batch-summary.json")
-	cmd.Env = cleanEnv()
+	cmd.Env = child.CleanEnv()
 	logf, err := os.Create(dir + "/batch.log")
 	if err != nil {
 		return res, err

@@ -46,7 +46,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +55,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sessionize/sessionize/bench/internal/child"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 )
@@ -101,15 +101,8 @@ type bench struct {
 	dir     string
 	servers string
 	w       io.Writer // stdout and report.txt
-	procs   []*proc
+	procs   []*child.Proc
 	misses  []string
-}
-
-type proc struct {
-	name, log string
-	cmd       *exec.Cmd
-	done      chan struct{}
-	exit      error
 }
 
 func run(c config) int {
@@ -147,7 +140,7 @@ func run(c config) int {
 	began := time.Now()
 	gen := exec.Command(b.bin, "produce", "--events", strconv.FormatInt(events, 10), "--num-users", strconv.Itoa(users),
 		"--seed", strconv.FormatUint(c.seed, 10), "-o", evFile)
-	gen.Env = cleanEnv()
+	gen.Env = child.CleanEnv()
 	if out, err := gen.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "freshness bench: generating the events: %v\n%s", err, out)
 		return 1
@@ -161,7 +154,7 @@ func run(c config) int {
 		c.commitInterval, c.maintainEvery, jsonLogs, b.dir, loadavg())
 
 	b.start("broker", "broker", "--listen", b.servers, "--partitions", strconv.Itoa(partitions))
-	waitPort(b.servers)
+	check(child.WaitPort(b.servers, 20*time.Second))
 	ctx := context.Background()
 	if _, err := kafka.CreateTopic(ctx, []string{b.servers}, kafka.Security{}, topic, partitions); err != nil {
 		check(fmt.Errorf("creating topic: %w", err))
@@ -179,7 +172,7 @@ func run(c config) int {
 	}
 	runner := b.start("run", args...)
 	b.waitUntil("the run to be assigned its partitions", 60*time.Second, func() bool {
-		log, _ := os.ReadFile(runner.log)
+		log, _ := os.ReadFile(runner.Log)
 		return strings.Contains(string(log), "partitions assigned")
 	})
 	broker := b.procs[0]
@@ -187,7 +180,7 @@ func run(c config) int {
 	producer := b.start("producer", "produce", "--kafka-servers", b.servers, "--topic", topic,
 		"--input", evFile, "--realtime", "--rate", strconv.Itoa(c.rate))
 	start := time.Now()
-	tail := &logTail{path: runner.log}
+	tail := &logTail{path: runner.Log}
 	prev, _ := fetchScrape(metricsURL)
 	prevEnds := int64(0)
 	fmt.Fprintln(b.w)
@@ -202,23 +195,23 @@ func run(c config) int {
 		partial := false
 		select {
 		case <-time.After(time.Until(start.Add(to))):
-		case <-producer.done:
+		case <-producer.Done():
 			partial = true
 			to = time.Since(start)
 		}
-		r := b.measure(ctx, warehouse, metricsURL, tail, &prev, &prevEnds, from, to, partial, []*proc{runner, broker})
+		r := b.measure(ctx, warehouse, metricsURL, tail, &prev, &prevEnds, from, to, partial, []*child.Proc{runner, broker})
 		rows = append(rows, r)
 		b.printRow(r)
-		if partial || !alive(runner) {
+		if partial || !runner.Alive() {
 			break
 		}
 	}
-	if !alive(runner) {
-		b.miss("the run exited early (%v); see %s", runner.exit, runner.log)
+	if !runner.Alive() {
+		b.miss("the run exited early (%v); see %s", runner.Exit, runner.Log)
 		return b.verdict(rows, nil, nil)
 	}
-	if producer.exit != nil {
-		b.miss("the producer failed: %v; see %s", producer.exit, producer.log)
+	if producer.Exit != nil {
+		b.miss("the producer failed: %v; see %s", producer.Exit, producer.Log)
 	}
 	produced := int64(0)
 	if ends, err := kafka.TopicEnds(ctx, []string{b.servers}, kafka.Security{}, topic); err == nil {
@@ -237,16 +230,16 @@ func run(c config) int {
 	})
 	fmt.Fprintf(b.w, "run caught up %s after the producer was done; stopping it (SIGTERM, --drain)\n", time.Since(caught).Round(100*time.Millisecond))
 	stopped := time.Now()
-	_ = runner.cmd.Process.Signal(syscall.SIGTERM)
+	_ = runner.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-runner.done:
+	case <-runner.Done():
 	case <-time.After(5 * time.Minute):
-		runner.kill()
+		runner.Kill()
 		b.miss("the run did not exit within 5 min of SIGTERM")
 	}
-	fmt.Fprintf(b.w, "run exited %s after SIGTERM: %v\n", time.Since(stopped).Round(100*time.Millisecond), cmp.Or[any](runner.exit, "exit 0"))
-	if runner.exit != nil {
-		b.miss("the run exited with %v at stop; see %s", runner.exit, runner.log)
+	fmt.Fprintf(b.w, "run exited %s after SIGTERM: %v\n", time.Since(stopped).Round(100*time.Millisecond), cmp.Or[any](runner.Exit, "exit 0"))
+	if runner.Exit != nil {
+		b.miss("the run exited with %v at stop; see %s", runner.Exit, runner.Log)
 	}
 	b.reportMaintenance(tail)
 
@@ -284,7 +277,7 @@ type row struct {
 }
 
 func (b *bench) measure(ctx context.Context, warehouse, url string, tail *logTail, prev *scrape, prevEnds *int64,
-	from, to time.Duration, partial bool, ps []*proc) row {
+	from, to time.Duration, partial bool, ps []*child.Proc) row {
 	r := row{from: from, to: to, partial: partial, load: loadavg()}
 	if ends, err := kafka.TopicEnds(ctx, []string{b.servers}, kafka.Security{}, topic); err == nil {
 		var sum int64
@@ -386,7 +379,7 @@ type auditResult struct {
 
 func (b *bench) audit(warehouse string, produced int64) *auditResult {
 	cmd := exec.Command(b.bin, "table", "audit", "--warehouse", warehouse, "--kafka-servers", b.servers, "--json")
-	cmd.Env = cleanEnv()
+	cmd.Env = child.CleanEnv()
 	out, err := cmd.Output()
 	a := &auditResult{exit: err}
 	var rep struct {
@@ -500,43 +493,16 @@ func (b *bench) miss(format string, args ...any) {
 	b.misses = append(b.misses, fmt.Sprintf(format, args...))
 }
 
-func (b *bench) start(name string, args ...string) *proc {
-	logPath := filepath.Join(b.dir, name+".log")
-	f, err := os.Create(logPath)
+func (b *bench) start(name string, args ...string) *child.Proc {
+	p, err := child.Start(name, filepath.Join(b.dir, name+".log"), b.bin, args...)
 	check(err)
-	cmd := exec.Command(b.bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = cleanEnv()
-	check(cmd.Start())
-	p := &proc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.exit = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
 	b.procs = append(b.procs, p)
 	return p
 }
 
 func (b *bench) killAll() {
 	for _, p := range b.procs {
-		p.kill()
-	}
-}
-
-func (p *proc) kill() {
-	if alive(p) {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func alive(p *proc) bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
+		p.Kill()
 	}
 }
 
@@ -552,17 +518,11 @@ func (b *bench) waitUntil(what string, timeout time.Duration, ok func() bool) {
 	}
 }
 
-// cleanEnv is the environment without SESSIONIZE_* settings, so a user's
-// defaults do not change what is measured.
-func cleanEnv() []string {
-	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SESSIONIZE_") })
-}
-
-func rssMiB(p *proc) int64 {
-	if !alive(p) {
+func rssMiB(p *child.Proc) int64 {
+	if !p.Alive() {
 		return 0
 	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
@@ -616,18 +576,6 @@ func clock(t string) string {
 		return tm.UTC().Format("15:04:05")
 	}
 	return t
-}
-
-func waitPort(addr string) {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	check(fmt.Errorf("broker at %s did not come up", addr))
 }
 
 func check(err error) {

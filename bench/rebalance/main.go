@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sessionize/sessionize/bench/internal/child"
 )
 
 var (
@@ -63,7 +64,7 @@ func main() {
 	defer b.killAll()
 
 	b.start("broker", "broker", "--listen", servers, "--partitions", "6")
-	waitPort(servers)
+	check(child.WaitPort(servers, 20*time.Second))
 	users := *rate * 800 // the generator needs this many for the rate
 	producer := b.start("producer", "produce", "-q", "--kafka-servers", servers, "--topic", "clickstream", "--partitions", "6",
 		"--rate", strconv.Itoa(*rate), "--events", strconv.Itoa(*rate*600), "--num-users", strconv.Itoa(users), "--realtime")
@@ -71,12 +72,12 @@ func main() {
 		bin, instanceIDs, *rate, *interval)
 
 	b.waitUntil("the producer to create the topic", 60*time.Second, func() bool {
-		log, _ := os.ReadFile(producer.log)
+		log, _ := os.ReadFile(producer.Log)
 		return strings.Contains(string(log), `msg="created topic"`)
 	})
 	m1, m2 := b.member("m1"), b.member("m2")
 	b.waitUntil("m1 and m2 to share the partitions and commit", 60*time.Second, func() bool {
-		return len(m1.owned(time.Now())) > 0 && len(m2.owned(time.Now())) > 0 && m1.commitsAfter(m2.started) > 0 && m2.commitsAfter(m2.started) > 0
+		return len(m1.owned(time.Now())) > 0 && len(m2.owned(time.Now())) > 0 && m1.commitsAfter(m2.Started) > 0 && m2.commitsAfter(m2.Started) > 0
 	})
 	time.Sleep(*settle)
 
@@ -91,7 +92,7 @@ func main() {
 	// 2. kill -9 of m2; its replacement starts at once.
 	killed := time.Now()
 	dead := m2.owned(killed)
-	m2.kill()
+	m2.Kill()
 	m2b := b.member("m2") // same name: same --instance-id
 	cover, by := b.coverage(dead, killed, []*member{m1, m2b, m3}, 120*time.Second)
 	time.Sleep(*settle)
@@ -107,18 +108,18 @@ func main() {
 	stopped := time.Now()
 	members := []*member{m1, m2b, m3}
 	for _, m := range members {
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		_ = m.Cmd.Process.Signal(syscall.SIGTERM)
 	}
 	var slowest time.Duration
 	var slowName string
 	for _, m := range members {
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-time.After(150 * time.Second):
-			m.kill()
+			m.Kill()
 		}
-		if d := m.exitedAt.Sub(stopped); d > slowest {
-			slowest, slowName = d, m.name
+		if d := m.ExitedAt.Sub(stopped); d > slowest {
+			slowest, slowName = d, m.Name
 		}
 	}
 	fmt.Printf("stop of all members at once:  slowest exit after SIGTERM: %6.2f s (%s)\n", slowest.Seconds(), slowName)
@@ -130,29 +131,13 @@ type bench struct {
 	procs             []*member
 }
 
-type member struct {
-	name, log string
-	cmd       *exec.Cmd
-	started   time.Time
-	done      chan struct{}
-	exitedAt  time.Time
-}
+// member is one sessionize run of the group.
+type member struct{ *child.Proc }
 
 func (b *bench) start(name string, args ...string) *member {
-	logPath := filepath.Join(b.dir, fmt.Sprintf("%s-%d.log", name, len(b.procs)))
-	f, err := os.Create(logPath)
+	p, err := child.Start(name, filepath.Join(b.dir, fmt.Sprintf("%s-%d.log", name, len(b.procs))), b.bin, args...)
 	check(err)
-	cmd := exec.Command(b.bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SESSIONIZE_") })
-	check(cmd.Start())
-	m := &member{name: name, log: logPath, cmd: cmd, started: time.Now(), done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		m.exitedAt = time.Now()
-		f.Close()
-		close(m.done)
-	}()
+	m := &member{p}
 	b.procs = append(b.procs, m)
 	return m
 }
@@ -169,18 +154,8 @@ func (b *bench) member(name string) *member {
 
 func (b *bench) killAll() {
 	for _, p := range b.procs {
-		p.kill()
+		p.Kill()
 	}
-}
-
-func (m *member) kill() {
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
 }
 
 func (b *bench) waitUntil(what string, timeout time.Duration, ok func() bool) {
@@ -209,7 +184,7 @@ func (b *bench) coverage(dead []int32, killed time.Time, live []*member, timeout
 			firstBy := ""
 			for _, m := range live {
 				if t, ok := m.firstCommitOwning(p, killed); ok && (first.IsZero() || t.Before(first)) {
-					first, firstBy = t, m.name
+					first, firstBy = t, m.Name
 				}
 			}
 			if first.IsZero() {
@@ -264,7 +239,7 @@ func longestStayPutGap(ms []*member, from, to time.Time) (time.Duration, string)
 			}
 			if e.t.After(from) && !prev.IsZero() {
 				if g := e.t.Sub(prev); g > longest {
-					longest, who = g, fmt.Sprintf("%s, keeping %v", m.name, stay)
+					longest, who = g, fmt.Sprintf("%s, keeping %v", m.Name, stay)
 				}
 			}
 			if e.t.After(to) {
@@ -273,7 +248,7 @@ func longestStayPutGap(ms []*member, from, to time.Time) (time.Duration, string)
 			prev = e.t
 		}
 		if !prev.IsZero() && to.Sub(prev) > longest { // no commit since
-			longest, who = to.Sub(prev), fmt.Sprintf("%s, keeping %v, no commit since", m.name, stay)
+			longest, who = to.Sub(prev), fmt.Sprintf("%s, keeping %v, no commit since", m.Name, stay)
 		}
 	}
 	return longest, who
@@ -293,7 +268,7 @@ var (
 // events parses the member's log: assignments, revocations (lost too) and
 // commits, in order.
 func (m *member) events() []event {
-	f, err := os.Open(m.log)
+	f, err := os.Open(m.Log)
 	if err != nil {
 		return nil
 	}
@@ -389,18 +364,6 @@ func (m *member) firstCommitOwning(p int32, t time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-func waitPort(addr string) {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	check(fmt.Errorf("broker at %s did not come up", addr))
 }
 
 func check(err error) {
