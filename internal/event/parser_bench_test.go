@@ -16,7 +16,7 @@ import (
 // memory bandwidth, see BenchmarkParseLimit) and records/s it prints
 // cpu-ns/op, the CPU time of the benchmark's thread per record, which
 // other jobs on a shared machine disturb far less than the wall time.
-// It uses only the package's API, so bench/parser-vs-main.sh runs this
+// It uses only the package's API, so bench/package-vs-main.sh runs this
 // same file against an older parser.
 func BenchmarkParse(b *testing.B) {
 	for _, bc := range parseBenchCases(b) {
