@@ -60,11 +60,14 @@ reached or fails (5xx) is no fault of the records: the fetch is retried for
 --schema-registry-retry, then the run exits 1 with what came before committed, and
 a restart resumes at that record.
 
-Exactly once: every --commit-interval the open state is checkpointed into the
-warehouse and the rows are committed to Iceberg with the Kafka offsets they cover
-in the snapshot summaries. On start and on every partition assignment the job
-restores the state and seeks to those offsets; a crash at any point and a restart
-give the same tables as a run without the crash (docs/commit-protocol.md). Run
+Exactly once: every --commit-interval the rows are committed to Iceberg with the
+Kafka offsets they cover in the snapshot summaries, and at most every
+--checkpoint-interval the open state is checkpointed into the warehouse (the
+commits in between name the last checkpoint). On start and on every partition
+assignment the job restores the state, re-reads the records since the checkpoint
+without writing anything it committed already, and goes on; a crash at any point
+and a restart give the same tables as a run without the crash
+(docs/commit-protocol.md). Run
 more instances with the same --group to share the partitions.
 
 Duplicates: a re-sent copy of an event (same uuid and event_id, any timestamp)
@@ -121,6 +124,12 @@ another --group is refused.`,
 			}
 			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
+			}
+			switch {
+			case cfg.CheckpointInterval < 0:
+				return usagef("--checkpoint-interval must not be negative (0: a checkpoint with every commit)")
+			case cfg.CheckpointInterval == 0:
+				cfg.CheckpointInterval = -1 // pipeline.Config's "every commit"
 			}
 			if cfg.InputFormat, cfg.SchemaRegistry, err = inf.config(cmd); err != nil {
 				return err
@@ -179,6 +188,7 @@ another --group is refused.`,
 	fs.DurationVar(&cfg.MaxFutureSkew, "max-future-skew", pipeline.DefaultMaxFutureSkew, "reject events this far ahead of their Kafka timestamp as future_timestamp")
 	fs.DurationVar(&cfg.CommitInterval, "commit-interval", pipeline.DefaultCommitInterval, "commit to Iceberg at least this often")
 	fs.IntVar(&cfg.CommitMaxRecords, "commit-max-records", pipeline.DefaultCommitMaxRecords, "commit after this many records, even before --commit-interval")
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", pipeline.DefaultCheckpointInterval, "write the open state (a checkpoint) with a commit at most this often; a restart re-reads the records since the last one (0: with every commit)")
 	fs.DurationVar(&cfg.StopWhenIdle, "stop-when-idle", 0, "stop once the whole topic is finished: this instance's partitions read to their end with nothing new for this long, and every other partition committed to the tables up to its end by whichever instance holds it; until then wait, saying which partitions are unfinished and who holds them (0: never)")
 	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", 0, "how long --stop-when-idle may wait, once this instance's own partitions are finished, for the partitions other instances hold; then exit 1 naming them (0: no limit)")
 	fs.StringArrayVar(&attrs, "session-attr", nil, "add a typed column to every session (see batch --help and the README): NAME=AGG(ARG) with first, last, count, count_distinct, sum, min, max or any(CONDITION); repeatable; a new one is added to the sessions table, dropping or retyping one is refused")

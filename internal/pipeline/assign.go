@@ -56,7 +56,21 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 			start[id] = c.next
 		}
 		part := newPartition(id, stream, next, offsetOr(prog[iceberg.TableLate], id, 0), offsetOr(prog[iceberg.TableRejected], id, 0), p.cfg.MaxFutureSkew)
-		part.marker = p.marker
+		if uri, ok := sess.checkpoints[id]; ok {
+			part.ckptURI, part.ckptNext = uri, next
+			// Commits since the checkpoint moved the offset on: re-read
+			// the records in between to rebuild the state (replay.go).
+			if committed := offsetOr(sess, id, next); committed > next {
+				part.replayTo = committed
+				p.cfg.Logger.Info("re-reading the records since the partition's checkpoint", "partition", id,
+					"from", next, "to", committed)
+			}
+		}
+		part.marker = p.cfg.RuleSet.NewMarker()
+		var err error
+		if part.parser, err = p.decoders(); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", id, err)
+		}
 		stream.SetAttrs(p.cfg.RuleSet.Fold())
 		if p.cfg.Warehouse.EventsTable {
 			ev := prog[iceberg.TableEvents]
@@ -114,8 +128,11 @@ func (p *Pipeline) loadProgress(ctx context.Context, table string) (progress, er
 // OnRevoked commits before partitions move (unless they were lost or we
 // are fenced, when another member may own them already) and drops them.
 func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
-	if !lost && !p.fenced && p.dirty {
-		if err := p.commit(ctx); err != nil && !isContested(err) {
+	if !lost && !p.fenced && (p.dirty || p.stateBehind(ids)) {
+		p.handover, p.dirty = true, true
+		err := p.commit(ctx)
+		p.handover = false
+		if err != nil && !isContested(err) {
 			p.cfg.Logger.Warn("commit before giving up partitions failed; their new owner replays from the last commit",
 				"partitions", ids, "error", err)
 		}
@@ -130,4 +147,16 @@ func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
 	}
 	p.cfg.Metrics.SetAssigned(p.owned())
 	p.cfg.Logger.Info("partitions revoked", "partitions", ids, "lost", lost)
+}
+
+// stateBehind reports whether the last checkpoint of one of ids is older
+// than what is processed: the handover commit then writes a fresh one, so
+// the next owner need not re-read the records since.
+func (p *Pipeline) stateBehind(ids []int32) bool {
+	for _, id := range ids {
+		if part := p.parts[id]; part != nil && !part.replaying() && part.ckptURI != "" && part.next > part.ckptNext {
+			return true
+		}
+	}
+	return false
 }

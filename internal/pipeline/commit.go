@@ -29,9 +29,13 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	if !p.dirty || len(p.parts) == 0 {
 		return nil
 	}
+	ids := p.committable()
+	if len(ids) == 0 {
+		return nil // every partition is still replaying: its output is committed already
+	}
 	started := time.Now()
 	p.seq++
-	ids := p.owned()
+	writeState := p.checkpointDue(ids)
 
 	var entries []partitionCheckpoint
 	next := map[int32]int64{}
@@ -39,7 +43,9 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	out := map[int32]partitionOutput{}
 	for _, id := range ids {
 		part := p.parts[id]
-		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
+		if writeState {
+			entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
+		}
 		next[id] = part.next
 		part.observe(p.cfg.Metrics) // sessions a drain just closed, too
 		counters[id] = part.counters()
@@ -67,18 +73,30 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 			p.fenced = true
 		}
 	}()
-	data, err := encodeCheckpoint(entries)
-	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
+	if writeState {
+		data, err := encodeCheckpoint(entries)
+		if err != nil {
+			return fmt.Errorf("encode checkpoint: %w", err)
+		}
+		uri, err := retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
+			return p.wh.WriteFile(ctx, fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq), data)
+		})
+		if err != nil {
+			return err
+		}
+		// Everything so far was the checkpoint: state, compression, file.
+		p.cfg.Metrics.Checkpoint(len(data), time.Since(started))
+		p.lastCheckpoint, p.lastStateBytes = time.Now(), len(data)
+		for _, id := range ids {
+			p.parts[id].ckptURI, p.parts[id].ckptNext = uri, next[id]
+		}
 	}
-	uri, err := retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
-		return p.wh.WriteFile(ctx, fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq), data)
-	})
-	if err != nil {
-		return err
+	// The checkpoint each partition's commit names: this commit's, or the
+	// last one written, from which a restore re-reads (replay.go).
+	ckpt := make(map[int32]string, len(ids))
+	for _, id := range ids {
+		ckpt[id] = p.parts[id].ckptURI
 	}
-	// Everything so far was the checkpoint: state, compression, file.
-	p.cfg.Metrics.Checkpoint(len(data), time.Since(started))
 
 	var contested []int32
 	var fenced *fenceError
@@ -178,7 +196,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		prog := progress{topic: topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
 		sessions = sessions[:0]
 		for _, id := range ids {
-			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = next[id], uri, counters[id]
+			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = next[id], ckpt[id], counters[id]
 			var err error
 			if sessions, err = appendSessionRows(sessions, out[id].sessions, p.cfg.RuleSet); err != nil {
 				p.cfg.Logger.Error("session attributes", "error", err) // engine-made state: cannot happen
@@ -207,7 +225,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	p.src.CommitOffsets(ours) // monitoring only; never waits (a rebalance would stall us)
 	visible := time.Now().UnixMilli()
 	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: late,
-		Rejected: rejected, OpenEvents: open, StateBytes: len(data), Duration: time.Since(started)}
+		Rejected: rejected, OpenEvents: open, StateBytes: p.lastStateBytes, StateWritten: writeState, Duration: time.Since(started)}
 	for _, at := range closedAt {
 		info.CloseToVisible = append(info.CloseToVisible, time.Duration(visible-at)*time.Millisecond)
 	}
@@ -218,7 +236,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	}
 	p.warnAdvice()
 	p.cfg.Logger.Info("commit", "seq", info.Seq, "records", info.Records, "sessions", info.Sessions, "late", info.Late,
-		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes,
+		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes, "state_written", info.StateWritten,
 		"commit_ms", info.Duration.Milliseconds(), "lag", info.Lag)
 	if m := p.cfg.Metrics; m != nil {
 		byReason := map[string]int64{}
@@ -242,6 +260,22 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		return &fenceError{table: fenced.table, partitions: contested, detail: fenced.detail}
 	}
 	return nil
+}
+
+// checkpointDue reports whether this commit writes the partitions' state:
+// every --checkpoint-interval, and always when a partition has none yet,
+// was drained (its open sessions are in this commit), or is about to be
+// given up (handover: its next owner then re-reads nothing).
+func (p *Pipeline) checkpointDue(ids []int32) bool {
+	if p.cfg.CheckpointInterval < 0 || p.handover || time.Since(p.lastCheckpoint) >= p.cfg.CheckpointInterval {
+		return true
+	}
+	for _, id := range ids {
+		if part := p.parts[id]; part.ckptURI == "" || part.drained {
+			return true
+		}
+	}
+	return false
 }
 
 // partitionOutput is one partition's part of a commit.

@@ -21,6 +21,11 @@ const (
 	DefaultMaxFutureSkew    = time.Hour
 	DefaultCommitInterval   = 10 * time.Second
 	DefaultCommitMaxRecords = 500_000
+	// DefaultCheckpointInterval: the open state is written at most once a
+	// minute, so a job that commits every second does not write all of it
+	// every second (at 50k events/s, ~100 MB a commit); a restart re-reads
+	// at most about a minute of records.
+	DefaultCheckpointInterval = time.Minute
 )
 
 // Config is one streaming job.
@@ -46,6 +51,14 @@ type Config struct {
 
 	CommitInterval   time.Duration
 	CommitMaxRecords int
+	// CheckpointInterval is how often, at most, a commit writes the open
+	// state (a checkpoint file); the commits in between name the last
+	// one, and a restore re-reads the records since it, emitting nothing
+	// that was committed (docs/commit-protocol.md). A commit that gives
+	// up partitions, drains, or holds a partition without a checkpoint
+	// yet always writes one. 0 means DefaultCheckpointInterval; negative,
+	// every commit.
+	CheckpointInterval time.Duration
 
 	// Dedup bounds the keys of committed events each partition remembers,
 	// so that a re-sent copy is a duplicate, not a new event (see
@@ -92,9 +105,12 @@ type CommitInfo struct {
 	Late       int
 	Rejected   int
 	OpenEvents int64
-	StateBytes int
-	Duration   time.Duration
-	Lag        int64
+	// StateBytes is the size of the last checkpoint written; StateWritten
+	// says whether this commit wrote it (see CheckpointInterval).
+	StateBytes   int
+	StateWritten bool
+	Duration     time.Duration
+	Lag          int64
 	// CloseToVisible is, per committed session, the time from the Kafka
 	// timestamp of the newest record read when it closed to the commit
 	// that made it readable.
@@ -145,6 +161,9 @@ func (c *Config) validate() error {
 	}
 	if c.CommitMaxRecords <= 0 {
 		c.CommitMaxRecords = DefaultCommitMaxRecords
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if c.Kafka.Group == "" {
 		c.Kafka.Group = kafka.DefaultGroup

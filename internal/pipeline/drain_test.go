@@ -48,7 +48,7 @@ func TestDrainAtStopTakesTheWholeTopicsEnd(t *testing.T) {
 		}
 		for _, r := range recs {
 			if r.partition == partition {
-				p.parts[partition].process(p.parser, &Record{Partition: r.partition, Offset: r.offset, TimestampMs: r.ts, Value: value(r)})
+				p.parts[partition].process(&Record{Partition: r.partition, Offset: r.offset, TimestampMs: r.ts, Value: value(r)})
 			}
 		}
 		p.parts[partition].advance()
@@ -90,7 +90,7 @@ func TestStopFencedSaysSo(t *testing.T) {
 	feed := func(p *Pipeline, from, to int64) {
 		for k := from; k < to; k++ {
 			ts := t0 + k*60_000
-			p.parts[0].process(p.parser, &Record{Partition: 0, Offset: k, TimestampMs: ts,
+			p.parts[0].process(&Record{Partition: 0, Offset: k, TimestampMs: ts,
 				Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u", "page_name": "home", "event_timestamp": "%d"}`, k, ts)})
 		}
 		p.parts[0].advance()

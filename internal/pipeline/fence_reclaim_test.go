@@ -98,7 +98,7 @@ func TestFenceContestedPartitionStillOursIsReassigned(t *testing.T) {
 	}
 	for k := int64(100); k < 110; k++ {
 		ts := t0 + k*31*60_000
-		other.parts[1].process(other.parser, &Record{Partition: 1, Offset: k, TimestampMs: ts,
+		other.parts[1].process(&Record{Partition: 1, Offset: k, TimestampMs: ts,
 			Value: fmt.Appendf(nil, `{"event_id": "x%d", "uuid": "u1", "page_name": "home", "event_timestamp": "%d"}`, k, ts)})
 	}
 	other.parts[1].advance()

@@ -53,7 +53,7 @@ func testFencedInstanceWritesNothing(t *testing.T, wh testWarehouse) {
 	const group = "fence"
 	ps := newProcGroup(t, bin)
 
-	a := ps.start("A", ps.runArgs(b, wh, group)...)
+	a := ps.start("A", ps.runArgs(b, wh, group, everyCommitCheckpoints()...)...)
 	a.waitLog("first commit", 30*time.Second, func(log string) bool { return strings.Contains(log, "msg=commit ") })
 	// A trickle keeps A committing every 100 ms while we aim the stop;
 	// once A is stopped the rest of the slice goes at once.
@@ -99,7 +99,7 @@ func testFencedInstanceWritesNothing(t *testing.T, wh testWarehouse) {
 	}
 	t.Logf("A (writer %s) is frozen %s in a commit to offsets %v; tables at %v", aWriter, step, target, offsetsOf(state))
 
-	bInst := ps.start("B", ps.runArgs(b, wh, group, "--stop-when-idle", "3s")...)
+	bInst := ps.start("B", ps.runArgs(b, wh, group, everyCommitCheckpoints("--stop-when-idle", "3s")...)...)
 	bInst.waitLog("all partitions assigned", 30*time.Second, func(log string) bool {
 		return logHasLine(log, `msg="partitions assigned"`, `partitions="[0 1 2]"`)
 	})
@@ -160,7 +160,7 @@ func testFencedInstanceWritesNothing(t *testing.T, wh testWarehouse) {
 	bInst.wait(60 * time.Second)
 	t.Logf("B finished %s after it started", time.Since(bInst.started).Round(time.Millisecond))
 	procWaitGroupEmpty(t, b, group, 15*time.Second)
-	final := ps.start("final", ps.runArgs(b, wh, group, "--drain", "--stop-when-idle", "2s")...)
+	final := ps.start("final", ps.runArgs(b, wh, group, everyCommitCheckpoints("--drain", "--stop-when-idle", "2s")...)...)
 	final.wait(60 * time.Second)
 	t.Logf("final drain run: %s", time.Since(final.started).Round(time.Millisecond))
 
@@ -325,7 +325,7 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 			if k >= bad {
 				v = fmt.Appendf(nil, `{"broken": %d`, k)
 			}
-			p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts, Value: v})
+			p.parts[q].process(&Record{Partition: q, Offset: k, TimestampMs: ts, Value: v})
 		}
 		p.parts[q].advance()
 		p.dirty = true
@@ -479,7 +479,7 @@ func feedClosing(p *Pipeline, q int32, from, to int64) {
 	const t0 = int64(1_767_225_600_000) // 2026-01-01
 	for k := from; k < to; k++ {
 		ts := t0 + k*31*60_000
-		p.parts[q].process(p.parser, &Record{Partition: q, Offset: k, TimestampMs: ts,
+		p.parts[q].process(&Record{Partition: q, Offset: k, TimestampMs: ts,
 			Value: fmt.Appendf(nil, `{"event_id": "e%d", "uuid": "u%d", "page_name": "home", "event_timestamp": "%d"}`, k, q, ts)})
 	}
 	p.parts[q].advance()

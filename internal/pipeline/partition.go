@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/event"
@@ -95,7 +96,19 @@ type partition struct {
 	eventsDone, eventsSettled int64
 	drained                   bool // a Drain placed every event
 
-	marker *rule.Marker // the boundary rules; nil if none
+	// replayTo, while positive, is the sessions table's offset for this
+	// partition, beyond the checkpoint it was restored from: the records
+	// up to it are read again only to rebuild the state, and what they
+	// close was committed already (replay.go).
+	replayTo int64
+	// ckptURI is the checkpoint file holding this partition's state as
+	// of offset ckptNext, the one its commits name ("" before the first).
+	ckptURI  string
+	ckptNext int64
+
+	parser  decode.Decoder // this partition's own: partitions are processed concurrently
+	marker  *rule.Marker   // the boundary rules (nil if none); its own too
+	attrBuf []byte         // the rules' attribute input of the record in hand
 
 	check inputCheck // for the advice (advice.go)
 }
@@ -153,9 +166,12 @@ func (p *partition) setDedup(d session.Dedup) {
 
 // process takes one record: reject, late, duplicate or into the engine,
 // marked by the boundary rules.
-func (p *partition) process(ps decode.Parser, r *Record) {
+func (p *partition) process(r *Record) {
 	if r.Offset < p.next {
 		return // a redelivery below what we have processed
+	}
+	if p.replayTo > 0 && r.Offset >= p.replayTo {
+		p.endReplay()
 	}
 	if p.nextDedup != nil && r.Offset >= p.dedupFrom {
 		p.stream.SetDedup(*p.nextDedup)
@@ -165,7 +181,7 @@ func (p *partition) process(ps decode.Parser, r *Record) {
 	p.lastKafkaTsMs = max(p.lastKafkaTsMs, r.TimestampMs)
 	p.check.records++
 	var f event.Fields
-	reason := ps.Parse(r.Value, &f)
+	reason := p.parser.Parse(r.Value, &f)
 	var why string
 	switch {
 	case reason != event.OK:
@@ -191,14 +207,16 @@ func (p *partition) process(ps decode.Parser, r *Record) {
 		return
 	}
 	wm := p.stream.Watermark()
-	ev := session.Event{TimeMs: f.TimestampMs, Seq: uint64(r.Offset), ID: string(f.EventID), Page: string(f.PageName)}
+	// Views, not copies: Stream.Add copies what it keeps, and these
+	// three (four with the rules' attributes) allocations a record were
+	// garbage right after it, a large part of the collector's work.
+	ev := session.Event{TimeMs: f.TimestampMs, Seq: uint64(r.Offset), ID: view(f.EventID), Page: view(f.PageName)}
 	if p.events != nil {
-		ev.Raw = string(r.Value)
+		ev.Raw = view(r.Value)
 	}
-	var attrs []byte
-	ev.Mark, attrs = p.marker.Eval(f.Extra, nil)
-	ev.Attrs = string(attrs)
-	if p.stream.Add(string(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
+	ev.Mark, p.attrBuf = p.marker.Eval(f.Extra, p.attrBuf[:0])
+	ev.Attrs = view(p.attrBuf)
+	if p.stream.Add(view(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
 			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})
 	}
@@ -214,6 +232,9 @@ func (p *partition) drain(endMs int64) {
 }
 
 func (p *partition) collect(s *session.Session) {
+	if p.replayTo > 0 {
+		return // closed before the committed offset: in the table already
+	}
 	start := len(p.pages)
 	p.pages = append(p.pages, s.Pages...)
 	c := *s
@@ -225,8 +246,8 @@ func (p *partition) collect(s *session.Session) {
 
 // observe hands the outcomes since the last call to m.
 func (p *partition) observe(m *metrics.Pipeline) {
-	if m == nil {
-		return
+	if m == nil || p.replayTo > 0 {
+		return // a replay's records were counted by whoever read them first
 	}
 	c := p.counters()
 	m.AddRecords("consumed", "", c.Records-p.reported.Records)
@@ -272,3 +293,9 @@ func (p *partition) takeEvents() []iceberg.EventRow {
 	*p.events = nil
 	return e
 }
+
+// view is b's bytes as a string, without a copy. Only for handing a
+// record's fields to session.Stream.Add, which keeps none of its strings
+// (it copies what it holds): the string is valid only while b is
+// unchanged.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -18,7 +18,7 @@ func rec(off int64, ts int64, uuid, id string) Record {
 func TestPartitionOutcomes(t *testing.T) {
 	const t0 = 1_700_000_000_000
 	p := newPartition(0, session.NewStream(session.DefaultRules(), 600_000), 0, 0, 0, time.Hour)
-	ps := event.NewParser(event.Schema{}, 0)
+	ps := jsonDecoder(t)
 	records := []Record{
 		rec(0, t0, "u", "a"),
 		rec(1, t0+3_600_000, "v", "b"), // watermark t0+50m
@@ -29,7 +29,7 @@ func TestPartitionOutcomes(t *testing.T) {
 		rec(2, t0, "u", "replayed below next"),               // ignored: offset already processed
 	}
 	for i := range records {
-		p.process(ps, &records[i])
+		p.processWith(ps, &records[i])
 	}
 	p.advance()
 	sessions, _, late, rejected := p.takeOutput()
@@ -57,9 +57,9 @@ func TestPartitionOutcomes(t *testing.T) {
 func TestReplaySkipsCommittedRows(t *testing.T) {
 	const t0 = 1_700_000_000_000
 	p := newPartition(0, session.NewStream(session.DefaultRules(), 600_000), 0, 3, 2, time.Hour)
-	ps := event.NewParser(event.Schema{}, 0)
+	ps := jsonDecoder(t)
 	for _, r := range []Record{rec(0, t0+3_600_000, "v", "b"), rec(1, t0, "u", "late1"), {Offset: 2, Value: []byte("{")}, rec(3, t0, "u", "late2")} {
-		p.process(ps, &r)
+		p.processWith(ps, &r)
 	}
 	_, _, late, rejected := p.takeOutput()
 	if len(late) != 1 || late[0].EventID != "late2" || len(rejected) != 1 {
@@ -117,17 +117,17 @@ func TestProgressMerge(t *testing.T) {
 // bound from there on.
 func TestReplayKeepsTheDedupBound(t *testing.T) {
 	const t0 = 1_700_000_000_000
-	ps := event.NewParser(event.Schema{}, 0)
+	ps := jsonDecoder(t)
 	first := session.NewStream(session.DefaultRules(), 600_000)
 	first.SetDedup(session.Dedup{}) // no keys: as before they existed
 	p := newPartition(0, first, 0, 0, 0, time.Hour)
 	for _, r := range []Record{rec(0, t0, "u", "a"), rec(1, t0+45*60_000, "v", "x")} { // u's session closes
-		p.process(ps, &r)
+		p.processWith(ps, &r)
 	}
 	p.advance()
 	state := first.AppendState(nil) // the checkpoint of the last sessions commit: next 2
 	copyOfA := rec(2, t0, "u", "a")
-	p.process(ps, &copyOfA)
+	p.processWith(ps, &copyOfA)
 	if _, _, late, _ := p.takeOutput(); len(late) != 1 {
 		t.Fatalf("without keys the copy must be late: %+v", late)
 	}
@@ -139,7 +139,7 @@ func TestReplayKeepsTheDedupBound(t *testing.T) {
 	q := newPartition(0, restored, 2, 3, 0, time.Hour)
 	q.setDedup(session.DefaultDedup())
 	for _, r := range []Record{rec(2, t0, "u", "a"), rec(3, t0+36*60_000, "w", "y"), rec(4, t0+80*60_000, "v", "z"), rec(5, t0+36*60_000, "w", "y")} {
-		q.process(ps, &r)
+		q.processWith(ps, &r)
 		q.advance() // w's session closes at offset 4; the copy at 5 is below the watermark
 	}
 	_, _, late, _ := q.takeOutput()
@@ -156,7 +156,7 @@ func TestReplayKeepsTheDedupBound(t *testing.T) {
 	first.SetDedup(session.DefaultDedup())
 	p = newPartition(0, first, 0, 0, 0, time.Hour)
 	for _, r := range []Record{rec(0, t0, "u", "a"), rec(1, t0+45*60_000, "v", "x")} {
-		p.process(ps, &r)
+		p.processWith(ps, &r)
 	}
 	p.advance()
 	state = first.AppendState(nil)
@@ -168,10 +168,28 @@ func TestReplayKeepsTheDedupBound(t *testing.T) {
 	q = newPartition(0, restored, 2, 4, 0, time.Hour)
 	q.setDedup(session.Dedup{})
 	for _, r := range []Record{rec(2, t0, "u", "a"), rec(3, t0, "u", "b"), rec(4, t0, "u", "a")} {
-		q.process(ps, &r)
+		q.processWith(ps, &r)
 	}
 	_, _, late, _ = q.takeOutput()
 	if c := q.counters(); len(late) != 1 || late[0].Offset != 4 || c.Late != 2 || c.Duplicates != 1 {
 		t.Fatalf("the replayed duplicate must stay one, the copy after the replay (no keys) be late: late rows %+v, %+v", late, c)
 	}
+}
+
+// jsonDecoder is the default JSON decoder, for feeding partitions records
+// by hand.
+func jsonDecoder(t *testing.T) decode.Decoder {
+	t.Helper()
+	d, err := decode.New(decode.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// processWith is process with the partition's decoder set to d (as
+// OnAssigned sets it).
+func (p *partition) processWith(d decode.Decoder, r *Record) {
+	p.parser = d
+	p.process(r)
 }

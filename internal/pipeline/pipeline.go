@@ -12,7 +12,6 @@ import (
 	"github.com/sessionize/sessionize/internal/decode"
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
-	"github.com/sessionize/sessionize/internal/rule"
 )
 
 // errFenced means another member committed one of our partitions: we
@@ -24,14 +23,17 @@ var errFenced = errors.New("fenced: another instance has taken over a partition 
 // Pipeline runs the streaming job for the partitions this instance owns.
 // Its state is touched only by the goroutine running Run: the source calls
 // OnAssigned and OnRevoked from inside Poll and Close, never concurrently
-// with the processing of a batch.
+// with the processing of a batch. Only the partitions of a poll are
+// processed on goroutines of their own (processPoll), each touching
+// nothing but its partition.
 type Pipeline struct {
-	cfg    Config
-	wh     *iceberg.Warehouse
-	src    *kafka.Source
-	parser decode.Decoder // JSON or Avro record values (decode.New)
-	marker *rule.Marker   // the boundary rules; nil if none
-	writer string         // this process, in snapshot summaries and checkpoint names
+	cfg Config
+	wh  *iceberg.Warehouse
+	src *kafka.Source
+	// decoders makes each partition's decoder of record values (JSON or
+	// Avro, decode.New): partitions are processed concurrently.
+	decoders func() (decode.Decoder, error)
+	writer   string // this process, in snapshot summaries and checkpoint names
 	// interrupted is the error of a commit that a stop cut short after
 	// its grace (commitInLoop); stop then has nothing left to commit.
 	interrupted error
@@ -53,6 +55,14 @@ type Pipeline struct {
 	// them or assigns them to us anew.
 	contested map[int32]time.Time
 
+	// lastCheckpoint is when a commit last wrote a checkpoint file;
+	// lastStateBytes its size. handover makes the next commit write one
+	// (OnRevoked: the partitions' next owner restores from it without
+	// re-reading).
+	lastCheckpoint time.Time
+	lastStateBytes int
+	handover       bool
+
 	seq         int64 // commits made
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
@@ -67,9 +77,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	parser, err := decode.New(decode.Config{Format: cfg.InputFormat, Schema: cfg.Schema, MaxRecordBytes: cfg.MaxRecordBytes,
-		Registry: cfg.SchemaRegistry, Logger: cfg.Logger})
-	if err != nil {
+	decoders := func() (decode.Decoder, error) {
+		return decode.New(decode.Config{Format: cfg.InputFormat, Schema: cfg.Schema, MaxRecordBytes: cfg.MaxRecordBytes,
+			Registry: cfg.SchemaRegistry, Logger: cfg.Logger})
+	}
+	if _, err := decoders(); err != nil { // a bad setting fails here, before anything is read
 		return err
 	}
 	whc := cfg.Warehouse
@@ -81,7 +93,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, parser: parser, marker: cfg.RuleSet.NewMarker(), writer: hex.EncodeToString(id[:])}
+	p := &Pipeline{cfg: cfg, wh: wh, decoders: decoders, writer: hex.EncodeToString(id[:])}
 	cfg.Logger.Info("reading events", "fields", cfg.Schema.OrDefault().Describe(), "format", string(cfg.InputFormat))
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
@@ -163,37 +175,11 @@ func (p *Pipeline) consume(ctx context.Context) error {
 				"partitions", stuck, "after", p.reclaimAfter())
 			return errFenced
 		}
-		for _, pb := range b.Partitions {
-			part := p.parts[pb.Partition]
-			if part == nil {
-				continue
+		if err := p.processPoll(ctx, b); err != nil {
+			if ctx.Err() != nil {
+				return p.stop() // SIGTERM while retrying: a stop like any other
 			}
-			for i := range pb.Records {
-				r := &pb.Records[i]
-				if r.Offset >= part.next {
-					// A registry that cannot be asked is no verdict on
-					// the record: stop before it, so that what came
-					// before is committed (OnRevoked) and a restart
-					// resumes here.
-					if err := p.parser.Prepare(ctx, r.Value); err != nil {
-						if i > 0 {
-							part.advance()
-							p.dirty = true
-						}
-						if ctx.Err() != nil {
-							return p.stop() // SIGTERM while retrying: a stop like any other
-						}
-						return fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err)
-					}
-				}
-				part.process(p.parser, &Record{Partition: r.Partition, Offset: r.Offset, TimestampMs: r.TimestampMs, Value: r.Value})
-			}
-			part.next = max(part.next, pb.Next)
-			part.advance()
-			part.observe(p.cfg.Metrics)
-			p.cfg.Metrics.SetPartition(pb.Partition, max(0, pb.LastStableOffset-part.next), part.stream.Watermark())
-			p.sinceCommit += int64(len(pb.Records))
-			p.dirty = true
+			return err
 		}
 		if len(b.Partitions) > 0 {
 			p.reportOpen()
@@ -265,10 +251,14 @@ func (p *Pipeline) stop() error {
 		if err != nil {
 			return fmt.Errorf("final commit: %w", err)
 		}
-		for _, id := range p.owned() {
+		for _, id := range p.committable() {
 			p.parts[id].drain(endMs)
 		}
 		p.dirty = true
+	}
+	var notDrained []int32
+	if p.cfg.Drain {
+		notDrained = p.replayingPartitions()
 	}
 	if p.interrupted != nil {
 		// The commit in flight at the stop outlasted the grace: its
@@ -290,6 +280,9 @@ func (p *Pipeline) stop() error {
 	case err != nil:
 		return fmt.Errorf("final commit: %w", err)
 	}
+	if len(notDrained) > 0 {
+		return fmt.Errorf("stopped while partitions %v were still re-reading the records since their last checkpoint: they were not drained; the tables stay at their last commit, and a run with --drain resumes from there and drains", notDrained)
+	}
 	return nil
 }
 
@@ -301,6 +294,17 @@ func (p *Pipeline) reportOpen() {
 		events += part.counters().Open
 	}
 	p.cfg.Metrics.SetOpen(sessions, events)
+}
+
+// committable returns the owned partitions a commit covers: all but those
+// still replaying (replay.go), whose committed output is ahead of them.
+func (p *Pipeline) committable() []int32 {
+	return slices.DeleteFunc(p.owned(), func(id int32) bool { return p.parts[id].replaying() })
+}
+
+// replayingPartitions returns the owned partitions still replaying.
+func (p *Pipeline) replayingPartitions() []int32 {
+	return slices.DeleteFunc(p.owned(), func(id int32) bool { return !p.parts[id].replaying() })
 }
 
 func (p *Pipeline) owned() []int32 {

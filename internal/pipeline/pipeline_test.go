@@ -128,11 +128,11 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	parser, err := decode.New(decode.Config{Schema: cfg.Schema})
-	if err != nil {
+	decoders := func() (decode.Decoder, error) { return decode.New(decode.Config{Schema: cfg.Schema}) }
+	if _, err := decoders(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipeline{cfg: cfg, wh: wh, parser: parser, writer: writer}
+	p := &Pipeline{cfg: cfg, wh: wh, decoders: decoders, writer: writer}
 	p.reset()
 	// The source joins a Kafka group of its own (named after the writer):
 	// members that are never polled would hold up each other's rebalances.

@@ -295,6 +295,14 @@ func (ps *procGroup) runArgs(b brokerAddrs, wh testWarehouse, group string, extr
 	return append(append(args, ps.runExtra...), extra...)
 }
 
+// everyCommitCheckpoints makes a child write its state with every commit:
+// the tests that stop a child in the middle of a commit (procStopMidCommit)
+// find the commit by its checkpoint file. The crash test keeps the default
+// interval, so its restarts re-read the records since older checkpoints.
+func everyCommitCheckpoints(extra ...string) []string {
+	return append([]string{"--checkpoint-interval", "0"}, extra...)
+}
+
 // testMinSessionTimeout is the shortest session timeout the tests'
 // brokers accept (Kafka's default minimum is 6s), so that children with a
 // session timeout of a second lose their partitions quickly.
