@@ -96,7 +96,7 @@ func TestRestoreReplaysSinceCheckpoint(t *testing.T) {
 	if part := bp.parts[0]; !part.replaying() || part.next != 100 || part.replayTo != 300 {
 		t.Fatalf("restored at %d, replaying to %d (%v); want 100 and 300", part.next, part.replayTo, part.replaying())
 	}
-	feed(bp, 100, 235) // the next batch crosses a 2 h jump (240) and the committed offset (300)
+	feed(bp, 100, 235)                             // the next batch crosses a 2 h jump (240) and the committed offset (300)
 	if err := bp.commit(t.Context()); err != nil { // replaying: commits nothing
 		t.Fatal(err)
 	}

@@ -78,7 +78,9 @@ func TestScaleOutUnderFailures(t *testing.T) {
 		t.Helper()
 		t.Logf("%6.1fs: "+format, append([]any{time.Since(started).Seconds()}, args...)...)
 	}
-	run := func(name string) *procChild { return ps.start(name, ps.runArgs(b, wh, group, everyCommitCheckpoints("--drain")...)...) }
+	run := func(name string) *procChild {
+		return ps.start(name, ps.runArgs(b, wh, group, everyCommitCheckpoints("--drain")...)...)
+	}
 	writers := map[string]bool{}
 
 	// Three members; C joins last so that its writer (the name of its
