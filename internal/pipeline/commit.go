@@ -35,7 +35,8 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	}
 	started := time.Now()
 	p.seq++
-	writeState := p.checkpointDue(ids)
+	p.adoptCheckpoint()
+	writeState := p.checkpointNow(ids)
 
 	var entries []partitionCheckpoint
 	next := map[int32]int64{}
@@ -73,6 +74,9 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 			p.fenced = true
 		}
 	}()
+	if !writeState && p.background == nil && time.Since(p.lastCheckpoint) >= p.cfg.CheckpointInterval {
+		p.startCheckpoint(p.runCtx, ids)
+	}
 	if writeState {
 		data, err := encodeCheckpoint(entries)
 		if err != nil {
@@ -262,12 +266,14 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	return nil
 }
 
-// checkpointDue reports whether this commit writes the partitions' state:
-// every --checkpoint-interval, and always when a partition has none yet,
-// was drained (its open sessions are in this commit), or is about to be
-// given up (handover: its next owner then re-reads nothing).
-func (p *Pipeline) checkpointDue(ids []int32) bool {
-	if p.cfg.CheckpointInterval < 0 || p.handover || time.Since(p.lastCheckpoint) >= p.cfg.CheckpointInterval {
+// checkpointNow reports whether this commit must write the partitions'
+// state itself: with every commit (--checkpoint-interval 0), and when a
+// partition has no checkpoint yet, was drained (its open sessions are in
+// this commit), or is about to be given up (handover: its next owner then
+// re-reads nothing). A checkpoint due by time alone is written in the
+// background (checkpoint_background.go).
+func (p *Pipeline) checkpointNow(ids []int32) bool {
+	if p.cfg.CheckpointInterval < 0 || p.handover {
 		return true
 	}
 	for _, id := range ids {

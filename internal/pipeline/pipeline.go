@@ -62,6 +62,10 @@ type Pipeline struct {
 	lastCheckpoint time.Time
 	lastStateBytes int
 	handover       bool
+	// background is the checkpoint being written in the background (nil
+	// if none), on runCtx, Run's context.
+	background *backgroundCheckpoint
+	runCtx     context.Context
 
 	seq         int64 // commits made
 	sinceCommit int64 // records processed since the last commit
@@ -93,7 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, decoders: decoders, writer: hex.EncodeToString(id[:])}
+	p := &Pipeline{cfg: cfg, wh: wh, decoders: decoders, writer: hex.EncodeToString(id[:]), runCtx: ctx}
 	cfg.Logger.Info("reading events", "fields", cfg.Schema.OrDefault().Describe(), "format", string(cfg.InputFormat))
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
@@ -150,6 +154,7 @@ func (p *Pipeline) reset() {
 	p.contested = map[int32]time.Time{}
 	p.sinceCommit, p.dirty = 0, false
 	p.lastCommit = time.Now()
+	p.background = nil // of the state dropped; if it is written, nothing names it
 }
 
 // consume is the poll-process-commit loop.

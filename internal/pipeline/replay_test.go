@@ -15,11 +15,25 @@ import (
 // twice: sessions, late and rejected rows and the account equal those of
 // one writer that read everything.
 func TestRestoreReplaysSinceCheckpoint(t *testing.T) {
+	testReplay(t, time.Hour, 100)
+}
+
+// TestRestoreFromBackgroundCheckpoint: a checkpoint due by time is written
+// in the background; the commit after it is written names it, and a
+// restore re-reads from its offset.
+func TestRestoreFromBackgroundCheckpoint(t *testing.T) {
+	testReplay(t, time.Nanosecond, 200)
+}
+
+// testReplay: writer a commits at 100, 200 and 300 with the checkpoint
+// interval given, then dies; b must restore at restoredAt and replay to
+// 300.
+func testReplay(t *testing.T, interval time.Duration, restoredAt int64) {
 	b := startBroker(t, 1)
 	const t0 = int64(1_767_225_600_000) // 2026-01-01
 	newPipeline := func(wh, writer string) (*Pipeline, *[]CommitInfo) {
 		cfg := runConfig(t, b, wh)
-		cfg.Kafka.Group, cfg.AllowedLateness, cfg.CheckpointInterval = "replay", 10*time.Minute, time.Hour
+		cfg.Kafka.Group, cfg.AllowedLateness, cfg.CheckpointInterval = "replay", 10*time.Minute, interval
 		var commits []CommitInfo
 		cfg.OnCommit = func(c CommitInfo) { commits = append(commits, c) }
 		if err := cfg.validate(); err != nil {
@@ -78,6 +92,9 @@ func TestRestoreReplaysSinceCheckpoint(t *testing.T) {
 	a, commits := newPipeline(wh, "a")
 	for _, to := range []int64{100, 200, 300} {
 		feed(a, to-100, to)
+		if bg := a.background; bg != nil {
+			<-bg.done // written before this commit: it names it
+		}
 		if err := a.commit(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -88,15 +105,17 @@ func TestRestoreReplaysSinceCheckpoint(t *testing.T) {
 			written++
 		}
 	}
-	if len(*commits) != 3 || written != 1 || (*commits)[0].Sessions == 0 || (*commits)[2].Sessions == 0 {
+	// Only the first commit writes the state on the loop: it has none yet.
+	if len(*commits) != 3 || written != 1 || !(*commits)[0].StateWritten || (*commits)[0].Sessions == 0 || (*commits)[2].Sessions == 0 {
 		t.Fatalf("commits %+v: want 3, sessions in the first and the last, the first alone writing the state", *commits)
 	}
-	// a dies: no handover commit. b restores from the checkpoint at 100.
+	// a dies: no handover commit. b restores from the checkpoint the last
+	// commit names.
 	bp, _ := newPipeline(wh, "b")
-	if part := bp.parts[0]; !part.replaying() || part.next != 100 || part.replayTo != 300 {
-		t.Fatalf("restored at %d, replaying to %d (%v); want 100 and 300", part.next, part.replayTo, part.replaying())
+	if part := bp.parts[0]; !part.replaying() || part.next != restoredAt || part.replayTo != 300 {
+		t.Fatalf("restored at %d, replaying to %d (%v); want %d and 300", part.next, part.replayTo, part.replaying(), restoredAt)
 	}
-	feed(bp, 100, 235)                             // the next batch crosses a 2 h jump (240) and the committed offset (300)
+	feed(bp, restoredAt, 235)                      // the next batch crosses a 2 h jump (240) and the committed offset (300)
 	if err := bp.commit(t.Context()); err != nil { // replaying: commits nothing
 		t.Fatal(err)
 	}

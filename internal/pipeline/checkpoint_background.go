@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// A checkpoint that is due by time alone (--checkpoint-interval) is
+// written in the background: the state is copied out of the partitions at
+// a commit (AppendState, on the loop), and compressing and writing it,
+// seconds for a large state, overlap the records that follow. Until it is
+// written, commits go on naming the checkpoint before; the first commit
+// after names it, with the offsets it was taken at, from which a restore
+// re-reads (replay.go). A checkpoint a commit needs at once (a partition
+// without one, a drain, a handover) is written on the loop.
+
+// backgroundCheckpoint is one checkpoint being written.
+type backgroundCheckpoint struct {
+	started time.Time
+	next    map[int32]int64 // the partitions it holds, at these offsets
+	done    chan struct{}
+	// Set when done is closed.
+	uri   string
+	bytes int
+	took  time.Duration
+	err   error
+}
+
+// startCheckpoint copies the state of ids out of their partitions and
+// writes it in the background.
+func (p *Pipeline) startCheckpoint(ctx context.Context, ids []int32) {
+	bc := &backgroundCheckpoint{started: time.Now(), next: make(map[int32]int64, len(ids)), done: make(chan struct{})}
+	entries := make([]partitionCheckpoint, 0, len(ids))
+	for _, id := range ids {
+		part := p.parts[id]
+		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
+		bc.next[id] = part.next
+	}
+	name := fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq)
+	p.background = bc
+	if ctx == nil {
+		ctx = context.Background() // a Pipeline not started by Run (tests)
+	}
+	go func() {
+		defer close(bc.done)
+		data, err := encodeCheckpoint(entries)
+		if err != nil {
+			bc.err = fmt.Errorf("encode checkpoint: %w", err)
+			return
+		}
+		bc.bytes = len(data)
+		bc.uri, bc.err = retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
+			return p.wh.WriteFile(ctx, name, data)
+		})
+		bc.took = time.Since(bc.started)
+	}()
+}
+
+// adoptCheckpoint, once the background checkpoint is written, makes it the
+// one the commits of its partitions name. A failed one is logged and
+// forgotten: the next due commit starts another.
+func (p *Pipeline) adoptCheckpoint() {
+	bc := p.background
+	if bc == nil {
+		return
+	}
+	select {
+	case <-bc.done:
+	default:
+		return // still being written
+	}
+	p.background = nil
+	if bc.err != nil {
+		p.cfg.Logger.Warn("writing a checkpoint in the background failed; the commits go on naming the one before, and the next is tried at the next commit",
+			"error", bc.err)
+		return
+	}
+	p.cfg.Metrics.Checkpoint(bc.bytes, bc.took)
+	p.lastCheckpoint, p.lastStateBytes = bc.started, bc.bytes
+	for id, next := range bc.next {
+		// Only forward, and never past what the partition has processed
+		// (it may have been given up and taken again since): a commit
+		// names a checkpoint at or below the offsets it commits.
+		if part := p.parts[id]; part != nil && !part.replaying() && part.ckptNext <= next && next <= part.next {
+			part.ckptURI, part.ckptNext = bc.uri, next
+		}
+	}
+}
