@@ -7,13 +7,16 @@ import (
 )
 
 // A checkpoint that is due by time alone (--checkpoint-interval) is
-// written in the background: the state is copied out of the partitions at
-// a commit (AppendState, on the loop), and compressing and writing it,
+// written in the background, one partition at a time: the state of the
+// partition whose checkpoint is the oldest is copied out at a commit
+// (AppendState, on the loop: about half a second per million open events,
+// so one partition rather than all), and compressing and writing it,
 // seconds for a large state, overlap the records that follow. Until it is
-// written, commits go on naming the checkpoint before; the first commit
-// after names it, with the offsets it was taken at, from which a restore
-// re-reads (replay.go). A checkpoint a commit needs at once (a partition
-// without one, a drain, a handover) is written on the loop.
+// written, that partition's commits go on naming its checkpoint before;
+// the first commit after names it, with the offset it was taken at, from
+// which a restore re-reads (replay.go). Over an interval every partition
+// gets a fresh one. A checkpoint a commit needs at once (a partition
+// without one, a drain, a handover) is written on the loop, for all.
 
 // backgroundCheckpoint is one checkpoint being written.
 type backgroundCheckpoint struct {
@@ -77,13 +80,28 @@ func (p *Pipeline) adoptCheckpoint() {
 		return
 	}
 	p.cfg.Metrics.Checkpoint(bc.bytes, bc.took)
-	p.lastCheckpoint, p.lastStateBytes = bc.started, bc.bytes
 	for id, next := range bc.next {
 		// Only forward, and never past what the partition has processed
 		// (it may have been given up and taken again since): a commit
 		// names a checkpoint at or below the offsets it commits.
 		if part := p.parts[id]; part != nil && !part.replaying() && part.ckptNext <= next && next <= part.next {
-			part.ckptURI, part.ckptNext = bc.uri, next
+			part.ckptURI, part.ckptNext, part.ckptAt = bc.uri, next, bc.started
+			part.ckptBytes = bc.bytes / len(bc.next)
 		}
 	}
+}
+
+// stalestCheckpoint returns, of ids, the partition whose checkpoint is the
+// oldest, and whether it is --checkpoint-interval old.
+func (p *Pipeline) stalestCheckpoint(ids []int32) (int32, bool) {
+	var oldest *partition
+	for _, id := range ids {
+		if part := p.parts[id]; oldest == nil || part.ckptAt.Before(oldest.ckptAt) {
+			oldest = part
+		}
+	}
+	if oldest == nil || time.Since(oldest.ckptAt) < p.cfg.CheckpointInterval {
+		return 0, false
+	}
+	return oldest.id, true
 }

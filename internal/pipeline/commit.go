@@ -74,8 +74,10 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 			p.fenced = true
 		}
 	}()
-	if !writeState && p.background == nil && time.Since(p.lastCheckpoint) >= p.cfg.CheckpointInterval {
-		p.startCheckpoint(p.runCtx, ids)
+	if !writeState && p.background == nil {
+		if id, due := p.stalestCheckpoint(ids); due {
+			p.startCheckpoint(p.runCtx, []int32{id})
+		}
 	}
 	if writeState {
 		data, err := encodeCheckpoint(entries)
@@ -90,9 +92,14 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		}
 		// Everything so far was the checkpoint: state, compression, file.
 		p.cfg.Metrics.Checkpoint(len(data), time.Since(started))
-		p.lastCheckpoint, p.lastStateBytes = time.Now(), len(data)
-		for _, id := range ids {
-			p.parts[id].ckptURI, p.parts[id].ckptNext = uri, next[id]
+		now, raw := time.Now(), 0
+		for _, e := range entries {
+			raw += len(e.state)
+		}
+		for _, e := range entries {
+			part := p.parts[e.partition]
+			part.ckptURI, part.ckptNext, part.ckptAt = uri, e.next, now
+			part.ckptBytes = len(data) * len(e.state) / max(raw, 1)
 		}
 	}
 	// The checkpoint each partition's commit names: this commit's, or the
@@ -229,7 +236,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	p.src.CommitOffsets(ours) // monitoring only; never waits (a rebalance would stall us)
 	visible := time.Now().UnixMilli()
 	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: late,
-		Rejected: rejected, OpenEvents: open, StateBytes: p.lastStateBytes, StateWritten: writeState, Duration: time.Since(started)}
+		Rejected: rejected, OpenEvents: open, StateBytes: p.stateBytes(ids), StateWritten: writeState, Duration: time.Since(started)}
 	for _, at := range closedAt {
 		info.CloseToVisible = append(info.CloseToVisible, time.Duration(visible-at)*time.Millisecond)
 	}
@@ -255,7 +262,10 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		m.CloseToVisible(info.CloseToVisible)
 		p.reportOpen()
 	}
-	p.sinceCommit, p.dirty, p.lastCommit = 0, false, time.Now()
+	// The next commit is due an interval after this one began, not
+	// ended: a slow commit does not push every later one back, and the
+	// wait for visibility stays at most one --commit-interval.
+	p.sinceCommit, p.dirty, p.lastCommit = 0, false, started
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(info)
 	}
@@ -282,6 +292,15 @@ func (p *Pipeline) checkpointNow(ids []int32) bool {
 		}
 	}
 	return false
+}
+
+// stateBytes is about the size of the checkpointed state of ids.
+func (p *Pipeline) stateBytes(ids []int32) int {
+	n := 0
+	for _, id := range ids {
+		n += p.parts[id].ckptBytes
+	}
+	return n
 }
 
 // partitionOutput is one partition's part of a commit.

@@ -102,9 +102,13 @@ type partition struct {
 	// close was committed already (replay.go).
 	replayTo int64
 	// ckptURI is the checkpoint file holding this partition's state as
-	// of offset ckptNext, the one its commits name ("" before the first).
-	ckptURI  string
-	ckptNext int64
+	// of offset ckptNext, the one its commits name ("" before the first);
+	// ckptAt is when that state was taken (zero: before this process),
+	// ckptBytes about its share of the file.
+	ckptURI   string
+	ckptNext  int64
+	ckptAt    time.Time
+	ckptBytes int
 
 	parser  decode.Decoder // this partition's own: partitions are processed concurrently
 	marker  *rule.Marker   // the boundary rules (nil if none); its own too

@@ -55,13 +55,10 @@ type Pipeline struct {
 	// them or assigns them to us anew.
 	contested map[int32]time.Time
 
-	// lastCheckpoint is when a commit last wrote a checkpoint file;
-	// lastStateBytes its size. handover makes the next commit write one
+	// handover makes the next commit write a checkpoint
 	// (OnRevoked: the partitions' next owner restores from it without
 	// re-reading).
-	lastCheckpoint time.Time
-	lastStateBytes int
-	handover       bool
+	handover bool
 	// background is the checkpoint being written in the background (nil
 	// if none), on runCtx, Run's context.
 	background *backgroundCheckpoint
@@ -70,8 +67,8 @@ type Pipeline struct {
 	seq         int64 // commits made
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
-	lastCommit  time.Time
-	lastAdvice  string // what warnAdvice last said
+	lastCommit  time.Time // when the last commit began
+	lastAdvice  string    // what warnAdvice last said
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and
