@@ -67,7 +67,7 @@ type Pipeline struct {
 	seq         int64 // commits made
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
-	lastCommit  time.Time // when the last commit began
+	lastCommit  time.Time // when the last commit ended
 	lastAdvice  string    // what warnAdvice last said
 }
 
