@@ -55,7 +55,10 @@ func (p *Pipeline) processPoll(ctx context.Context, b kafka.Batch) error {
 	}
 	var firstErr error
 	for _, j := range jobs {
-		if j.processed > 0 {
+		// A partition's batch without records (transaction markers only)
+		// still moves its offset: dirty, as before, so that it is
+		// committed (and --stop-when-idle sees it at the end).
+		if j.err == nil || j.processed > 0 {
 			p.dirty = true
 		}
 		if j.err != nil {
