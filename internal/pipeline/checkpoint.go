@@ -89,6 +89,11 @@ func decodeCheckpoint(data []byte) (map[int32]partitionCheckpoint, error) {
 	return out, nil
 }
 
+// checkpointEntry copies the partition's state out, as of its next offset.
+func (p *partition) checkpointEntry() partitionCheckpoint {
+	return partitionCheckpoint{partition: p.id, next: p.next, rejected: p.rejectedCount, state: p.stream.AppendState(nil)}
+}
+
 // restore rebuilds a partition from its checkpoint entry.
 func (c partitionCheckpoint) restore(rules session.Rules, latenessMs int64) (*session.Stream, error) {
 	s, err := session.RestoreStream(rules, latenessMs, c.state)

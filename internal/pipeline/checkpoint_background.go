@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -36,26 +35,18 @@ func (p *Pipeline) startCheckpoint(ctx context.Context, ids []int32) {
 	bc := &backgroundCheckpoint{started: time.Now(), next: make(map[int32]int64, len(ids)), done: make(chan struct{})}
 	entries := make([]partitionCheckpoint, 0, len(ids))
 	for _, id := range ids {
-		part := p.parts[id]
-		entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
-		bc.next[id] = part.next
+		e := p.parts[id].checkpointEntry()
+		entries = append(entries, e)
+		bc.next[id] = e.next
 	}
-	name := fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq)
+	name := p.checkpointName()
 	p.background = bc
 	if ctx == nil {
 		ctx = context.Background() // a Pipeline not started by Run (tests)
 	}
 	go func() {
 		defer close(bc.done)
-		data, err := encodeCheckpoint(entries)
-		if err != nil {
-			bc.err = fmt.Errorf("encode checkpoint: %w", err)
-			return
-		}
-		bc.bytes = len(data)
-		bc.uri, bc.err = retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
-			return p.wh.WriteFile(ctx, name, data)
-		})
+		bc.uri, bc.bytes, bc.err = p.writeCheckpoint(ctx, name, entries)
 		bc.took = time.Since(bc.started)
 	}()
 }

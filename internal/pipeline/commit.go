@@ -45,7 +45,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	for _, id := range ids {
 		part := p.parts[id]
 		if writeState {
-			entries = append(entries, partitionCheckpoint{partition: id, next: part.next, rejected: part.rejectedCount, state: part.stream.AppendState(nil)})
+			entries = append(entries, part.checkpointEntry())
 		}
 		next[id] = part.next
 		part.observe(p.cfg.Metrics) // sessions a drain just closed, too
@@ -80,18 +80,12 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		}
 	}
 	if writeState {
-		data, err := encodeCheckpoint(entries)
-		if err != nil {
-			return fmt.Errorf("encode checkpoint: %w", err)
-		}
-		uri, err := retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
-			return p.wh.WriteFile(ctx, fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq), data)
-		})
+		uri, size, err := p.writeCheckpoint(ctx, p.checkpointName(), entries)
 		if err != nil {
 			return err
 		}
 		// Everything so far was the checkpoint: state, compression, file.
-		p.cfg.Metrics.Checkpoint(len(data), time.Since(started))
+		p.cfg.Metrics.Checkpoint(size, time.Since(started))
 		now, raw := time.Now(), 0
 		for _, e := range entries {
 			raw += len(e.state)
@@ -99,7 +93,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		for _, e := range entries {
 			part := p.parts[e.partition]
 			part.ckptURI, part.ckptNext, part.ckptAt = uri, e.next, now
-			part.ckptBytes = len(data) * len(e.state) / max(raw, 1)
+			part.ckptBytes = size * len(e.state) / max(raw, 1)
 		}
 	}
 	// The checkpoint each partition's commit names: this commit's, or the
@@ -276,6 +270,26 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		return &fenceError{table: fenced.table, partitions: contested, detail: fenced.detail}
 	}
 	return nil
+}
+
+// checkpointName is the name of this commit's checkpoint file: each has
+// a name of its own (writer and commit number) and is never rewritten.
+func (p *Pipeline) checkpointName() string {
+	return fmt.Sprintf("%s/%s-%08d.ckpt", p.cfg.Kafka.Group, p.writer, p.seq)
+}
+
+// writeCheckpoint encodes entries and writes them as the checkpoint file
+// name, retrying transient failures; it returns the file's URI and size.
+// Safe on another goroutine (it reads only the Pipeline's configuration).
+func (p *Pipeline) writeCheckpoint(ctx context.Context, name string, entries []partitionCheckpoint) (string, int, error) {
+	data, err := encodeCheckpoint(entries)
+	if err != nil {
+		return "", 0, fmt.Errorf("encode checkpoint: %w", err)
+	}
+	uri, err := retryOp(ctx, p, "write checkpoint", func(ctx context.Context) (string, error) {
+		return p.wh.WriteFile(ctx, name, data)
+	})
+	return uri, len(data), err
 }
 
 // checkpointNow reports whether this commit must write the partitions'

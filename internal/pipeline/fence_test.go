@@ -302,19 +302,7 @@ func TestFenceTakeoverKeepsLateRejectedOffsets(t *testing.T) {
 	newPipeline := func(writer string, faults *iceberg.FaultInjector) *Pipeline {
 		cfg := runConfig(t, b, wh)
 		cfg.Kafka.Group, cfg.Warehouse.Faults = "takeover", faults
-		if err := cfg.validate(); err != nil { // before Open: it fills in the defaults
-			t.Fatal(err)
-		}
-		w, err := iceberg.Open(t.Context(), cfg.Warehouse, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { w.Close() })
-		p := unpolledPipeline(t, cfg, w, writer)
-		if _, err := p.OnAssigned(t.Context(), []int32{0, 1}); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return assignedPipeline(t, cfg, writer, 0, 1)
 	}
 	// Offsets [from, to) of partition q: events of user u<q>, or malformed
 	// records from offset bad on.

@@ -148,6 +148,26 @@ func unpolledPipeline(t *testing.T, cfg Config, wh *iceberg.Warehouse, writer st
 	return p
 }
 
+// assignedPipeline is an unpolledPipeline on its own Warehouse of cfg
+// (validated first: that fills in the defaults Open needs) to which the
+// test has assigned parts.
+func assignedPipeline(t *testing.T, cfg Config, writer string, parts ...int32) *Pipeline {
+	t.Helper()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := iceberg.Open(t.Context(), cfg.Warehouse, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	p := unpolledPipeline(t, cfg, w, writer)
+	if _, err := p.OnAssigned(t.Context(), parts); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // batchLines sessionizes lines with batch mode and returns its JSON lines.
 func batchLines(t *testing.T, lines [][]byte) []string {
 	t.Helper()

@@ -36,19 +36,7 @@ func testReplay(t *testing.T, interval time.Duration, restoredAt int64) {
 		cfg.Kafka.Group, cfg.AllowedLateness, cfg.CheckpointInterval = "replay", 10*time.Minute, interval
 		var commits []CommitInfo
 		cfg.OnCommit = func(c CommitInfo) { commits = append(commits, c) }
-		if err := cfg.validate(); err != nil {
-			t.Fatal(err)
-		}
-		w, err := iceberg.Open(t.Context(), cfg.Warehouse, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { w.Close() })
-		p := unpolledPipeline(t, cfg, w, writer)
-		if _, err := p.OnAssigned(t.Context(), []int32{0}); err != nil {
-			t.Fatal(err)
-		}
-		return p, &commits
+		return assignedPipeline(t, cfg, writer, 0), &commits
 	}
 	// Five users, a minute apart per record; every 60 records time jumps
 	// 2 h (the open sessions close); every 23rd record is 3 h old (late)
