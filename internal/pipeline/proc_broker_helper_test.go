@@ -309,3 +309,33 @@ func procOwners(t *testing.T, b brokerAddrs, group string) string {
 	}
 	return fmt.Sprint(out)
 }
+
+// procWaitAssigned waits until the group has members members holding
+// every one of the topic's partitions, with the same assignment on two
+// looks a second apart: a group that is rebalancing (a join is two rounds
+// under the cooperative protocol) shows members without partitions, and
+// members stopped then own nothing to drain. It returns the owners.
+func procWaitAssigned(t *testing.T, b brokerAddrs, group string, members, partitions int, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		ms, err := kafka.GroupMembers(t.Context(), b.Addrs(), kafka.Security{}, group, "clickstream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := 0
+		for _, m := range ms {
+			held += len(m.Partitions)
+		}
+		owners := procOwners(t, b, group)
+		if len(ms) == members && held == partitions && owners == last {
+			return owners
+		}
+		last = owners
+		if time.Now().After(deadline) {
+			t.Fatalf("the group did not settle on %d members holding %d partitions within %s: owners %s", members, partitions, timeout, owners)
+		}
+		time.Sleep(time.Second)
+	}
+}
