@@ -224,6 +224,12 @@ func (p *partition) process(r *Record) {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
 			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})
 	}
+	if p.stream.AdvanceDue() {
+		// Within a poll batch too (one can span hours of event time):
+		// what it emits is what the batch's closing Advance would have
+		// (while replaying, sessions the tables have; see endReplay).
+		p.advance()
+	}
 }
 
 // advance closes the sessions the watermark has passed.

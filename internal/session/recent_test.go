@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -338,5 +339,69 @@ func TestStreamSkipsPendingMapSafely(t *testing.T) {
 	}
 	if skipped == 0 {
 		t.Fatal("the map was never skipped: the test exercised nothing")
+	}
+}
+
+// TestStreamDropsPendingMapAgain: a key forgotten while it may be pending
+// (here before the first Advance, when every key is at or above the
+// floor) keeps the pending map only until the events pending then are
+// folded; before, the map stayed for the rest of the stream.
+func TestStreamDropsPendingMapAgain(t *testing.T) {
+	s := NewStream(DefaultRules(), 10*min_)
+	s.SetDedup(Dedup{WindowMs: hour, MaxKeys: 1 << 20})
+	// Three hours of one user's events, every minute, before any Advance:
+	// the window forgets the first ones.
+	for i := 0; i < 180; i++ {
+		s.Add("u", Event{TimeMs: t0 + int64(i)*min_, ID: "a" + strconv.Itoa(i)})
+	}
+	if !s.needPending {
+		t.Fatal("the map is not kept after forgetting keys above the floor: the test exercises nothing")
+	}
+	s.Advance(func(*Session) {})
+	if !s.needPending {
+		t.Fatal("the map was dropped while events pending at the forgetting are still pending")
+	}
+	for i := 180; i < 200; i++ {
+		s.Add("u", Event{TimeMs: t0 + int64(i)*min_, ID: "a" + strconv.Itoa(i)})
+	}
+	s.Advance(func(*Session) {})
+	if s.needPending {
+		t.Fatalf("the map is still kept with the watermark (%d) past every event pending when it was kept (%d)", s.Watermark(), s.pendingUntil)
+	}
+	// A copy of a pending event is still a duplicate, now through the
+	// remembered keys.
+	if got := s.Add("u", Event{TimeMs: t0 + 199*min_, ID: "a199"}); got != Duplicate {
+		t.Fatalf("copy of a pending event: %v, want duplicate", got)
+	}
+}
+
+// TestStreamAdvanceDueKeepsPendingMapOff: on a sparse stream, where the
+// watermark moves more than the dedup window between a caller's Advances
+// (a Kafka poll batch can span hours of event time), the window forgets
+// keys of pending events and Add keeps the pending map most of the time;
+// advancing whenever AdvanceDue says so, it never needs the map.
+func TestStreamAdvanceDueKeepsPendingMapOff(t *testing.T) {
+	run := func(advance func(i int, s *Stream) bool) (withMap int) {
+		s := NewStream(DefaultRules(), 10*min_)
+		s.SetDedup(Dedup{WindowMs: hour, MaxKeys: 1 << 20})
+		for i := 0; i < 5000; i++ {
+			// 40 users, an event every 2 minutes, a little disorder.
+			at := t0 + int64(i)*2*min_ - int64(i%3)*min_
+			s.Add("u"+strconv.Itoa(i%40), Event{TimeMs: at, Seq: uint64(i), ID: "e" + strconv.Itoa(i)})
+			if s.needPending {
+				withMap++
+			}
+			if advance(i, s) {
+				s.Advance(func(*Session) {})
+			}
+		}
+		return withMap
+	}
+	every := run(func(i int, _ *Stream) bool { return i%100 == 99 }) // 200 minutes a "batch"
+	if every < 2500 {
+		t.Fatalf("advancing every 100 events, %d of 5000 events needed the pending map: the test exercises nothing", every)
+	}
+	if due := run(func(_ int, s *Stream) bool { return s.AdvanceDue() }); due > 0 {
+		t.Fatalf("advancing when AdvanceDue, %d of 5000 events needed the pending map; want 0 (%d advancing every 100)", due, every)
 	}
 }

@@ -48,7 +48,7 @@ type Stream struct {
 	latenessMs int64
 	maxSeenMs  int64
 
-	users   map[string]*streamUser
+	users   userTable
 	due     dueHeap // users by the time at which they need attention
 	pending map[pendingKey]struct{}
 	recent  recentKeys // keys of recently accepted events, see Dedup
@@ -57,8 +57,14 @@ type Stream struct {
 	// was forgotten); otherwise a miss in recent means "not pending", and
 	// the map, a third of Add's time, is skipped. pendingFloor is at or
 	// below every pending event's time, so a key older is not pending.
+	// Once kept, the map is needed only until the events pending then are
+	// folded: those after have their keys remembered (until one is
+	// forgotten, which keeps the map again). pendingUntil is the highest
+	// time such an event can have; Advance drops the map once the
+	// watermark is past it.
 	needPending  bool
 	pendingFloor int64
+	pendingUntil int64
 	keepMap      bool              // tests: keep the pending map always, to compare
 	pages        map[string]string // interned page names
 	// onEvent, if set, gets every event as it is folded into its session
@@ -84,10 +90,10 @@ type pendingKey struct{ user, id uint64 }
 
 type streamUser struct {
 	uuid    string
+	uh      uint64         // xxhash of uuid
 	pending []pendingEvent // sorted by (time, id, seq); all >= watermark
 	cur     current        // the session the folded events belong to
-	heapIdx int
-	dueMs   int64
+	heapIdx int            // in Stream.due; -1 if not there
 }
 
 type pendingEvent struct {
@@ -139,11 +145,11 @@ func NewStream(rules Rules, allowedLatenessMs int64) *Stream {
 		rules:        rules,
 		latenessMs:   allowedLatenessMs,
 		maxSeenMs:    math.MinInt64,
-		users:        make(map[string]*streamUser),
 		pending:      make(map[pendingKey]struct{}),
 		pages:        make(map[string]string),
 		needPending:  true,
 		pendingFloor: math.MinInt64,
+		pendingUntil: math.MinInt64,
 	}
 }
 
@@ -174,18 +180,19 @@ func (s *Stream) SetDedup(d Dedup) {
 	}
 }
 
-// keepPending starts keeping the pending map, from every pending event.
+// keepPending starts keeping the pending map, from every pending event,
+// at least until the watermark passes the events pending now.
 func (s *Stream) keepPending() {
+	s.pendingUntil = max(s.pendingUntil, s.maxSeenMs)
 	if s.needPending {
 		return
 	}
 	s.needPending = true
-	for _, u := range s.users {
-		uh := xxhash.Sum64String(u.uuid)
+	s.users.each(func(u *streamUser) {
 		for i := range u.pending {
-			s.pending[pendingKey{uh, xxhash.Sum64String(u.pending[i].id)}] = struct{}{}
+			s.pending[pendingKey{u.uh, xxhash.Sum64String(u.pending[i].id)}] = struct{}{}
 		}
-	}
+	})
 }
 
 // dropPendingIfCovered stops keeping the pending map if every pending
@@ -196,9 +203,15 @@ func (s *Stream) dropPendingIfCovered() {
 	}
 	for k := range s.pending {
 		if !s.recent.has(k) {
+			s.pendingUntil = max(s.pendingUntil, s.maxSeenMs)
 			return
 		}
 	}
+	s.dropPending()
+}
+
+// dropPending stops keeping the pending map.
+func (s *Stream) dropPending() {
 	s.needPending = false
 	clear(s.pending)
 }
@@ -237,7 +250,7 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		s.stats.Late++
 		return Late
 	}
-	u := s.users[uuid]
+	u := s.users.get(key.user, uuid)
 	if u != nil {
 		if s.needPending {
 			if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
@@ -247,8 +260,8 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		}
 	} else {
 		uuid = strings.Clone(uuid)
-		u = &streamUser{uuid: uuid, heapIdx: -1}
-		s.users[uuid] = u
+		u = &streamUser{uuid: uuid, uh: key.user, heapIdx: -1}
+		s.users.put(u)
 	}
 	if s.needPending {
 		s.pending[key] = struct{}{}
@@ -266,8 +279,12 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 			p.ext.raw = strings.Clone(ev.Raw)
 		}
 	}
-	i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
-	u.pending = slices.Insert(u.pending, i, p)
+	if n := len(u.pending); n == 0 || cmpPending(u.pending[n-1], p) < 0 {
+		u.pending = append(u.pending, p) // in order, the common case
+	} else {
+		i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
+		u.pending = slices.Insert(u.pending, i, p)
+	}
 	if ev.TimeMs > s.maxSeenMs {
 		s.maxSeenMs = ev.TimeMs
 	}
@@ -319,6 +336,25 @@ func (s *Stream) intern(page string) string {
 	return p
 }
 
+// AdvanceDue reports whether the watermark has moved more than half the
+// dedup window since the last Advance. A caller should Advance then, which
+// changes no outcome and keeps Add fast: the pending floor moves only at
+// an Advance, and once the window forgets keys at or above it (they may be
+// pending events') Add keeps the pending map, a fifth of its time, until
+// the events pending then are folded. Advancing once per Kafka poll batch
+// was not enough when a batch spans hours of event time: the map was kept
+// for 95% of a sparse topic's events.
+func (s *Stream) AdvanceDue() bool {
+	w := s.Watermark()
+	switch {
+	case s.recent.d.MaxKeys <= 0 || w == math.MinInt64:
+		return false
+	case s.pendingFloor == math.MinInt64:
+		return true
+	}
+	return w-s.pendingFloor > s.recent.d.WindowMs/2
+}
+
 // Advance emits every session the watermark has closed.
 func (s *Stream) Advance(emit func(*Session)) {
 	w := s.Watermark()
@@ -326,12 +362,19 @@ func (s *Stream) Advance(emit func(*Session)) {
 	// accepted at or above the watermark.
 	defer func() { s.pendingFloor = max(s.pendingFloor, w) }()
 	for len(s.due) > 0 && s.due[0].dueMs < w {
-		u := s.due[0]
+		u := s.due[0].u
 		s.settle(u, w, emit)
 		if deadline, reason := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs, u.cur.lastMark); u.cur.count > 0 && w > deadline {
 			s.emit(u, reason, emit)
 		}
 		s.schedule(u)
+	}
+	// Every event pending when the map was last kept is folded now: the
+	// pending ones have their keys remembered. Without this, one key
+	// forgotten early (before the first Advance every key is at or above
+	// the floor) kept the map, a fifth of Add's time, for the whole run.
+	if s.needPending && w > s.pendingUntil && s.recent.d.MaxKeys > 0 && !s.keepMap {
+		s.dropPending()
 	}
 }
 
@@ -342,10 +385,7 @@ func (s *Stream) Advance(emit func(*Session)) {
 // but keeps its watermark, counts and remembered keys (so a copy of a
 // drained event re-sent later is still a duplicate).
 func (s *Stream) Drain(endMs int64, emit func(*Session)) {
-	users := make([]*streamUser, 0, len(s.users))
-	for _, u := range s.users {
-		users = append(users, u)
-	}
+	users := s.users.all()
 	// A deterministic emit order, whatever the map did.
 	slices.SortFunc(users, func(a, b *streamUser) int { return strings.Compare(a.uuid, b.uuid) })
 	for _, u := range users {
@@ -358,7 +398,7 @@ func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 			s.emit(u, reason, emit)
 		}
 	}
-	clear(s.users)
+	s.users.clear()
 	s.due = s.due[:0]
 	clear(s.pending)
 	s.pendingFloor = s.Watermark()
@@ -369,10 +409,6 @@ func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 // their final order, emitting the sessions they split off.
 func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	n := 0
-	var uh uint64
-	if s.needPending {
-		uh = xxhash.Sum64String(u.uuid)
-	}
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
@@ -381,7 +417,7 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 		}
 		s.foldIn(u, p)
 		if s.needPending {
-			delete(s.pending, pendingKey{uh, xxhash.Sum64String(p.id)})
+			delete(s.pending, pendingKey{u.uh, xxhash.Sum64String(p.id)})
 		}
 		n++
 	}
@@ -458,17 +494,12 @@ func (s *Stream) schedule(u *streamUser) {
 		if u.heapIdx >= 0 {
 			s.due.remove(u.heapIdx)
 		}
-		delete(s.users, u.uuid)
+		s.users.remove(u)
 		return
 	}
-	u.dueMs = due
-	if u.heapIdx >= 0 {
-		s.due.fix(u.heapIdx)
-	} else {
-		s.due.push(u)
-	}
+	s.due.set(u, due)
 }
 
 // OpenSessions is the number of users with events not yet in an emitted
 // session.
-func (s *Stream) OpenSessions() int { return len(s.users) }
+func (s *Stream) OpenSessions() int { return s.users.len() }

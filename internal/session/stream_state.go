@@ -43,7 +43,7 @@ func (s *Stream) AppendState(b []byte) []byte {
 	b = appendStr(b, s.rules.StartOn)
 	b = appendStr(b, s.rules.EndOn)
 	b = appendStr(b, s.rules.Attrs)
-	users := make([]*streamUser, 0, len(s.users))
+	users := s.users.all()
 	dict := map[string]uint64{}
 	var pages []string
 	page := func(p string) uint64 {
@@ -54,9 +54,6 @@ func (s *Stream) AppendState(b []byte) []byte {
 			pages = append(pages, p)
 		}
 		return i
-	}
-	for _, u := range s.users {
-		users = append(users, u)
 	}
 	// Sorted so the same state always gives the same bytes.
 	slices.SortFunc(users, func(a, b *streamUser) int { return strings.Compare(a.uuid, b.uuid) })
@@ -187,6 +184,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
 		u := &streamUser{uuid: d.str(), heapIdx: -1}
+		u.uh = xxhash.Sum64String(u.uuid)
 		c := &u.cur
 		c.count = d.varint()
 		if c.count > 0 {
@@ -207,7 +205,6 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			}
 		}
 		u.pending = make([]pendingEvent, d.count())
-		uh := xxhash.Sum64String(u.uuid)
 		for j := range u.pending {
 			p := &u.pending[j]
 			p.timeMs = d.varint()
@@ -220,7 +217,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 					p.ext = &x
 				}
 			}
-			s.pending[pendingKey{uh, xxhash.Sum64String(p.id)}] = struct{}{}
+			s.pending[pendingKey{u.uh, xxhash.Sum64String(p.id)}] = struct{}{}
 		}
 		if d.err != nil {
 			break
@@ -228,7 +225,11 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 		for _, p := range u.pending {
 			s.intern(p.page)
 		}
-		s.users[u.uuid] = u
+		if s.users.get(u.uh, u.uuid) != nil {
+			d.fail() // a user twice: not a state AppendState writes
+			break
+		}
+		s.users.put(u)
 		s.schedule(u)
 	}
 	if withKeys && d.err == nil {
@@ -262,11 +263,11 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 		return nil, d.err
 	}
 	s.pendingFloor = math.MaxInt64
-	for _, u := range s.users {
+	s.users.each(func(u *streamUser) {
 		if len(u.pending) > 0 {
 			s.pendingFloor = min(s.pendingFloor, u.pending[0].timeMs)
 		}
-	}
+	})
 	s.pendingFloor = min(s.pendingFloor, s.Watermark())
 	s.dropPendingIfCovered()
 	return s, nil
