@@ -200,6 +200,11 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	if err := step(iceberg.TableSessions, func(ids []int32) (iceberg.Commit, progress, bool) {
 		prog := progress{topic: topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
 		sessions = sessions[:0]
+		n := 0
+		for _, id := range ids {
+			n += len(out[id].sessions)
+		}
+		sessions = slices.Grow(sessions, n)
 		for _, id := range ids {
 			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = next[id], ckpt[id], counters[id]
 			var err error

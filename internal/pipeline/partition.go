@@ -113,6 +113,9 @@ type partition struct {
 	parser  decode.Decoder // this partition's own: partitions are processed concurrently
 	marker  *rule.Marker   // the boundary rules (nil if none); its own too
 	attrBuf []byte         // the rules' attribute input of the record in hand
+	// fields is the record in hand's parse: a local would escape to the
+	// heap (Parse is an interface call), one allocation per record.
+	fields event.Fields
 
 	check inputCheck // for the advice (advice.go)
 }
@@ -184,8 +187,9 @@ func (p *partition) process(r *Record) {
 	p.next = r.Offset + 1
 	p.lastKafkaTsMs = max(p.lastKafkaTsMs, r.TimestampMs)
 	p.check.records++
-	var f event.Fields
-	reason := p.parser.Parse(r.Value, &f)
+	f := &p.fields
+	*f = event.Fields{}
+	reason := p.parser.Parse(r.Value, f)
 	var why string
 	switch {
 	case reason != event.OK:
@@ -290,7 +294,12 @@ func (p *partition) counters() Counters {
 // takeOutput hands over the rows since the last call.
 func (p *partition) takeOutput() ([]session.Session, []int64, []LateRow, []RejectedRow) {
 	s, c, l, r := p.sessions, p.closedAtMs, p.late, p.rejected
-	p.sessions, p.closedAtMs, p.pages, p.late, p.rejected = nil, nil, nil, nil, nil
+	// The next commit's output is likely as large as this one's: growing
+	// it from nothing by appends copied it about twice over.
+	p.sessions = make([]session.Session, 0, len(s))
+	p.closedAtMs = make([]int64, 0, len(c))
+	p.pages = make([]string, 0, len(p.pages))
+	p.late, p.rejected = nil, nil
 	return s, c, l, r
 }
 
