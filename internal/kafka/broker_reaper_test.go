@@ -46,8 +46,9 @@ func membersOf(t *testing.T, adm *kadm.Client, group string) (stable bool, owns 
 // the rebalance with victim counted (its JoinGroup is parked) and the
 // leader gives victim some of doomed's partitions. It returns how many
 // partitions victim holds once the group is Stable again, and whether it
-// still holds them hold later.
-func killMidJoin(t *testing.T, cluster *kfake.Cluster, addrs []string, group string, hold time.Duration) (held int, kept bool) {
+// still holds them hold later; settled is false when the group was not
+// Stable without doomed within settleWait (then held and kept mean nothing).
+func killMidJoin(t *testing.T, cluster *kfake.Cluster, addrs []string, group string, hold time.Duration) (held int, kept, settled bool) {
 	t.Helper()
 	const session = time.Second
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
@@ -100,18 +101,32 @@ func killMidJoin(t *testing.T, cluster *kfake.Cluster, addrs []string, group str
 			v.cl.PollFetches(ctx)
 		}
 	}()
-	waitFor(t, 15*time.Second, "victim to die in its JoinGroup and the group to settle without doomed", func() bool {
+	deadline := time.Now().Add(settleWait)
+	for {
 		stable, owns := membersOf(t, adm, group)
-		_, hasDoomed := owns["doomed"]
-		return victimKilled.Load() && stable && !hasDoomed
-	})
-	_, owns := membersOf(t, adm, group)
-	held = owns["victim"]
+		if _, hasDoomed := owns["doomed"]; victimKilled.Load() && stable && !hasDoomed {
+			held = owns["victim"]
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, false, false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	time.Sleep(hold)
-	_, owns = membersOf(t, adm, group)
+	_, owns := membersOf(t, adm, group)
 	_, kept = owns["victim"]
-	return held, kept
+	return held, kept, true
 }
+
+// settleWait bounds killMidJoin's wait for the group to be Stable without
+// doomed: longer than the members' rebalance timeout (20 s), after which
+// kfake drops whoever has not joined or synced. A loaded machine can need
+// that: on bare kfake, survivor's session timer keeps running while its
+// JoinGroup is parked (see broker_parked_join.go), so a slow rebalance
+// drops survivor and leaves the dead victim as the leader nobody hears a
+// SyncGroup from until the rebalance timeout.
+const settleWait = 25 * time.Second
 
 // TestBrokerDropsMemberKilledMidJoin: a member killed while its JoinGroup is
 // parked at kfake can stay in the group with partitions for good, since kfake
@@ -133,7 +148,13 @@ func TestBrokerDropsMemberKilledMidJoin(t *testing.T) {
 		// Whether kfake starts the timer is a coin toss (a select
 		// between two ready channels): try until it keeps the member.
 		for attempt := 1; attempt <= 8; attempt++ {
-			held, kept := killMidJoin(t, c, addrs, fmt.Sprintf("midjoin-%d", attempt), hold)
+			held, kept, settled := killMidJoin(t, c, addrs, fmt.Sprintf("midjoin-%d", attempt), hold)
+			if !settled {
+				// kfake's other timer bug (a parked survivor
+				// dropped) got in first: this attempt shows nothing.
+				t.Logf("attempt %d: the group did not settle without doomed within %s", attempt, settleWait)
+				continue
+			}
 			t.Logf("attempt %d: the dead member held %d partitions; still in the group %s later: %v", attempt, held, hold, kept)
 			if kept && held > 0 {
 				return
@@ -144,12 +165,23 @@ func TestBrokerDropsMemberKilledMidJoin(t *testing.T) {
 	t.Run("broker", func(t *testing.T) {
 		b := startBroker(t, BrokerConfig{})
 		mustCreateTopic(t, b, "midjoin", 4)
-		for attempt := 1; attempt <= 3; attempt++ {
-			held, kept := killMidJoin(t, b.Cluster(), b.Addrs(), fmt.Sprintf("midjoin-%d", attempt), hold)
+		settled := 0
+		for attempt := 1; attempt <= 6 && settled < 3; attempt++ {
+			held, kept, ok := killMidJoin(t, b.Cluster(), b.Addrs(), fmt.Sprintf("midjoin-%d", attempt), hold)
+			if !ok {
+				// A starved machine can stretch the rebalance past
+				// settleWait; that says nothing of the dead member.
+				t.Logf("attempt %d: the group did not settle without the dead members within %s", attempt, settleWait)
+				continue
+			}
+			settled++
 			t.Logf("attempt %d: the dead member held %d partitions; still in the group %s later: %v", attempt, held, hold, kept)
 			if kept {
 				t.Fatalf("attempt %d: the broker kept a member killed mid-join for %s, three times its session timeout", attempt, hold)
 			}
+		}
+		if settled == 0 {
+			t.Fatalf("the group never settled without the dead members, in 6 attempts of %s each", settleWait)
 		}
 	})
 }
