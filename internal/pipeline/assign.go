@@ -18,6 +18,7 @@ const noOffset int64 = -1
 // how far the late and rejected tables already got (see
 // docs/commit-protocol.md).
 func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64, error) {
+	p.awaitCommit(ctx) // it may drop partitions: before new ones come
 	prog := map[string]progress{}
 	for _, t := range p.tables() {
 		pr, err := p.loadProgress(ctx, t)
@@ -128,6 +129,7 @@ func (p *Pipeline) loadProgress(ctx context.Context, table string) (progress, er
 // OnRevoked commits before partitions move (unless they were lost or we
 // are fenced, when another member may own them already) and drops them.
 func (p *Pipeline) OnRevoked(ctx context.Context, ids []int32, lost bool) {
+	p.awaitCommit(ctx)
 	if !lost && !p.fenced && (p.dirty || p.stateBehind(ids)) {
 		p.handover, p.dirty = true, true
 		err := p.commit(ctx)

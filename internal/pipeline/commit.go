@@ -22,34 +22,77 @@ import (
 // Partitions another writer has taken over are dropped on the way
 // (dropContested) and the rest is committed; then it returns a *fenceError
 // naming them (errors.Is errFenced), after a successful commit of the rest.
-func (p *Pipeline) commit(ctx context.Context) (err error) {
+// It first finishes a commit the loop has in flight (commit_async.go).
+func (p *Pipeline) commit(ctx context.Context) error {
+	p.awaitCommit(ctx)
+	c, err := p.prepareCommit()
+	if c == nil {
+		return err
+	}
+	c.err = p.writeCommit(ctx, c)
+	return p.finishCommit(ctx, c)
+}
+
+// pendingCommit is one commit: what prepareCommit takes out of the
+// partitions, on the loop; what writeCommit, which may run on a goroutine
+// of its own, found and wrote; finishCommit then applies that, on the loop.
+type pendingCommit struct {
+	started    time.Time
+	seq        int64
+	ids        []int32 // the partitions it covers; writeCommit leaves those still ours
+	records    int64   // processed since the commit before
+	writeState bool    // it writes the partitions' state (entries) as ckptName
+	entries    []partitionCheckpoint
+	ckptName   string
+	ckpt       map[int32]string // the checkpoint each partition's commit names
+	next       map[int32]int64
+	counters   map[int32]Counters
+	out        map[int32]partitionOutput
+
+	// Set by writeCommit.
+	ckptURI    string // written by this commit (writeState)
+	ckptSize   int
+	ckptTook   time.Duration
+	ckptAt     time.Time
+	contested  []int32     // partitions another writer has taken over
+	fenced     *fenceError // the first of them found
+	sessions   int
+	endReasons map[string]int64
+	visible    time.Time // when its last snapshot landed
+	err        error
+
+	// Set for a commit in flight (commit_async.go).
+	done      chan struct{} // closed when writeCommit has returned
+	cancelled bool          // the loop's context was done by then
+}
+
+// prepareCommit takes everything processed since the last commit out of
+// the committable partitions, on the loop. It returns nil and the reason
+// when there is nothing to commit.
+func (p *Pipeline) prepareCommit() (*pendingCommit, error) {
 	if p.fenced {
-		return errFenced
+		return nil, errFenced
 	}
 	if !p.dirty || len(p.parts) == 0 {
-		return nil
+		return nil, nil
 	}
 	ids := p.committable()
 	if len(ids) == 0 {
-		return nil // every partition is still replaying: its output is committed already
+		return nil, nil // every partition is still replaying: its output is committed already
 	}
-	started := time.Now()
 	p.seq++
+	c := &pendingCommit{started: time.Now(), seq: p.seq, ids: ids, records: p.sinceCommit,
+		next: map[int32]int64{}, counters: map[int32]Counters{}, out: map[int32]partitionOutput{}}
 	p.adoptCheckpoint()
-	writeState := p.checkpointNow(ids)
-
-	var entries []partitionCheckpoint
-	next := map[int32]int64{}
-	counters := map[int32]Counters{}
-	out := map[int32]partitionOutput{}
+	c.writeState = p.checkpointNow(ids)
 	for _, id := range ids {
 		part := p.parts[id]
-		if writeState {
-			entries = append(entries, part.checkpointEntry())
+		if c.writeState {
+			c.entries = append(c.entries, part.checkpointEntry())
 		}
-		next[id] = part.next
+		c.next[id] = part.next
 		part.observe(p.cfg.Metrics) // sessions a drain just closed, too
-		counters[id] = part.counters()
+		c.counters[id] = part.counters()
 		var o partitionOutput
 		o.sessions, o.closedAt, o.late, o.rejected = part.takeOutput()
 		o.events = part.takeEvents()
@@ -60,60 +103,60 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		// never move those offsets back, or whoever restores next writes
 		// them again.
 		o.lateAt, o.rejectedAt = max(part.next, part.lateDone), max(part.next, part.rejectedDone)
-		out[id] = o
+		c.out[id] = o
 	}
 	// The output is out of the partitions now. If this commit fails, no
 	// later one may go ahead without it: it would move the offsets past
-	// rows never written. Drop the state as when fenced; it is reloaded
-	// from the tables (a restart or a rejoin replays from the last commit).
-	// Contested partitions are not a failure: their rows are another
-	// writer's to commit.
-	defer func() {
-		var fe *fenceError
-		if err != nil && !errors.As(err, &fe) {
-			p.fenced = true
+	// rows never written. finishCommit then drops the state as when
+	// fenced; it is reloaded from the tables (a restart or a rejoin
+	// replays from the last commit).
+	p.sinceCommit, p.dirty = 0, false
+	if c.writeState {
+		c.ckptName = p.checkpointName()
+	} else {
+		if p.background == nil {
+			if id, due := p.stalestCheckpoint(ids); due {
+				p.startCheckpoint(p.runCtx, []int32{id})
+			}
 		}
-	}()
-	if !writeState && p.background == nil {
-		if id, due := p.stalestCheckpoint(ids); due {
-			p.startCheckpoint(p.runCtx, []int32{id})
+		// The checkpoint each partition's commit names: the last one
+		// written, from which a restore re-reads (replay.go).
+		c.ckpt = make(map[int32]string, len(ids))
+		for _, id := range ids {
+			c.ckpt[id] = p.parts[id].ckptURI
 		}
 	}
-	if writeState {
-		uri, size, err := p.writeCheckpoint(ctx, p.checkpointName(), entries)
+	return c, nil
+}
+
+// writeCommit writes c: its checkpoint, then each table's rows and
+// progress. It touches nothing of the Pipeline but the configuration, the
+// warehouse and what we expect of the tables (expected,
+// expectedCheckpoint), which belong to the commit while it runs: it may
+// run while the loop goes on processing the next records.
+func (p *Pipeline) writeCommit(ctx context.Context, c *pendingCommit) error {
+	if c.writeState {
+		uri, size, err := p.writeCheckpoint(ctx, c.ckptName, c.entries)
 		if err != nil {
 			return err
 		}
 		// Everything so far was the checkpoint: state, compression, file.
-		p.cfg.Metrics.Checkpoint(size, time.Since(started))
-		now, raw := time.Now(), 0
-		for _, e := range entries {
-			raw += len(e.state)
+		c.ckptURI, c.ckptSize, c.ckptTook, c.ckptAt = uri, size, time.Since(c.started), time.Now()
+		c.ckpt = make(map[int32]string, len(c.ids))
+		for _, id := range c.ids {
+			c.ckpt[id] = uri
 		}
-		for _, e := range entries {
-			part := p.parts[e.partition]
-			part.ckptURI, part.ckptNext, part.ckptAt = uri, e.next, now
-			part.ckptBytes = size * len(e.state) / max(raw, 1)
-		}
-	}
-	// The checkpoint each partition's commit names: this commit's, or the
-	// last one written, from which a restore re-reads (replay.go).
-	ckpt := make(map[int32]string, len(ids))
-	for _, id := range ids {
-		ckpt[id] = p.parts[id].ckptURI
 	}
 
-	var contested []int32
-	var fenced *fenceError
 	drop := func(fe *fenceError) {
-		p.dropContested(fe.partitions)
-		contested = append(contested, fe.partitions...)
-		ids = slices.DeleteFunc(ids, func(id int32) bool { return slices.Contains(fe.partitions, id) })
-		if fenced == nil {
-			fenced = fe
+		p.forgetExpected(fe.partitions)
+		c.contested = append(c.contested, fe.partitions...)
+		c.ids = slices.DeleteFunc(c.ids, func(id int32) bool { return slices.Contains(fe.partitions, id) })
+		if c.fenced == nil {
+			c.fenced = fe
 		}
 		p.cfg.Logger.Warn("fenced: another writer has taken over partitions of ours; dropped their state, committing the rest",
-			"partitions", fe.partitions, "table", fe.table, "writer", p.writer, "reason", fe.detail, "keeping", ids)
+			"partitions", fe.partitions, "table", fe.table, "writer", p.writer, "reason", fe.detail, "keeping", c.ids)
 	}
 	// Before writing anything, drop what another writer has moved on any
 	// table: a late or rejected snapshot of a partition that is no longer
@@ -131,13 +174,12 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 			return err
 		}
 		loaded[table] = b
-		base := b.progress
 		prog := progress{offsets: map[int32]int64{}}
-		for _, id := range ids {
-			prog.offsets[id] = next[id]
+		for _, id := range c.ids {
+			prog.offsets[id] = c.next[id]
 		}
 		var fe *fenceError
-		if _, ferr := p.checkFence(table, base, prog); errors.As(ferr, &fe) {
+		if _, ferr := p.checkFence(table, b.progress, prog); errors.As(ferr, &fe) {
 			drop(fe)
 		}
 	}
@@ -145,12 +187,12 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	// step commits one table for the partitions still ours; on a fence it
 	// drops the contested ones and commits the rest.
 	step := func(table string, build func(ids []int32) (iceberg.Commit, progress, bool)) error {
-		for len(ids) > 0 {
-			c, prog, ok := build(ids)
+		for len(c.ids) > 0 {
+			ic, prog, ok := build(c.ids)
 			if !ok {
 				return nil // no rows for this table
 			}
-			err := p.commitTable(ctx, c, prog, loaded[table])
+			err := p.commitTable(ctx, ic, prog, loaded[table])
 			delete(loaded, table) // used once: after a fence, reload
 			var fe *fenceError
 			if !errors.As(err, &fe) {
@@ -160,7 +202,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		}
 		return nil
 	}
-	topic := p.cfg.Kafka.Topic
+	out, topic := c.out, p.cfg.Kafka.Topic
 	if err := step(iceberg.TableLate, func(ids []int32) (iceberg.Commit, progress, bool) {
 		prog := progress{topic: topic, offsets: map[int32]int64{}}
 		var rows []iceberg.LateRow
@@ -206,7 +248,7 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		}
 		sessions = slices.Grow(sessions, n)
 		for _, id := range ids {
-			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = next[id], ckpt[id], counters[id]
+			prog.offsets[id], prog.checkpoints[id], prog.counters[id] = c.next[id], c.ckpt[id], c.counters[id]
 			var err error
 			if sessions, err = appendSessionRows(sessions, out[id].sessions, p.cfg.RuleSet); err != nil {
 				p.cfg.Logger.Error("session attributes", "error", err) // engine-made state: cannot happen
@@ -216,9 +258,40 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	}); err != nil {
 		return err
 	}
+	c.visible = time.Now()
+	c.sessions = len(sessions)
+	c.endReasons = map[string]int64{}
+	for i := range sessions {
+		c.endReasons[sessions[i].EndReason]++
+	}
+	return nil
+}
+
+// finishCommit applies what writeCommit did, on the loop, and returns its
+// error: a *fenceError if it dropped partitions to another writer. ctx
+// serves only the lag look-up of the metrics.
+func (p *Pipeline) finishCommit(ctx context.Context, c *pendingCommit) error {
+	p.dropContested(c.contested)
+	if c.err != nil {
+		p.fenced = true // its output is gone from the partitions: see prepareCommit
+		return c.err
+	}
+	if c.ckptURI != "" {
+		p.cfg.Metrics.Checkpoint(c.ckptSize, c.ckptTook)
+		raw := 0
+		for _, e := range c.entries {
+			raw += len(e.state)
+		}
+		for _, e := range c.entries {
+			if part := p.parts[e.partition]; part != nil {
+				part.ckptURI, part.ckptNext, part.ckptAt = c.ckptURI, e.next, c.ckptAt
+				part.ckptBytes = c.ckptSize * len(e.state) / max(raw, 1)
+			}
+		}
+	}
+	ids := c.ids
 	if len(ids) == 0 { // everything was contested: nothing of ours committed
-		p.sinceCommit, p.dirty = 0, false
-		return fenced
+		return c.fenceResult()
 	}
 
 	ours := make(map[int32]int64, len(ids))
@@ -226,16 +299,16 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	var open int64
 	var closedAt []int64
 	for _, id := range ids {
-		ours[id] = next[id]
-		late += len(out[id].late)
-		rejected += len(out[id].rejected)
-		open += counters[id].Open
-		closedAt = append(closedAt, out[id].closedAt...)
+		ours[id] = c.next[id]
+		late += len(c.out[id].late)
+		rejected += len(c.out[id].rejected)
+		open += c.counters[id].Open
+		closedAt = append(closedAt, c.out[id].closedAt...)
 	}
 	p.src.CommitOffsets(ours) // monitoring only; never waits (a rebalance would stall us)
-	visible := time.Now().UnixMilli()
-	info := CommitInfo{Seq: p.seq, Partitions: len(ids), Records: p.sinceCommit, Sessions: len(sessions), Late: late,
-		Rejected: rejected, OpenEvents: open, StateBytes: p.stateBytes(ids), StateWritten: writeState, Duration: time.Since(started)}
+	visible := c.visible.UnixMilli()
+	info := CommitInfo{Seq: c.seq, Partitions: len(ids), Records: c.records, Sessions: c.sessions, Late: late,
+		Rejected: rejected, OpenEvents: open, StateBytes: p.stateBytes(ids), StateWritten: c.writeState, Duration: c.visible.Sub(c.started)}
 	for _, at := range closedAt {
 		info.CloseToVisible = append(info.CloseToVisible, time.Duration(visible-at)*time.Millisecond)
 	}
@@ -249,14 +322,10 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes, "state_written", info.StateWritten,
 		"commit_ms", info.Duration.Milliseconds(), "lag", info.Lag)
 	if m := p.cfg.Metrics; m != nil {
-		byReason := map[string]int64{}
-		for i := range sessions {
-			byReason[sessions[i].EndReason]++
-		}
-		for r, n := range byReason {
+		for r, n := range c.endReasons {
 			m.AddSessions(r, n)
 		}
-		m.Committed(metrics.Commit{Time: time.Now(), Records: info.Records, Sessions: info.Sessions, Late: info.Late,
+		m.Committed(metrics.Commit{Time: c.visible, Records: info.Records, Sessions: info.Sessions, Late: info.Late,
 			Rejected: info.Rejected, DurationMs: info.Duration.Milliseconds(), Lag: info.Lag, StateBytes: info.StateBytes})
 		m.CloseToVisible(info.CloseToVisible)
 		p.reportOpen()
@@ -266,15 +335,21 @@ func (p *Pipeline) commit(ctx context.Context) (err error) {
 	// the close-to-visible tail worse in bench/freshness, 96-97% within
 	// 2 s against 98.7%: back-to-back commits after a slow one compete
 	// with maintenance for the cores.)
-	p.sinceCommit, p.dirty, p.lastCommit = 0, false, time.Now()
+	p.lastCommit = c.visible
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(info)
 	}
-	if fenced != nil {
-		slices.Sort(contested)
-		return &fenceError{table: fenced.table, partitions: contested, detail: fenced.detail}
+	return c.fenceResult()
+}
+
+// fenceResult is the *fenceError naming every partition c dropped to
+// another writer, or nil.
+func (c *pendingCommit) fenceResult() error {
+	if c.fenced == nil {
+		return nil
 	}
-	return nil
+	slices.Sort(c.contested)
+	return &fenceError{table: c.fenced.table, partitions: c.contested, detail: c.fenced.detail}
 }
 
 // checkpointName is the name of this commit's checkpoint file: each has

@@ -60,16 +60,28 @@ func checkpointDetail(ids []int32, got, want map[int32]string) string {
 // tables. If the group still gives them to us after reclaimAfter, consume
 // rejoins the group to make that happen.
 func (p *Pipeline) dropContested(ids []int32) {
+	if len(ids) == 0 {
+		return
+	}
 	now := time.Now()
+	p.forgetExpected(ids)
 	for _, id := range ids {
 		delete(p.parts, id)
+		p.contested[id] = now
+	}
+	p.cfg.Metrics.SetAssigned(p.owned())
+}
+
+// forgetExpected forgets what we expect of the tables for ids: the first
+// step of dropping them, which the commit that finds them contested takes
+// at once, before it commits the rest (writeCommit).
+func (p *Pipeline) forgetExpected(ids []int32) {
+	for _, id := range ids {
 		for _, m := range p.expected {
 			delete(m, id)
 		}
 		delete(p.expectedCheckpoint, id)
-		p.contested[id] = now
 	}
-	p.cfg.Metrics.SetAssigned(p.owned())
 }
 
 // reclaimAfter is how long a contested partition may stay assigned to us

@@ -25,7 +25,8 @@ var errFenced = errors.New("fenced: another instance has taken over a partition 
 // OnAssigned and OnRevoked from inside Poll and Close, never concurrently
 // with the processing of a batch. Only the partitions of a poll are
 // processed on goroutines of their own (processPoll), each touching
-// nothing but its partition.
+// nothing but its partition, and a commit of the loop is written on one
+// (commit_async.go), touching only what writeCommit says.
 type Pipeline struct {
 	cfg Config
 	wh  *iceberg.Warehouse
@@ -35,8 +36,13 @@ type Pipeline struct {
 	decoders func() (decode.Decoder, error)
 	writer   string // this process, in snapshot summaries and checkpoint names
 	// interrupted is the error of a commit that a stop cut short after
-	// its grace (commitInLoop); stop then has nothing left to commit.
+	// its grace (startCommit); stop then has nothing left to commit.
 	interrupted error
+	// inflight is the commit the loop has in flight (nil if none), and
+	// commitErr the failure of one, for the loop to return
+	// (commit_async.go).
+	inflight  *pendingCommit
+	commitErr error
 
 	parts map[int32]*partition
 	// expected holds, per table and owned partition, the offset the
@@ -115,6 +121,16 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		p.src = src
 		err = p.consume(ctx)
+		// consume can return with a commit in flight (an error of its
+		// own); apply it first.
+		p.awaitCommit(context.WithoutCancel(ctx))
+		if cerr := p.commitErr; cerr != nil && !errors.Is(err, cerr) && p.interrupted == nil {
+			if err == nil || errors.Is(err, errFenced) {
+				err = cerr
+			} else {
+				err = errors.Join(err, cerr)
+			}
+		}
 		src.Close() // revokes everything: OnRevoked commits unless fenced
 		if errors.Is(err, errFenced) {
 			cfg.Logger.Warn("fenced: dropping state and rejoining the group to reload from the tables", "writer", p.writer, "reason", err)
@@ -147,7 +163,7 @@ func (p *Pipeline) reset() {
 		p.expected[t] = map[int32]int64{}
 	}
 	p.expectedCheckpoint = map[int32]string{}
-	p.fenced = false
+	p.fenced, p.commitErr = false, nil
 	p.contested = map[int32]time.Time{}
 	p.sinceCommit, p.dirty = 0, false
 	p.lastCommit = time.Now()
@@ -160,6 +176,13 @@ func (p *Pipeline) consume(ctx context.Context) error {
 	var wait stopWait
 	for {
 		b, err := p.src.Poll(ctx)
+		p.collectCommit(ctx)
+		if cerr := p.commitErr; cerr != nil {
+			if ctx.Err() != nil {
+				return p.stop()
+			}
+			return cerr
+		}
 		if p.fenced {
 			return errFenced
 		}
@@ -186,17 +209,15 @@ func (p *Pipeline) consume(ctx context.Context) error {
 		if len(b.Partitions) > 0 {
 			p.reportOpen()
 		}
-		if !p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval {
+		if !p.dirty && p.inflight == nil && time.Since(p.lastCommit) >= p.cfg.CommitInterval {
 			p.cfg.Metrics.UpToDate()
 			p.lastCommit = time.Now()
 		}
-		if p.sinceCommit >= int64(p.cfg.CommitMaxRecords) || (p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
-			if err := p.commitInLoop(ctx); err != nil && !isContested(err) {
-				if ctx.Err() != nil {
-					return p.stop()
-				}
-				return err
-			}
+		// A commit due by time waits for the one in flight to finish;
+		// one due by size does not go on growing, and waits for it here.
+		full := p.sinceCommit >= int64(p.cfg.CommitMaxRecords)
+		if full || (p.inflight == nil && p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
+			p.startCommit(ctx)
 		}
 		if p.cfg.StopWhenIdle > 0 && time.Since(lastIdleCheck) >= 100*time.Millisecond {
 			lastIdleCheck = time.Now()
@@ -224,18 +245,6 @@ func (p *Pipeline) consume(ctx context.Context) error {
 	}
 }
 
-// commitInLoop is a commit of the poll loop: a stop while it runs lets it
-// finish (commitContext); if it does not within the grace, stop is told.
-func (p *Pipeline) commitInLoop(ctx context.Context) error {
-	cctx, release := commitContext(ctx, p.stopGrace())
-	defer release()
-	err := p.commit(cctx)
-	if err != nil && !isContested(err) && ctx.Err() != nil {
-		p.interrupted = err
-	}
-	return err
-}
-
 func (p *Pipeline) stopGrace() time.Duration {
 	if p.cfg.stopGrace > 0 {
 		return p.cfg.stopGrace
@@ -248,6 +257,10 @@ func (p *Pipeline) stopGrace() time.Duration {
 func (p *Pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	p.awaitCommit(ctx)
+	if err := p.commitErr; err != nil && p.interrupted == nil {
+		return fmt.Errorf("commit before the final one: %w", err)
+	}
 	if p.cfg.Drain && len(p.parts) > 0 {
 		endMs, err := p.drainEnd(ctx)
 		if err != nil {
