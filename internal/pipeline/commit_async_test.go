@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
-	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/metrics"
 )
 
@@ -100,20 +99,4 @@ func TestLoopProcessesWhileCommitting(t *testing.T) {
 	if a.Records != int64(len(lines)) || !a.Holds() {
 		t.Fatalf("produced %d; %s", len(lines), a)
 	}
-}
-
-// produce sends lines keyed by keys, as produceLines does, from any
-// goroutine.
-func produce(ctx context.Context, b *kafka.Broker, lines, keys [][]byte) error {
-	pr, err := kafka.NewProducer(ctx, kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)
-	if err != nil {
-		return err
-	}
-	defer pr.Close()
-	for i := range lines {
-		if err := pr.Send(ctx, keys[i], lines[i]); err != nil {
-			return err
-		}
-	}
-	return pr.Flush(ctx)
 }

@@ -67,19 +67,24 @@ func startBroker(t *testing.T, partitions int32) *kafka.Broker {
 // produceLines sends lines keyed by uuid, the way sessionize produce does.
 func produceLines(t *testing.T, b *kafka.Broker, lines [][]byte, keys [][]byte) {
 	t.Helper()
-	pr, err := kafka.NewProducer(t.Context(), kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)
-	if err != nil {
+	if err := produce(t.Context(), b, lines, keys); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// produce is produceLines for any goroutine: it returns the error.
+func produce(ctx context.Context, b *kafka.Broker, lines, keys [][]byte) error {
+	pr, err := kafka.NewProducer(ctx, kafka.ProducerConfig{Servers: b.Addrs(), Topic: "clickstream"}, nil)
+	if err != nil {
+		return err
 	}
 	defer pr.Close()
 	for i := range lines {
-		if err := pr.Send(t.Context(), keys[i], lines[i]); err != nil {
-			t.Fatal(err)
+		if err := pr.Send(ctx, keys[i], lines[i]); err != nil {
+			return err
 		}
 	}
-	if err := pr.Flush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	return pr.Flush(ctx)
 }
 
 // generated returns n generated records (lines and uuid keys).
