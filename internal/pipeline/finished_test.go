@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sessionize/sessionize/internal/kafka"
 )
@@ -335,4 +337,44 @@ func TestStopWhenIdleOwningNothing(t *testing.T) {
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestStopWhenIdleDoesNotAskWhileReading: --stop-when-idle asks the broker
+// for the topic's ends only after a poll that brought nothing. Asking
+// after every poll put a ListOffsets round trip (retried with backoff
+// while the broker fails requests) between the polls of a busy loop: with
+// the broker answering ListOffsets slowly here, the drain of a preloaded
+// topic made one per poll.
+func TestStopWhenIdleDoesNotAskWhileReading(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drains a topic with slow ListOffsets answers")
+	}
+	b := startBroker(t, 3)
+	lines, keys := generated(t, 6_000, 100, 5)
+	produceLines(t, b, lines, keys)
+
+	c := b.Cluster()
+	var listOffsets atomic.Int64
+	c.ControlKey(int16(kmsg.ListOffsets), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		listOffsets.Add(1)
+		c.SleepControl(func() { time.Sleep(100 * time.Millisecond) })
+		return nil, nil, false
+	})
+
+	wh := t.TempDir()
+	cfg := runConfig(t, b, wh)
+	cfg.Kafka.MaxPollRecords = 50 // 120 polls with records
+	cfg.CommitInterval = time.Minute
+	cfg.CommitMaxRecords = 100_000 // one commit, the final one
+	cfg.StopWhenIdle = 500 * time.Millisecond
+	runToEnd(t, cfg, 2*time.Minute)
+	assertExactlyOnce(t, wh, lines, len(lines))
+	// What is left: the client's own look-ups, the idle checks at the end
+	// (every 100 ms for StopWhenIdle, each 100 ms slow) and the final
+	// commit's.
+	if n := listOffsets.Load(); n > 30 {
+		t.Fatalf("the run sent %d ListOffsets requests while it drained 120 polls of records: it asked for the topic's ends while it had records to process", n)
+	}
+	t.Logf("%d ListOffsets requests", listOffsets.Load())
 }

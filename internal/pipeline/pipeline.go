@@ -219,13 +219,19 @@ func (p *Pipeline) consume(ctx context.Context) error {
 		if full || (p.inflight == nil && p.dirty && time.Since(p.lastCommit) >= p.cfg.CommitInterval) {
 			p.startCommit(ctx)
 		}
-		if p.cfg.StopWhenIdle > 0 && time.Since(lastIdleCheck) >= 100*time.Millisecond {
+		// A poll that brought records is work, without asking the broker
+		// for the topic's ends: that round trip (retried with backoff
+		// while the broker fails requests) would hold up reading.
+		if p.cfg.StopWhenIdle > 0 && b.Len() > 0 {
+			idleSince = time.Time{}
+			wait.busy()
+		} else if p.cfg.StopWhenIdle > 0 && time.Since(lastIdleCheck) >= 100*time.Millisecond {
 			lastIdleCheck = time.Now()
 			atEnd, err := p.idleAtEnd(ctx)
 			switch {
 			case err != nil:
 				idleSince = time.Time{} // a failed look-up is not idleness, nor work
-			case !atEnd || b.Len() > 0:
+			case !atEnd:
 				idleSince = time.Time{}
 				wait.busy()
 			case idleSince.IsZero():
