@@ -167,9 +167,10 @@ func postgresDSN(uri string, mode openMode) (string, error) {
 }
 
 type sqlConn struct {
-	db   *sql.DB
-	cat  *sqlcat.Catalog
-	desc string
+	db     *sql.DB
+	driver string
+	cat    *sqlcat.Catalog
+	desc   string
 }
 
 // openSQL opens the database and iceberg-go's SQL catalog on it. The
@@ -203,7 +204,7 @@ func openSQL(ctx context.Context, cfg Config, mode openMode, driver, dsn string,
 			cat, err = sqlcat.NewCatalog(catalogName, db, dialect, props)
 		}
 		if err == nil {
-			return &sqlConn{db: db, cat: cat, desc: desc}, nil
+			return &sqlConn{db: db, driver: driver, cat: cat, desc: desc}, nil
 		}
 		if attempt == attempts || ctx.Err() != nil {
 			break
@@ -219,6 +220,24 @@ func openSQL(ctx context.Context, cfg Config, mode openMode, driver, dsn string,
 func (c *sqlConn) catalog() catalog.Catalog { return c.cat }
 func (c *sqlConn) String() string           { return c.desc }
 func (c *sqlConn) close() error             { return errors.Join(c.cat.Close(), c.db.Close()) }
+
+// isCurrent asks the catalog's row of the table whether its metadata is at
+// location (table_cache.go): one indexed read instead of reading and
+// parsing the metadata. iceberg_tables is the JDBC catalog's table, the
+// layout iceberg-go shares with Java and PyIceberg; the row is found by
+// name and location rather than by iceberg-go's encoding of the
+// namespace: a metadata file belongs to one table.
+func (c *sqlConn) isCurrent(ctx context.Context, tableName, location string) (bool, error) {
+	q := "SELECT COUNT(*) FROM iceberg_tables WHERE catalog_name = ? AND table_name = ? AND metadata_location = ?"
+	if c.driver == postgresDriver {
+		q = "SELECT COUNT(*) FROM iceberg_tables WHERE catalog_name = $1 AND table_name = $2 AND metadata_location = $3"
+	}
+	var n int
+	if err := c.db.QueryRowContext(ctx, q, catalogName, tableName, location).Scan(&n); err != nil {
+		return false, fmt.Errorf("iceberg: catalog %s: looking up the metadata of %s: %w", c.desc, tableName, err)
+	}
+	return n == 1, nil
+}
 
 func (c *sqlConn) refused(err error) bool {
 	if errors.Is(err, table.ErrCommitFailed) || errors.Is(err, table.ErrCommitDiverged) {

@@ -179,6 +179,7 @@ func (w *Warehouse) Commit(ctx context.Context, c Commit) (Snapshot, error) {
 		if snap == nil {
 			return Snapshot{}, fmt.Errorf("iceberg: commit to %s: catalog accepted the commit but main has no snapshot", c.Table)
 		}
+		w.committed(c.Table, committed)
 		w.logger.DebugContext(ctx, "iceberg commit", "table", c.Table, "snapshot", snap.SnapshotID,
 			"rows", c.rowCount(), "files", len(files), "duration", time.Since(started))
 		return snapshotFrom(snap), nil

@@ -30,6 +30,7 @@ var catalogSuite = []struct {
 	{"RacingWriters", testRacingWriters},
 	{"UnknownOutcome", testUnknownOutcome},
 	{"ReadOnly", testReadOnly},
+	{"LoadParsesOnlyWhatMoved", testLoadParsesOnlyWhatMoved},
 }
 
 // The round trip again with bucket(8, uuid) partitioning.

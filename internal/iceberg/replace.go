@@ -57,6 +57,7 @@ func (w *Warehouse) commitReplace(ctx context.Context, tbl *table.Table, ti tabl
 		if snap == nil {
 			return Snapshot{}, fmt.Errorf("iceberg: commit to %s: catalog accepted the commit but main has no snapshot", c.Table)
 		}
+		w.committed(c.Table, committed)
 		w.logger.DebugContext(ctx, "iceberg replace", "table", c.Table, "snapshot", snap.SnapshotID,
 			"range", c.Replace.String(), "rows", len(c.Sessions), "duration", time.Since(started))
 		return snapshotFrom(snap), nil

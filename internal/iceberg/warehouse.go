@@ -17,9 +17,10 @@ import (
 	"github.com/sessionize/sessionize/internal/storage"
 )
 
-// Warehouse is an open catalog plus the three sessionize tables. It caches
-// no table handles: every operation loads the table from the catalog, so
-// several Warehouse values (in one process or many) can share the tables.
+// Warehouse is an open catalog plus the three sessionize tables. Every
+// operation asks the catalog for the table's current metadata (parsing it
+// only when it moved, table_cache.go), so several Warehouse values (in one
+// process or many) can share the tables.
 // A Warehouse is safe for concurrent use.
 type Warehouse struct {
 	cfg    Config
@@ -40,6 +41,9 @@ type Warehouse struct {
 	tables map[string]tableInfo
 	// locks serializes this handle's commits per table (commit_lock.go).
 	locks tableLocks
+	// cache holds the last table loaded or committed, per table, for a
+	// catalog that can say it is still current (table_cache.go).
+	cache tableCache
 	// beforeCatalogCommit, when set (tests only), runs after a commit's
 	// files are written and its snapshot staged, just before the catalog
 	// is asked: a test makes another writer win the race there.
@@ -329,19 +333,6 @@ func (w *Warehouse) info(name string) (tableInfo, error) {
 		return tableInfo{}, fmt.Errorf("iceberg: unknown table %q (want %s, %s or %s)", name, TableSessions, TableLate, TableRejected)
 	}
 	return ti, nil
-}
-
-// load reads the table's current metadata from the catalog. Never cached:
-// a stale handle is exactly what optimistic concurrency must not use.
-func (w *Warehouse) load(ctx context.Context, name string) (*table.Table, error) {
-	if _, err := w.info(name); err != nil {
-		return nil, err
-	}
-	tbl, err := w.cat.LoadTable(ctx, w.ident(name))
-	if err != nil {
-		return nil, fmt.Errorf("iceberg: load table %s: %w", name, err)
-	}
-	return tbl, nil
 }
 
 // ioContext returns ctx set up for iceberg-go calls whose IO reaches the
