@@ -9,7 +9,7 @@ import (
 )
 
 // Loading a table parses its metadata JSON, which lists every snapshot the
-// table keeps: at a commit a second and six minutes of snapshots that is
+// table keeps: at a commit a second and six minutes of snapshots that was
 // about 600 KiB, and a pipeline commit loaded each table three times (the
 // fence check, the commit's plan and the catalog's own check), 12% of the
 // job's CPU in bench/freshness. A metadata file is never rewritten (each
