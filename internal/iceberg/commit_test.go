@@ -137,7 +137,10 @@ func testRoundTrip(t *testing.T, cfg Config) {
 }
 
 // assertZstd fails unless every column chunk of a Parquet file is zstd
-// compressed (the table property write.parquet.compression-codec).
+// compressed (the table property write.parquet.compression-codec), and
+// unless session_id, a column of distinct values, is written without a
+// dictionary while end_reason, of three values, has one
+// (write.parquet.dict-encoding-enabled.column.*).
 func assertZstd(t *testing.T, path string, f parquet.ReaderAtSeeker) {
 	t.Helper()
 	r, err := file.NewParquetReader(f)
@@ -155,6 +158,12 @@ func assertZstd(t *testing.T, path string, f parquet.ReaderAtSeeker) {
 			}
 			if cc.Compression() != compress.Codecs.Zstd {
 				t.Fatalf("%s: column %d compressed with %v, want zstd", path, c, cc.Compression())
+			}
+			switch col := cc.PathInSchema().String(); col {
+			case "session_id", "end_reason":
+				if want := col == "end_reason"; cc.HasDictionaryPage() != want {
+					t.Fatalf("%s: column %s has a dictionary page: %t, want %t", path, col, cc.HasDictionaryPage(), want)
+				}
 			}
 		}
 	}
