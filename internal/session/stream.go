@@ -49,7 +49,7 @@ type Stream struct {
 	maxSeenMs  int64
 
 	users   userTable
-	due     dueHeap // users by the time at which they need attention
+	due     dueQueue // users by the time at which they need attention
 	pending map[pendingKey]struct{}
 	recent  recentKeys // keys of recently accepted events, see Dedup
 	// The pending map is kept only while a pending event's key may be
@@ -93,7 +93,8 @@ type streamUser struct {
 	uh      uint64         // xxhash of uuid
 	pending []pendingEvent // sorted by (time, id, seq); all >= watermark
 	cur     current        // the session the folded events belong to
-	heapIdx int            // in Stream.due; -1 if not there
+	dueMs   int64          // when filed in Stream.due
+	dueIdx  int            // in its bucket of Stream.due; -1 if not filed
 }
 
 type pendingEvent struct {
@@ -260,7 +261,7 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		}
 	} else {
 		uuid = strings.Clone(uuid)
-		u = &streamUser{uuid: uuid, uh: key.user, heapIdx: -1}
+		u = &streamUser{uuid: uuid, uh: key.user, dueIdx: -1}
 		s.users.put(u)
 	}
 	if s.needPending {
@@ -361,14 +362,13 @@ func (s *Stream) Advance(emit func(*Session)) {
 	// Every pending event below w is folded below, and later ones are
 	// accepted at or above the watermark.
 	defer func() { s.pendingFloor = max(s.pendingFloor, w) }()
-	for len(s.due) > 0 && s.due[0].dueMs < w {
-		u := s.due[0].u
+	s.due.each(w, func(u *streamUser) {
 		s.settle(u, w, emit)
 		if deadline, reason := s.rules.closeDeadline(u.cur.startMs, u.cur.lastMs, u.cur.lastMark); u.cur.count > 0 && w > deadline {
 			s.emit(u, reason, emit)
 		}
-		s.schedule(u)
-	}
+		s.schedule(u) // at w or later: its events below w are folded
+	})
 	// Every event pending when the map was last kept is folded now: the
 	// pending ones have their keys remembered. Without this, one key
 	// forgotten early (before the first Advance every key is at or above
@@ -399,7 +399,7 @@ func (s *Stream) Drain(endMs int64, emit func(*Session)) {
 		}
 	}
 	s.users.clear()
-	s.due = s.due[:0]
+	s.due.reset()
 	clear(s.pending)
 	s.pendingFloor = s.Watermark()
 	s.needPending = s.recent.d.MaxKeys <= 0 || s.keepMap
@@ -491,8 +491,8 @@ func (s *Stream) schedule(u *streamUser) {
 		due = min(due, deadline)
 	}
 	if due == math.MaxInt64 {
-		if u.heapIdx >= 0 {
-			s.due.remove(u.heapIdx)
+		if u.dueIdx >= 0 {
+			s.due.remove(u)
 		}
 		s.users.remove(u)
 		return

@@ -183,7 +183,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 	}
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
-		u := &streamUser{uuid: d.str(), heapIdx: -1}
+		u := &streamUser{uuid: d.str(), dueIdx: -1}
 		u.uh = xxhash.Sum64String(u.uuid)
 		c := &u.cur
 		c.count = d.varint()
