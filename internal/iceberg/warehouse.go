@@ -263,9 +263,17 @@ func (w *Warehouse) ensureTable(ctx context.Context, def tableDef) error {
 	ident := w.ident(def.name)
 	tbl, err := w.cat.LoadTable(ctx, ident)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
-		tbl, err = w.cat.CreateTable(ctx, ident, def.schema,
-			catalog.WithPartitionSpec(&def.spec),
-			catalog.WithProperties(tableProperties()))
+		// ensureTables has seen the namespace exist (or made it), yet a
+		// REST catalog may refuse a table in a namespace another process
+		// has just created (SeaweedFS does, for a moment): wait for it.
+		for attempt := 1; ; attempt++ {
+			tbl, err = w.cat.CreateTable(ctx, ident, def.schema,
+				catalog.WithPartitionSpec(&def.spec),
+				catalog.WithProperties(tableProperties()))
+			if !errors.Is(err, catalog.ErrNoSuchNamespace) || attempt == 20 || sleepCtx(ctx, time.Duration(attempt)*10*time.Millisecond) != nil {
+				break
+			}
+		}
 		switch {
 		case err == nil:
 			w.logger.InfoContext(ctx, "created iceberg table", "table", def.name, "location", tbl.Location(), "partition_spec", tbl.Spec().String())

@@ -1,12 +1,16 @@
 package iceberg
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -201,6 +205,52 @@ func assertNoOrphanFiles(t *testing.T, w *Warehouse, name string) {
 		}
 		if !referenced[loc+"/"+f] {
 			t.Errorf("orphan file in %s: %s", name, f)
+		}
+	}
+}
+
+// lateNamespace is a catalog that refuses the first tables created in a
+// namespace as if it did not exist yet, as SeaweedFS's REST catalog does for
+// a moment after another process created it.
+type lateNamespace struct {
+	catalog.Catalog
+	refusals atomic.Int64
+}
+
+func (c *lateNamespace) CreateTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, opts ...catalog.CreateTableOpt) (*table.Table, error) {
+	if c.refusals.Add(-1) >= 0 {
+		return nil, fmt.Errorf("%w: namespace %v not found", catalog.ErrNoSuchNamespace, ident[:len(ident)-1])
+	}
+	return c.Catalog.CreateTable(ctx, ident, sc, opts...)
+}
+
+// TestOpenWaitsForANewNamespace: a table refused for a namespace that
+// exists is created once the catalog shows it (CI failed on
+// TestRESTCatalog/ConcurrentOpen: "NoSuchNamespaceException").
+func TestOpenWaitsForANewNamespace(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	w := openWarehouse(t, Config{Warehouse: t.TempDir()})
+	late := &lateNamespace{Catalog: w.cat}
+	late.refusals.Store(3)
+	w.cat = late
+	w.cfg.Namespace, w.ns = "other", table.Identifier{"other"}
+	if err := w.cat.CreateNamespace(ctx, w.ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	defs, err := tableDefs(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ensureTables(ctx, defs); err != nil {
+		t.Fatalf("creating the tables in a namespace the catalog shows only after 3 refusals: %v", err)
+	}
+	if n := late.refusals.Load(); n >= 0 {
+		t.Fatalf("the catalog refused %d creations, want 3", 3-n)
+	}
+	for _, def := range defs {
+		if _, err := w.cat.LoadTable(ctx, w.ident(def.name)); err != nil {
+			t.Fatalf("table %s: %v", def.name, err)
 		}
 	}
 }
