@@ -40,16 +40,12 @@ func (c *tableCache) get(name string) *table.Table {
 	return c.tables[name]
 }
 
-// put remembers tbl as name's table; nil forgets it.
+// put remembers tbl as name's table.
 func (c *tableCache) put(name string, tbl *table.Table) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tables == nil {
 		c.tables = map[string]*table.Table{}
-	}
-	if tbl == nil {
-		delete(c.tables, name)
-		return
 	}
 	c.tables[name] = tbl
 }
