@@ -32,9 +32,9 @@ func ingest(ctx context.Context, cfg *Config, inputs []input.File, parts int, fi
 		go func() {
 			defer wg.Done()
 			ps := event.NewParser(cfg.Schema, cfg.MaxRecordBytes)
-			mk := cfg.RuleSet.NewMarker()
+			pt := newPartitioner(parts, cfg, cfg.RuleSet.NewMarker())
 			for j := range jobs {
-				p := parseJSONL(ps, mk, j.chunk, parts, cfg)
+				p := parseJSONL(ps, pt, j.chunk)
 				splitter.release(j.chunk.data)
 				j.res <- p
 			}
@@ -151,10 +151,7 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		}
 		seq++
 		if p.out.records >= structuredBatch {
-			out := p.out
-			p = newPartitioner(parts, cfg, mk)
-			p.refMs = refMs(in)
-			return done(out)
+			return done(p.take())
 		}
 		return nil
 	}
@@ -173,7 +170,7 @@ func readStructured(ctx context.Context, cfg *Config, in input.File, name string
 		return seq - first, fmt.Errorf("input %s: %w", name, err)
 	}
 	if p.out.records > 0 {
-		if err := done(p.out); err != nil {
+		if err := done(p.take()); err != nil {
 			return seq - first, err
 		}
 	}

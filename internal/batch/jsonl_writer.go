@@ -48,12 +48,28 @@ func (j *jsonlWriter) Write(s *session.Session) error {
 	return err
 }
 
+// Encode appends the lines of sessions to b (see partEncoder).
+func (j *jsonlWriter) Encode(b []byte, sessions []session.Session) ([]byte, error) {
+	for i := range sessions {
+		var err error
+		if b, err = j.append(b, &sessions[i]); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func (j *jsonlWriter) WriteEncoded(b []byte) error {
+	_, err := j.w.Write(b)
+	return err
+}
+
 func (j *jsonlWriter) Close() error { return j.w.Flush() }
 
 // AppendSessionJSON appends s as a JSON object with the output field names.
 func AppendSessionJSON(b []byte, s *session.Session) []byte {
 	b = append(b, `{"session_id":"`...)
-	b = append(b, s.ID()...)
+	b = s.AppendID(b)
 	b = append(b, `","uuid":`...)
 	b = appendJSONString(b, s.UUID)
 	b = append(b, `,"session_start_time_ms":`...)

@@ -15,6 +15,10 @@ type partResult struct {
 	carried  []carriedUser
 	res      session.Result
 	err      error
+	// encoded holds, by writer, the output multiWriter.encode made of
+	// sessions on the fold worker; encodeErr is its failure.
+	encoded   [][]byte
+	encodeErr error
 }
 
 // foldPartition runs the engine over one partition's events. endMs is the
@@ -41,9 +45,15 @@ func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen b
 		}
 	}
 	// Pages (and events) of all sessions share one backing array; the
-	// engine reuses its own between callbacks.
-	var pages []string
+	// engine reuses its own between callbacks. No session has more pages
+	// or events than the partition has events, so they never grow.
+	n := p.Len()
+	pages := make([]string, 0, n)
 	var events []session.Event
+	if keepEvents {
+		events = make([]session.Event, 0, n)
+	}
+	r.sessions = make([]session.Session, 0, n/4+1)
 	var attrs []byte
 	r.res = p.Close(endMs, carry, func(s *session.Session) {
 		start := len(pages)
@@ -65,10 +75,11 @@ func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen b
 	return r
 }
 
-// foldAll folds partitions on cfg.Workers goroutines and hands results to
+// foldAll folds partitions on cfg.Workers goroutines, calls prepare (if
+// not nil) on each result on the worker that made it, and hands results to
 // write in partition order, so output is deterministic. At most a few
 // partitions are in flight, which bounds memory when they were spilled.
-func foldAll(ctx context.Context, cfg *Config, store *partitionStore, endMs int64, write func(*partResult) error) error {
+func foldAll(ctx context.Context, cfg *Config, store *partitionStore, endMs int64, prepare func(*partResult), write func(*partResult) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type job struct {
@@ -86,7 +97,11 @@ func foldAll(ctx context.Context, cfg *Config, store *partitionStore, endMs int6
 			p.KeepEvents(cfg.keepsEvents())
 			p.SetAttrs(cfg.RuleSet.Fold())
 			for j := range jobs {
-				j.res <- foldPartition(p, j.slabs, endMs, cfg.CarryOpen != "")
+				r := foldPartition(p, j.slabs, endMs, cfg.CarryOpen != "")
+				if r.err == nil && prepare != nil {
+					prepare(r)
+				}
+				j.res <- r
 			}
 		}()
 	}

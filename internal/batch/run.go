@@ -149,12 +149,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum.ResumedEvents = p.out.records
-		endMs = max(endMs, h.EndTimeMs, p.out.maxMs)
+		resumed := p.take()
+		sum.ResumedEvents = resumed.records
+		endMs = max(endMs, h.EndTimeMs, resumed.maxMs)
 		cut.endMs = h.EndTimeMs
 		cfg.resumed = cut
 		sum.ResumedEndTimeMs = &h.EndTimeMs
-		for i, slab := range p.out.slabs {
+		for i, slab := range resumed.slabs {
 			if err := store.add(i, slab); err != nil {
 				return nil, err
 			}
@@ -225,25 +226,23 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		sw = append(sw, w)
+		sw.add(w)
 	}
 	if outs.events != nil {
 		w, err := newEventsWriter(cfg.OutputEvents, outs.events)
 		if err != nil {
 			return nil, err
 		}
-		sw = append(sw, w)
+		sw.add(w)
 	}
 	if table != nil {
-		sw = append(sw, table)
+		sw.add(table)
 	}
 	var carried [][]carriedUser
 	folded := 0
-	err = foldAll(ctx, &cfg, store, endMs, func(r *partResult) error {
-		for i := range r.sessions {
-			if err := sw.Write(&r.sessions[i]); err != nil {
-				return fmt.Errorf("write sessions: %w", err)
-			}
+	err = foldAll(ctx, &cfg, store, endMs, sw.encode, func(r *partResult) error {
+		if err := sw.writePart(r); err != nil {
+			return fmt.Errorf("write sessions: %w", err)
 		}
 		sum.Sessions += r.res.Sessions
 		sum.EventsInSessions += r.res.Events

@@ -318,24 +318,3 @@ func (t *tableWriter) checkOverlap(ctx context.Context, wh *iceberg.Warehouse, s
 		ErrSessionsExist, n, len(t.rows), ex.SessionID, ex.UUID, time.UnixMilli(ex.SessionStartTimeMs).UTC().Format(time.RFC3339),
 		strings.Join(writers, " or "), window)
 }
-
-// multiWriter sends every session to each of its writers.
-type multiWriter []sessionWriter
-
-func (m multiWriter) Write(s *session.Session) error {
-	for _, w := range m {
-		if err := w.Write(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m multiWriter) Close() error {
-	for _, w := range m {
-		if err := w.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
-}

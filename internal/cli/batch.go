@@ -68,6 +68,7 @@ func newBatchCmd(e *env) *cobra.Command {
 		maxBytes int64
 		replace  *iceberg.StartRange
 		attrs    []string
+		cpuProf  string
 	)
 	cmd := &cobra.Command{
 		Use:   "batch --input FILE... --output FILE",
@@ -174,6 +175,13 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if f, ok := e.stderr.(*os.File); ok && !e.quiet && term.IsTerminal(int(f.Fd())) {
 				cfg.Progress = f
 			}
+			if cpuProf != "" {
+				stop, err := startCPUProfile(cpuProf)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			sum, err := batch.Run(cmd.Context(), cfg)
 			if sum != nil && !e.quiet {
 				sum.WriteText(e.stderr)
@@ -201,6 +209,8 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
 	fs.Var(newByteSize(&cfg.MemoryLimit, 0), "memory-limit", "memory budget; past it partitions spill to --temp-dir (0: a quarter of RAM, or of the cgroup limit)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")
+	fs.StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	_ = fs.MarkHidden("cpuprofile")
 	fs.IntVar(&cfg.Workers, "workers", 0, "parallel parse and sessionize workers (0: one per core)")
 	fs.Float64Var(&cfg.MaxRejectedRatio, "max-rejected-ratio", 0.5, "exit 1 without writing sessions (--rejected and --summary-json are written) when more than this share of the records is rejected, the sign of a wrong --user-field/--time-field/--time-format (0 or 1: no limit)")
 	return cmd

@@ -7,7 +7,7 @@ import (
 )
 
 // startCPUProfile writes a CPU profile of the rest of the process to path
-// (run's hidden --cpuprofile, for finding where a run's time goes); stop
+// (the hidden --cpuprofile of run and batch, for finding where a run's time goes); stop
 // ends it and closes the file.
 func startCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)

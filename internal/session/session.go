@@ -1,6 +1,8 @@
 package session
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -85,15 +87,50 @@ func (s *Session) ID() string { return SessionID(s.UUID, s.StartMs, s.FirstEvent
 // SessionID is the id of user's session starting at startMs with first
 // event firstEventID ("" without boundary rules): see Session.ID.
 func SessionID(user string, startMs int64, firstEventID string) string {
+	var buf [36]byte
+	return string(AppendSessionID(buf[:0], user, startMs, firstEventID))
+}
+
+// AppendID appends s.ID() to b.
+func (s *Session) AppendID(b []byte) []byte {
+	return AppendSessionID(b, s.UUID, s.StartMs, s.FirstEventID)
+}
+
+// AppendSessionID appends SessionID(user, startMs, firstEventID) to b.
+// It is uuid.NewSHA1(idNamespace, name).String() without the hash object
+// and strings that costs per call: session ids are a tenth of a batch
+// run's CPU when written that way.
+func AppendSessionID(b []byte, user string, startMs int64, firstEventID string) []byte {
 	var buf [256]byte
-	b := append(buf[:0], user...)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, startMs, 10)
+	name := append(buf[:0], idNamespace[:]...)
+	name = append(name, user...)
+	name = append(name, 0)
+	name = strconv.AppendInt(name, startMs, 10)
 	if firstEventID != "" {
-		b = append(b, 0)
-		b = append(b, firstEventID...)
+		name = append(name, 0)
+		name = append(name, firstEventID...)
 	}
-	return uuid.NewSHA1(idNamespace, b).String()
+	sum := sha1.Sum(name)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return appendUUID(b, &id)
+}
+
+// appendUUID appends id in its canonical form, 8-4-4-4-12 lower-case hex.
+func appendUUID(b []byte, id *uuid.UUID) []byte {
+	var s [36]byte
+	hex.Encode(s[0:8], id[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], id[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], id[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], id[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], id[10:])
+	return append(b, s[:]...)
 }
 
 // TaggedEvent is an event placed in its session: the Stream hands it out
