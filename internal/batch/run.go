@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -18,6 +19,14 @@ import (
 	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
 )
+
+// foldGCPercent is the GC's GOGC while partitions fold (unless the user
+// set GOGC). The read input is most of the heap then, and a partition's
+// fold makes tens of MB of garbage; at the default 100 the heap grew to
+// twice the input before a collection (860 MiB peak RSS over the 5M-event
+// bench input, 700 MiB at 50, at the same speed: the input is pointer-free
+// bytes, which the GC does not scan).
+const foldGCPercent = 50
 
 // minGCLimit: below this a memory limit only steers spilling; handing it
 // to the GC as well would make it collect continuously.
@@ -220,6 +229,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", time.Since(start))
 
 	// Fold partitions into sessions.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(foldGCPercent))
+	}
 	var sw multiWriter
 	if outs.sessions != nil {
 		w, err := newOutputWriter(cfg.Output, outs.sessions, cfg.RuleSet)
