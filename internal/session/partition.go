@@ -1,6 +1,10 @@
 package session
 
-import "github.com/cespare/xxhash/v2"
+import (
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
 
 // Partition holds the events of a set of users, in any order, and turns them
 // into sessions when the data is complete. Batch mode hashes users into
@@ -14,6 +18,7 @@ type Partition struct {
 	owner  []uint32 // user number of recs[i]
 	spare  []rec    // grouping buffer, kept across Close
 	arena  arena
+	pages  map[string]span // where each page name is in arena (see page)
 	maxMs  int64
 
 	ord  orderer
@@ -75,12 +80,35 @@ func (p *Partition) Add(uuid string, ev Event) {
 	} else {
 		r.id = p.arena.add(ev.ID)
 	}
-	r.page = p.arena.add(ev.Page)
+	r.page = p.page(ev.Page)
 	p.recs = append(p.recs, r)
 	p.owner = append(p.owner, u)
 	if ev.TimeMs > p.maxMs {
 		p.maxMs = ev.TimeMs
 	}
+}
+
+// maxPageNames bounds Partition.pages: past it (pages that are URLs, or
+// carry ids) further names are stored with each event.
+const maxPageNames = 1 << 12
+
+// page stores name in the arena once per partition. Page names are few,
+// and every event pointing at the same bytes keeps them in cache: written
+// once per event, scattered over the arena, reading them to format
+// pages_visited missed the cache for each (60 ns a page, 15% of a batch
+// run's CPU, against 7 ns hot).
+func (p *Partition) page(name string) span {
+	if sp, ok := p.pages[name]; ok {
+		return sp
+	}
+	sp := p.arena.add(name)
+	if len(p.pages) < maxPageNames && sp.len > 0 {
+		if p.pages == nil {
+			p.pages = make(map[string]span)
+		}
+		p.pages[strings.Clone(name)] = sp
+	}
+	return sp
 }
 
 // Len is the number of events added.
@@ -146,6 +174,7 @@ func (p *Partition) reset(grouped []rec) {
 	p.owner = p.owner[:0]
 	p.spare = grouped[:0]
 	p.arena = arena{}
+	clear(p.pages)
 	p.maxMs = -1 << 63
 }
 
