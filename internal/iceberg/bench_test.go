@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ func BenchmarkCommit(b *testing.B) {
 			rows := sampleSessions(bc.rows, "bench")
 			parent := NoSnapshot
 			var total time.Duration
+			var bytes int64 // data files written, to weigh compression settings against
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				start := time.Now()
@@ -50,8 +52,11 @@ func BenchmarkCommit(b *testing.B) {
 					b.Fatal(err)
 				}
 				parent = s.ID
+				n, _ := strconv.ParseInt(s.Summary["added-files-size"], 10, 64)
+				bytes += n
 			}
 			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/commit")
+			b.ReportMetric(float64(bytes)/1024/float64(b.N), "data-KiB/commit")
 		})
 	}
 }
