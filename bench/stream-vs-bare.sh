@@ -57,51 +57,62 @@ echo "old: $OLD_REF ($(git rev-parse --short "$OLD_REF")), new: work tree ($(git
 idle_s=$(awk -v d="$IDLE" 'BEGIN{sub(/s$/,"",d); print d}')
 epoch() { date -d "$1" +%s.%N; }
 
-# bare TOPIC N: sets secs and rss.
+# bare TOPIC N: sets secs, rss and cpu.
 bare() {
   local start end
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$OUT/bare.rss" "$OUT/bareconsume" --kafka-servers "$servers" --topic "$1" > "$OUT/bare-$1.log"
+  /usr/bin/time -f '%M %U %S' -o "$OUT/bare.rss" "$OUT/bareconsume" --kafka-servers "$servers" --topic "$1" > "$OUT/bare-$1.log"
   end=$(date +%s.%N)
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')
   startup=$(sed -E 's/.*start-up ([0-9.]+) s.*/\1/' "$OUT/bare-$1.log")
-  rss=$(( $(cat "$OUT/bare.rss") / 1024 ))
+  read_time "$OUT/bare.rss"
 }
 
-# drain BIN TOPIC RUN: sets secs (idle wait taken off), startup, rss.
+# read_time FILE: rss (MiB) and cpu (user + system seconds) from GNU time's
+# '%M %U %S'. CPU time is the steadier figure on a shared machine: the wall
+# time of the same run moves by a third with the neighbours' load.
+read_time() {
+  rss=$(awk '{print int($1/1024)}' "$1")
+  cpu=$(awk '{printf "%.1f", $2+$3}' "$1")
+}
+
+# drain BIN TOPIC RUN: sets secs (idle wait taken off), startup, rss, cpu.
 drain() {
   local bin=$1 topic=$2 run=$3 start end assigned profile=()
   if [ "${PROFILE:-1}" = 1 ] && [ "$bin" = new ] && [ "$topic" = big ]; then
     profile=(--cpuprofile "$OUT/cpu-$run.pprof")
   fi
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$OUT/$run.rss" "$OUT/sessionize-$bin" run --kafka-servers "$servers" --topic "$topic" \
+  /usr/bin/time -f '%M %U %S' -o "$OUT/$run.rss" "$OUT/sessionize-$bin" run --kafka-servers "$servers" --topic "$topic" \
     --group "$run" --warehouse "$OUT/wh-$run" --http-addr "" --drain --stop-when-idle "$IDLE" "${profile[@]}" > "$OUT/$run.log" 2>&1
   end=$(date +%s.%N)
   secs=$(awk -v a="$start" -v b="$end" -v i="$idle_s" 'BEGIN{print b-a-i}')
   assigned=$(epoch "$(grep -m1 'partitions assigned' "$OUT/$run.log" | sed -E 's/^time=([^ ]*) .*/\1/')")
   startup=$(awk -v a="$start" -v b="$assigned" 'BEGIN{print b-a}')
-  rss=$(( $(cat "$OUT/$run.rss") / 1024 ))
+  read_time "$OUT/$run.rss"
   rm -rf "$OUT/wh-$run"
 }
 
-declare -A best best_nostart
+declare -A best best_nostart best_cpu
 for round in $(seq 1 "$ROUNDS"); do
   for topic in big small; do
     n=$EVENTS; [ "$topic" = small ] && n=$SMALL
     bare "$topic"
     rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
     nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
-    printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB\n' \
-      "$round" "$topic" bare "$n" "$secs" "$rate" "$nostart" "$startup" "$rss"
+    printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s\n' \
+      "$round" "$topic" bare "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu"
     [ "${best[bare-$topic]:-0}" -lt "$rate" ] && best[bare-$topic]=$rate
     [ "${best_nostart[bare-$topic]:-0}" -lt "$nostart" ] && best_nostart[bare-$topic]=$nostart
     for b in "${bins[@]}"; do
       drain "$b" "$topic" "$b-$topic-$round"
       rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
       nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
-      printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, %d commits\n' \
-        "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
+      printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, %d commits\n' \
+        "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
+      if [ -z "${best_cpu[$b-$topic]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$b-$topic]}" 'BEGIN{exit !(a < b)}'; then
+        best_cpu[$b-$topic]=$cpu
+      fi
       [ "${best[$b-$topic]:-0}" -lt "$rate" ] && best[$b-$topic]=$rate
       [ "${best_nostart[$b-$topic]:-0}" -lt "$nostart" ] && best_nostart[$b-$topic]=$nostart
       if [ -s "$OUT/cpu-$b-$topic-$round.pprof" ]; then
@@ -123,4 +134,6 @@ done
 if [ "$OLD" = 1 ]; then
   awk -v a="${best_nostart[new-big]}" -v b="${best_nostart[old-big]}" -v c="${best[new-small]}" -v d="${best[old-small]}" \
     'BEGIN{printf "new/old: big %.2fx, small %.2fx\n", a/b, c/d}'
+  awk -v a="${best_cpu[new-big]}" -v b="${best_cpu[old-big]}" -v c="${best_cpu[new-small]}" -v d="${best_cpu[old-small]}" \
+    'BEGIN{printf "CPU seconds of the drain (lowest of the rounds; profiled runs included): new %.1f / old %.1f big (%.2fx), new %.1f / old %.1f small (%.2fx)\n", a, b, a/b, c, d, c/d}'
 fi

@@ -238,3 +238,40 @@ func FuzzRestoreStream(f *testing.F) {
 		RestoreStream(DefaultRules(), 10*min_, b) // must not panic or hang
 	})
 }
+
+// TestStreamReusesForgottenUsersCleanly: a user whose session closed is
+// kept for reuse (Stream.forget); the next user it becomes starts with
+// nothing of it, and a session handed out keeps its pages until the
+// callback returns.
+func TestStreamReusesForgottenUsersCleanly(t *testing.T) {
+	s := NewStream(DefaultRules(), 0)
+	var got []Session
+	collect := func(x *Session) {
+		c := *x
+		c.Pages = slices.Clone(x.Pages)
+		got = append(got, c)
+	}
+	s.Add("u", Event{TimeMs: t0, ID: "a", Page: "home"})
+	s.Add("u", Event{TimeMs: t0 + min_, ID: "b", Page: "search"})
+	s.Add("w", Event{TimeMs: t0 + 2*hour, ID: "c", Page: "x"}) // closes u's session
+	s.Advance(collect)
+	if len(got) != 1 || len(s.spare) != 1 {
+		t.Fatalf("emitted %d, %d spare users; want u's session and u kept", len(got), len(s.spare))
+	}
+	s.Add("v", Event{TimeMs: t0 + 2*hour + 1, ID: "a", Page: "booking"}) // reuses u; same event id as u's first
+	s.Drain(t0+2*hour+1, collect)
+	want := []struct {
+		uuid  string
+		pages []string
+		count int64
+	}{{"u", []string{"home", "search"}, 2}, {"v", []string{"booking"}, 1}, {"w", []string{"x"}, 1}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d sessions, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.UUID != w.uuid || !slices.Equal(g.Pages, w.pages) || g.EventCount != w.count || g.EntryPage != w.pages[0] {
+			t.Errorf("session %d: %s %v (%d events, entry %s), want %s %v (%d)", i, g.UUID, g.Pages, g.EventCount, g.EntryPage, w.uuid, w.pages, w.count)
+		}
+	}
+}
