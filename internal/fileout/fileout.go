@@ -11,6 +11,10 @@ import (
 	"path/filepath"
 )
 
+// writebackChunk is how much written data starts its own writeback to
+// disk, where the system can (see newWriteback).
+const writebackChunk = 16 << 20
+
 // File is one output in progress.
 type File struct {
 	io.Writer
@@ -41,7 +45,7 @@ func Create(path string, stdout io.Writer) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create output %s: %w", path, err)
 	}
-	return &File{Writer: f, tmp: f, path: path}, nil
+	return &File{Writer: newWriteback(f), tmp: f, path: path}, nil
 }
 
 // Path is the destination.

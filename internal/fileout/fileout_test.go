@@ -57,3 +57,34 @@ func TestStdoutAndDevices(t *testing.T) {
 		t.Fatalf("%s was replaced by a regular file", os.DevNull)
 	}
 }
+
+// TestLargeOutputIsWrittenWhole: an output of several writeback chunks
+// (whose writeback starts while it is written) has every byte, in order.
+func TestLargeOutputIsWrittenWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.out")
+	f, err := Create(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	piece := make([]byte, 1<<20+3) // not a divisor of the chunk
+	for i := 0; want.Len() < 2*writebackChunk+5; i++ {
+		for j := range piece {
+			piece[j] = byte(i + j)
+		}
+		want.Write(piece)
+		if _, err := f.Write(piece); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("read back %d bytes, not the %d written", len(got), want.Len())
+	}
+}
