@@ -378,3 +378,30 @@ func TestStopWhenIdleDoesNotAskWhileReading(t *testing.T) {
 	}
 	t.Logf("%d ListOffsets requests", listOffsets.Load())
 }
+
+// TestStopWhenIdleCountsFromTheLastRecords: --stop-when-idle D stops D
+// after the last records were read, not D after the first poll that found
+// none: that poll returns only after the source's MaxWait, which made
+// every run stop MaxWait late (a second by default, a third of the time
+// of a 1M-event drain in bench/stream-vs-bare.sh).
+func TestStopWhenIdleCountsFromTheLastRecords(t *testing.T) {
+	b := startBroker(t, 3)
+	lines, keys := generated(t, 1_000, 50, 9)
+	produceLines(t, b, lines, keys)
+	wh := t.TempDir()
+	cfg := runConfig(t, b, wh)
+	const maxWait = 4 * time.Second
+	cfg.Kafka.MaxWait = maxWait
+	cfg.StopWhenIdle = 300 * time.Millisecond
+	started := time.Now()
+	runToEnd(t, cfg, time.Minute)
+	took := time.Since(started)
+	assertExactlyOnce(t, wh, lines, len(lines))
+	// The last records come with the first polls; then one empty poll
+	// (MaxWait) ends in the stop. Counting from that poll instead took a
+	// second empty poll: 2 x MaxWait.
+	if took >= maxWait+maxWait*3/4 {
+		t.Fatalf("the run took %s: it waited for more than one empty poll (MaxWait %s) after the last records to stop idle for %s",
+			took.Round(time.Millisecond), maxWait, cfg.StopWhenIdle)
+	}
+}

@@ -173,6 +173,11 @@ func (p *Pipeline) reset() {
 // consume is the poll-process-commit loop.
 func (p *Pipeline) consume(ctx context.Context) error {
 	var idleSince, lastIdleCheck time.Time
+	// lastWork is when the loop last had records: idleness counts from
+	// there, not from the first poll that found none, which returns only
+	// after the source's MaxWait (a second by default) and so stopped
+	// --stop-when-idle runs that much later than asked.
+	lastWork := time.Now()
 	var wait stopWait
 	for {
 		b, err := p.src.Poll(ctx)
@@ -223,19 +228,20 @@ func (p *Pipeline) consume(ctx context.Context) error {
 		// for the topic's ends: that round trip (retried with backoff
 		// while the broker fails requests) would hold up reading.
 		if p.cfg.StopWhenIdle > 0 && b.Len() > 0 {
-			idleSince = time.Time{}
+			idleSince, lastWork = time.Time{}, time.Now()
 			wait.busy()
 		} else if p.cfg.StopWhenIdle > 0 && time.Since(lastIdleCheck) >= 100*time.Millisecond {
 			lastIdleCheck = time.Now()
 			atEnd, err := p.idleAtEnd(ctx)
+			if err == nil && atEnd && idleSince.IsZero() {
+				idleSince = lastWork // at the end since the last records
+			}
 			switch {
 			case err != nil:
 				idleSince = time.Time{} // a failed look-up is not idleness, nor work
 			case !atEnd:
-				idleSince = time.Time{}
+				idleSince, lastWork = time.Time{}, time.Now()
 				wait.busy()
-			case idleSince.IsZero():
-				idleSince = time.Now()
 			case time.Since(idleSince) >= p.cfg.StopWhenIdle:
 				// Only now the round trips of the whole-topic check.
 				finished, err := p.topicFinished(ctx, &wait)
