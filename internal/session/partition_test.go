@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"unsafe"
 )
 
 const (
@@ -272,5 +273,42 @@ func TestPartitionMatchesNaiveReference(t *testing.T) {
 		if res.Events+res.Duplicates != int64(len(evs)) {
 			t.Fatalf("iteration %d: lost events", iter)
 		}
+	}
+}
+
+// TestPartitionPageNames: page names come back as given, whether found in
+// the small table of recent names, in the map, or past maxPageNames
+// stored with their event, and whatever the caller does with its buffer
+// after Add.
+func TestPartitionPageNames(t *testing.T) {
+	rules := DefaultRules()
+	rules.MaxPages = 10_000
+	p := NewPartition(rules)
+	buf := make([]byte, 0, 16)
+	var want []string
+	for i := 0; i < 6_000; i++ {
+		var name string
+		switch {
+		case i%3 == 0:
+			name = []string{"home", "search", "results", "details", "booking", "h", "hh"}[i%7]
+		default:
+			name = fmt.Sprintf("page-%d", i) // 4,000 distinct: the map fills up
+		}
+		want = append(want, name)
+		buf = append(buf[:0], name...)
+		p.Add("u", Event{TimeMs: t0 + int64(i)*1000, Seq: uint64(i), ID: fmt.Sprint(i), Page: unsafe.String(&buf[0], len(buf))})
+		for j := range buf {
+			buf[j] = '#' // Add must have copied what it keeps
+		}
+	}
+	var got []string
+	p.Close(t0+10*hour, nil, func(s *Session) { got = append(got, s.Pages...) })
+	if !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("page %d: %q, want %q (%d pages, want %d)", i, got[i], want[i], len(got), len(want))
+			}
+		}
+		t.Fatalf("%d pages, want %d", len(got), len(want))
 	}
 }
