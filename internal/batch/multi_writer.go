@@ -8,8 +8,8 @@ import (
 
 // partEncoder is a sessionWriter that can turn a partition's sessions into
 // its output bytes on a fold worker, leaving the goroutine that writes in
-// partition order only the copying: formatting JSON lines costs about as
-// much as folding, and done by the one writer it left the other cores idle.
+// partition order only the copying: formatting JSON lines costs more than
+// half as much as folding, and done by the one writer it waited on one core.
 type partEncoder interface {
 	sessionWriter
 	// Encode appends the output of sessions to b. It only reads the

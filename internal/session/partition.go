@@ -96,7 +96,7 @@ const maxPageNames = 1 << 12
 // page stores name in the arena once per partition. Page names are few,
 // and every event pointing at the same bytes keeps them in cache: written
 // once per event, scattered over the arena, reading them to format
-// pages_visited missed the cache for each (60 ns a page, 15% of a batch
+// pages_visited missed the cache for each (60 ns a page, 9% of a batch
 // run's CPU, against 7 ns hot).
 //
 // A few names make most events, so a small table of the last ones found,

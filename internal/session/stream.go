@@ -503,7 +503,7 @@ func (s *Stream) schedule(u *streamUser) {
 
 // Forgotten users are kept for reuse, with their pending and pages
 // slices: most users come back for another session, and growing those
-// slices again from nothing, event by event, was a quarter of Add's and
+// slices again from nothing, event by event, was a fifth of Add's and
 // foldIn's time and much of the garbage the GC collected in a stream drain.
 const (
 	maxSpareUsers = 1 << 16
