@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 )
 
 // startCPUProfile writes a CPU profile of the rest of the process to path
@@ -19,4 +21,46 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapProfileEvery is how often --memprofile rewrites its file.
+const heapProfileEvery = 30 * time.Second
+
+// writeHeapProfiles rewrites a heap profile at path every heapProfileEvery
+// until ctx ends (the hidden --memprofile of run, for finding what a long
+// run's live heap holds: the profile is as of the last GC, so one taken
+// during the run shows the open state, which a profile at exit, after the
+// state is released, would not).
+func writeHeapProfiles(ctx context.Context, path string) error {
+	write := func() error {
+		tmp := path + ".tmp"
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		return os.Rename(tmp, path)
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTicker(heapProfileEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = write() // it worked once; a later failure only loses a sample
+			}
+		}
+	}()
+	return nil
 }

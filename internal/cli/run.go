@@ -26,6 +26,7 @@ func newRunCmd(e *env) *cobra.Command {
 		maxBytes   int64
 		httpAddr   string
 		cpuProfile string
+		memProfile string
 		dedup      = session.DefaultDedup()
 		dedupWin   = time.Duration(dedup.WindowMs) * time.Millisecond
 	)
@@ -168,6 +169,11 @@ another --group is refused.`,
 				}
 				defer stop()
 			}
+			if memProfile != "" {
+				if err := writeHeapProfiles(cmd.Context(), memProfile); err != nil {
+					return err
+				}
+			}
 			return pipeline.Run(cmd.Context(), cfg)
 		},
 	}
@@ -202,6 +208,8 @@ another --group is refused.`,
 	// part of the interface: hidden.
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	_ = fs.MarkHidden("cpuprofile")
+	fs.StringVar(&memProfile, "memprofile", "", "rewrite a heap profile to this file every 30 s (go tool pprof)")
+	_ = fs.MarkHidden("memprofile")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
 	return cmd
 }
