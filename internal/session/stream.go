@@ -50,6 +50,7 @@ type Stream struct {
 
 	users   userTable
 	spare   []*streamUser // forgotten users, for reuse (see newUser)
+	arrays  pendingPool   // pending arrays of users with none pending
 	due     dueQueue      // users by the time at which they need attention
 	pending map[pendingKey]struct{}
 	recent  recentKeys // keys of recently accepted events, see Dedup
@@ -281,6 +282,9 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 		}
 	}
 	if n := len(u.pending); n == 0 || cmpPending(u.pending[n-1], p) < 0 {
+		if u.pending == nil {
+			u.pending = s.arrays.get()
+		}
 		u.pending = append(u.pending, p) // in order, the common case
 	} else {
 		i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
@@ -422,6 +426,10 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 		n++
 	}
 	u.pending = slices.Delete(u.pending, 0, n)
+	if len(u.pending) == 0 && u.pending != nil {
+		s.arrays.put(u.pending)
+		u.pending = nil
+	}
 }
 
 func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
@@ -501,10 +509,11 @@ func (s *Stream) schedule(u *streamUser) {
 	s.due.set(u, due)
 }
 
-// Forgotten users are kept for reuse, with their pending and pages
-// slices: most users come back for another session, and growing those
-// slices again from nothing, event by event, was a fifth of Add's and
-// foldIn's time and much of the garbage the GC collected in a stream drain.
+// Forgotten users are kept for reuse, with their pages slices (their
+// pending arrays go back to Stream.arrays when they empty): most users
+// come back for another session, and growing those slices again from
+// nothing, event by event, was a fifth of Add's and foldIn's time and much
+// of the garbage the GC collected in a stream drain.
 const (
 	maxSpareUsers = 1 << 16
 	maxSpareCap   = 64 // slices longer than this are dropped, not kept
@@ -528,15 +537,13 @@ func (s *Stream) forget(u *streamUser) {
 	if len(s.spare) >= maxSpareUsers {
 		return
 	}
-	pending, pages := u.pending[:0], u.cur.pages[:0]
-	if cap(pending) > maxSpareCap {
-		pending = nil
-	}
+	// u has nothing pending: settle gave its pending array to s.arrays.
+	pages := u.cur.pages[:0]
 	if cap(pages) > maxSpareCap {
 		pages = nil
 	}
 	clear(pages[:cap(pages)]) // the strings of the sessions handed out
-	*u = streamUser{pending: pending, cur: current{pages: pages}, dueIdx: -1}
+	*u = streamUser{cur: current{pages: pages}, dueIdx: -1}
 	s.spare = append(s.spare, u)
 }
 
