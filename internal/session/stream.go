@@ -3,6 +3,7 @@ package session
 import (
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -67,13 +68,18 @@ type Stream struct {
 	needPending  bool
 	pendingFloor int64
 	pendingUntil int64
-	keepMap      bool              // tests: keep the pending map always, to compare
-	pages        map[string]string // interned page names
+	keepMap      bool // tests: keep the pending map always, to compare
+	// What the pending events and open sessions refer to (stream_refs.go).
+	pages   pageNames
+	longIDs slots[string]
+	extras  slots[pendingExtra]
 	// onEvent, if set, gets every event as it is folded into its session
 	// (TagEvents); events then keep their Raw while pending.
 	onEvent func(*TaggedEvent)
 	// attrFold folds the session attributes; nil without them.
 	attrFold AttrFold
+	// pageScratch backs the emitted Sessions' Pages.
+	pageScratch []string
 
 	stats StreamStats
 }
@@ -99,36 +105,6 @@ type streamUser struct {
 	dueIdx  int            // in its bucket of Stream.due; -1 if not filed
 }
 
-type pendingEvent struct {
-	timeMs int64
-	seq    uint64
-	id     string
-	page   string
-	// ext is nil unless the Stream has rules, attributes or tags events:
-	// pending events are inserted into sorted slices, so they stay small.
-	ext *pendingExtra
-}
-
-// pendingExtra is what a pending event needs beyond the plain engine.
-type pendingExtra struct {
-	raw   string // only while tagging events
-	attrs string // only with session attributes
-	mark  Mark
-}
-
-// extra is p's extra part, zero if none.
-func (p *pendingEvent) extra() pendingExtra {
-	if p.ext == nil {
-		return pendingExtra{}
-	}
-	return *p.ext
-}
-
-// needsExtra reports whether pending events carry a pendingExtra.
-func (s *Stream) needsExtra() bool {
-	return s.onEvent != nil || s.attrFold != nil || s.rules.hasBoundaries()
-}
-
 // current accumulates the folded part of a user's open session.
 type current struct {
 	count     int64
@@ -137,9 +113,9 @@ type current struct {
 	lastMark  Mark
 	firstID   string   // under boundary rules, for the session id
 	attrs     []byte   // the session attributes' state
-	pages     []string // at most rules.MaxPages
+	pages     []strRef // at most rules.MaxPages; each holds a reference
 	truncated bool
-	exitPage  string
+	exitPage  strRef // holds a reference while count > 0
 }
 
 // NewStream returns an empty Stream.
@@ -149,7 +125,6 @@ func NewStream(rules Rules, allowedLatenessMs int64) *Stream {
 		latenessMs:   allowedLatenessMs,
 		maxSeenMs:    math.MinInt64,
 		pending:      make(map[pendingKey]struct{}),
-		pages:        make(map[string]string),
 		needPending:  true,
 		pendingFloor: math.MinInt64,
 		pendingUntil: math.MinInt64,
@@ -193,7 +168,7 @@ func (s *Stream) keepPending() {
 	s.needPending = true
 	s.users.each(func(u *streamUser) {
 		for i := range u.pending {
-			s.pending[pendingKey{u.uh, xxhash.Sum64String(u.pending[i].id)}] = struct{}{}
+			s.pending[pendingKey{u.uh, s.idHash(&u.pending[i].id)}] = struct{}{}
 		}
 	})
 }
@@ -256,7 +231,7 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 	u := s.users.get(key.user, uuid)
 	if u != nil {
 		if s.needPending {
-			if _, ok := s.pending[key]; ok && u.hasPending(ev.ID) {
+			if _, ok := s.pending[key]; ok && u.hasPending(s, ev.ID) {
 				s.stats.Duplicates++
 				return Duplicate
 			}
@@ -268,26 +243,29 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 	if s.needPending {
 		s.pending[key] = struct{}{}
 	}
-	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: strings.Clone(ev.ID), page: s.intern(ev.Page)}
+	p := pendingEvent{timeMs: ev.TimeMs, seq: ev.Seq, id: s.newID(ev.ID), page: s.pages.intern(ev.Page)}
 	if s.needsExtra() {
-		p.ext = &pendingExtra{}
+		var x pendingExtra
 		if s.rules.hasBoundaries() { // as Partition: marks count only under rules
-			p.ext.mark = ev.Mark
+			x.mark = ev.Mark
 		}
 		if s.attrFold != nil {
-			p.ext.attrs = strings.Clone(ev.Attrs)
+			x.attrs = strings.Clone(ev.Attrs)
 		}
 		if s.onEvent != nil {
-			p.ext.raw = strings.Clone(ev.Raw)
+			x.raw = strings.Clone(ev.Raw)
+		}
+		if x != (pendingExtra{}) {
+			p.ext = s.extras.add(x)
 		}
 	}
-	if n := len(u.pending); n == 0 || cmpPending(u.pending[n-1], p) < 0 {
+	if n := len(u.pending); n == 0 || s.cmpPending(&u.pending[n-1], &p) < 0 {
 		if u.pending == nil {
 			u.pending = s.arrays.get()
 		}
 		u.pending = append(u.pending, p) // in order, the common case
 	} else {
-		i, _ := slices.BinarySearchFunc(u.pending, p, cmpPending)
+		i := sort.Search(n, func(i int) bool { return s.cmpPending(&u.pending[i], &p) >= 0 })
 		u.pending = slices.Insert(u.pending, i, p)
 	}
 	if ev.TimeMs > s.maxSeenMs {
@@ -299,46 +277,6 @@ func (s *Stream) Add(uuid string, ev Event) Outcome {
 	s.stats.Accepted++
 	s.schedule(u)
 	return Accepted
-}
-
-func (u *streamUser) hasPending(id string) bool {
-	for i := range u.pending {
-		if u.pending[i].id == id {
-			return true
-		}
-	}
-	return false
-}
-
-func cmpPending(a, b pendingEvent) int {
-	switch {
-	case a.timeMs != b.timeMs:
-		if a.timeMs < b.timeMs {
-			return -1
-		}
-		return 1
-	case a.id != b.id:
-		return strings.Compare(a.id, b.id)
-	case a.seq < b.seq:
-		return -1
-	case a.seq > b.seq:
-		return 1
-	}
-	return 0
-}
-
-func (s *Stream) intern(page string) string {
-	if p, ok := s.pages[page]; ok {
-		return p
-	}
-	if len(s.pages) > 1<<16 {
-		// Page names are a small vocabulary; if they are not, stop
-		// interning rather than grow without bound.
-		return strings.Clone(page)
-	}
-	p := strings.Clone(page)
-	s.pages[p] = p
-	return p
 }
 
 // AdvanceDue reports whether the watermark has moved more than half the
@@ -416,13 +354,13 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	for n < len(u.pending) && u.pending[n].timeMs < w {
 		p := &u.pending[n]
 		c := &u.cur
-		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, c.lastMark, p.timeMs, p.extra().mark) {
+		if c.count > 0 && s.rules.startsNew(c.startMs, c.lastMs, c.lastMark, p.timeMs, s.extra(p).mark) {
 			s.emit(u, s.rules.cutReason(c.startMs, c.lastMs, c.lastMark, p.timeMs), emit)
 		}
-		s.foldIn(u, p)
 		if s.needPending {
-			delete(s.pending, pendingKey{u.uh, xxhash.Sum64String(p.id)})
+			delete(s.pending, pendingKey{u.uh, s.idHash(&p.id)})
 		}
+		s.foldIn(u, p)
 		n++
 	}
 	u.pending = slices.Delete(u.pending, 0, n)
@@ -432,57 +370,72 @@ func (s *Stream) settle(u *streamUser, w int64, emit func(*Session)) {
 	}
 }
 
+// foldIn adds p to u's current session, taking over what p holds.
 func (s *Stream) foldIn(u *streamUser, p *pendingEvent) {
 	c := &u.cur
+	x := s.extra(p)
 	if c.count == 0 {
 		c.startMs = p.timeMs
 		c.pages = c.pages[:0]
 		c.truncated = false
 		if s.rules.hasBoundaries() {
-			c.firstID = p.id
+			c.firstID = s.idString(&p.id)
 		}
 		c.attrs = nil
 	}
 	if s.attrFold != nil {
-		c.attrs = s.attrFold(c.attrs, p.extra().attrs)
+		c.attrs = s.attrFold(c.attrs, x.attrs)
 	}
 	c.count++
 	c.lastMs = p.timeMs
-	c.lastMark = p.extra().mark
-	c.exitPage = p.page
+	c.lastMark = x.mark
 	if len(c.pages) < s.rules.MaxPages {
+		s.pages.hold(p.page)
 		c.pages = append(c.pages, p.page)
 	} else {
 		c.truncated = true
 	}
+	s.pages.release(c.exitPage)
+	c.exitPage = p.page // p's reference
 	if s.onEvent != nil {
 		s.onEvent(&TaggedEvent{UUID: u.uuid, SessionStartMs: c.startMs, SessionFirstID: c.firstID, Index: c.count - 1,
-			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: p.id, Page: p.page, Raw: p.extra().raw, Mark: p.extra().mark}})
+			Event: Event{TimeMs: p.timeMs, Seq: p.seq, ID: s.idString(&p.id), Page: s.pages.str(p.page), Raw: x.raw, Mark: x.mark}})
 	}
+	s.releaseID(&p.id)
+	s.extras.release(p.ext)
 }
 
 // emit hands out u's current session, ended for reason, and starts an
 // empty one.
 func (s *Stream) emit(u *streamUser, reason EndReason, emit func(*Session)) {
 	c := &u.cur
+	s.pageScratch = s.pageScratch[:0]
+	for _, r := range c.pages {
+		s.pageScratch = append(s.pageScratch, s.pages.str(r))
+	}
 	sess := Session{
 		UUID:           u.uuid,
 		StartMs:        c.startMs,
 		EndMs:          c.lastMs,
 		EventCount:     c.count,
-		Pages:          c.pages,
+		Pages:          s.pageScratch,
 		PagesTruncated: c.truncated,
-		ExitPage:       c.exitPage,
+		ExitPage:       s.pages.str(c.exitPage),
 		EndReason:      reason,
 		FirstEventID:   c.firstID,
 		Attrs:          c.attrs,
 	}
 	if len(c.pages) > 0 {
-		sess.EntryPage = c.pages[0]
+		sess.EntryPage = s.pageScratch[0]
 	}
 	s.stats.Sessions++
 	s.stats.SessionEvents += c.count
 	emit(&sess)
+	for _, r := range c.pages {
+		s.pages.release(r)
+	}
+	s.pages.release(c.exitPage)
+	c.pages, c.exitPage = c.pages[:0], 0
 	c.count = 0
 }
 
@@ -538,11 +491,10 @@ func (s *Stream) forget(u *streamUser) {
 		return
 	}
 	// u has nothing pending: settle gave its pending array to s.arrays.
-	pages := u.cur.pages[:0]
+	pages := u.cur.pages[:0] // emit released their references
 	if cap(pages) > maxSpareCap {
 		pages = nil
 	}
-	clear(pages[:cap(pages)]) // the strings of the sessions handed out
 	*u = streamUser{cur: current{pages: pages}, dueIdx: -1}
 	s.spare = append(s.spare, u)
 }

@@ -44,16 +44,15 @@ func (s *Stream) AppendState(b []byte) []byte {
 	b = appendStr(b, s.rules.EndOn)
 	b = appendStr(b, s.rules.Attrs)
 	users := s.users.all()
-	dict := map[string]uint64{}
+	// The dictionary's index of each page handle, plus one (0: not yet in).
+	dict := make([]uint32, s.pages.handles())
 	var pages []string
-	page := func(p string) uint64 {
-		i, ok := dict[p]
-		if !ok {
-			i = uint64(len(pages))
-			dict[p] = i
-			pages = append(pages, p)
+	page := func(r strRef) uint64 {
+		if dict[r] == 0 {
+			pages = append(pages, s.pages.str(r))
+			dict[r] = uint32(len(pages))
 		}
-		return i
+		return uint64(dict[r] - 1)
 	}
 	// Sorted so the same state always gives the same bytes.
 	slices.SortFunc(users, func(a, b *streamUser) int { return strings.Compare(a.uuid, b.uuid) })
@@ -99,9 +98,9 @@ func (s *Stream) AppendState(b []byte) []byte {
 			p := &u.pending[i]
 			b = binary.AppendVarint(b, p.timeMs)
 			b = binary.AppendUvarint(b, p.seq)
-			b = appendStr(b, p.id)
+			b = appendStr(b, s.idString(&p.id))
 			b = binary.AppendUvarint(b, page(p.page))
-			x := p.extra()
+			x := s.extra(p)
 			b = appendStr(b, x.raw)
 			b = append(b, byte(x.mark))
 			b = appendStr(b, x.attrs)
@@ -173,13 +172,14 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 	for i := range pages {
 		pages[i] = d.str()
 	}
-	page := func() string {
+	// page reads a page name and returns a reference to it.
+	page := func() strRef {
 		i := d.uvarint()
 		if i >= uint64(len(pages)) {
 			d.fail()
-			return ""
+			return 0
 		}
-		return pages[i]
+		return s.pages.intern(pages[i])
 	}
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
@@ -192,7 +192,7 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			c.lastMs = c.startMs + d.varint()
 			c.exitPage = page()
 			c.truncated = d.uvarint() == 1
-			c.pages = make([]string, d.count())
+			c.pages = make([]strRef, d.count())
 			for j := range c.pages {
 				c.pages[j] = page()
 			}
@@ -209,21 +209,18 @@ func RestoreStream(rules Rules, allowedLatenessMs int64, data []byte) (*Stream, 
 			p := &u.pending[j]
 			p.timeMs = d.varint()
 			p.seq = d.uvarint()
-			p.id = d.str()
+			p.id = s.newID(d.str())
 			p.page = page()
 			if withRaw {
 				x := pendingExtra{raw: d.str(), mark: Mark(d.byte()), attrs: d.str()}
 				if x != (pendingExtra{}) {
-					p.ext = &x
+					p.ext = s.extras.add(x)
 				}
 			}
-			s.pending[pendingKey{u.uh, xxhash.Sum64String(p.id)}] = struct{}{}
+			s.pending[pendingKey{u.uh, s.idHash(&p.id)}] = struct{}{}
 		}
 		if d.err != nil {
 			break
-		}
-		for _, p := range u.pending {
-			s.intern(p.page)
 		}
 		if s.users.get(u.uh, u.uuid) != nil {
 			d.fail() // a user twice: not a state AppendState writes
