@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"strings"
 
@@ -91,25 +92,16 @@ func (s *Stream) cmpID(a, b *eventID) int {
 	return strings.Compare(s.idString(a), s.idString(b))
 }
 
-// cmpPending orders pending events by (time, id, seq).
+// cmpPending orders pending events by (time, id, seq), as recCmp orders
+// batch's records.
 func (s *Stream) cmpPending(a, b *pendingEvent) int {
-	switch {
-	case a.timeMs != b.timeMs:
-		if a.timeMs < b.timeMs {
-			return -1
-		}
-		return 1
+	if c := cmp.Compare(a.timeMs, b.timeMs); c != 0 {
+		return c
 	}
 	if c := s.cmpID(&a.id, &b.id); c != 0 {
 		return c
 	}
-	switch {
-	case a.seq < b.seq:
-		return -1
-	case a.seq > b.seq:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.seq, b.seq)
 }
 
 // extra is p's extra part, zero if none.
