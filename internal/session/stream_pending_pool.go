@@ -6,8 +6,10 @@ package session
 // bursts, and for the rest of its open session, the user had kept the
 // array its last burst grew. In bench/freshness with 4.5M users those idle
 // arrays were a third of the live heap (313 MB of 915, about nine slots in
-// ten empty), and since pending events hold strings the GC scanned every
-// byte of them in each mark, the mark that the slow commits overlapped.
+// ten empty), and since pending events then held strings the GC scanned
+// every byte of them in each mark, the mark that the slow commits
+// overlapped. (They hold no pointers now, see stream_refs.go; the pool
+// still keeps idle arrays from holding memory.)
 // Shared and bounded instead, the arrays are still reused (growing them
 // again from nothing, event by event, was a fifth of Add's time), but the
 // heap holds only as many as bursts need at once, plus the pool.
@@ -18,7 +20,7 @@ type pendingPool struct {
 
 const (
 	// maxPooledSlots bounds the pool's arrays' total capacity: 256k slots
-	// are 14 MiB.
+	// of 64 bytes are 16 MiB.
 	maxPooledSlots = 1 << 18
 	// Arrays outside [minPooledCap, maxPooledCap] are dropped: smaller
 	// ones are cheaper to grow again than to keep, larger ones belong to a
