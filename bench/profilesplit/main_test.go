@@ -23,6 +23,12 @@ func TestStageOf(t *testing.T) {
 		{[]string{"github.com/apache/arrow-go/v18/parquet/file.(*Writer).Close", "github.com/apache/iceberg-go/table.WriteRecords", "github.com/sessionize/sessionize/internal/iceberg.(*Warehouse).Commit"}, "encode"},
 		{[]string{"encoding/json.Marshal", "github.com/apache/iceberg-go/table.(*Transaction).Commit"}, "commit"},
 		{[]string{"syscall.read", "github.com/twmb/franz-go/pkg/kgo.(*brokerCxn).readConn"}, "fetch"},
+		// A codec is its caller's: Kafka's decompression is fetch, a
+		// Parquet page's compression encode.
+		{[]string{"github.com/klauspost/compress/s2.s2Decode", "github.com/klauspost/compress/s2.Decode", "github.com/twmb/franz-go/pkg/kgo.decompressSnappy"}, "fetch"},
+		{[]string{"runtime.makeslice", "github.com/klauspost/compress/s2.Decode", "github.com/twmb/franz-go/pkg/kgo.decompressSnappy"}, "fetch"},
+		{[]string{"github.com/klauspost/compress/zstd.(*fastEncoder).Encode", "github.com/apache/arrow-go/v18/parquet/compress.zstdCodec.EncodeLevel"}, "encode"},
+		{[]string{"github.com/klauspost/compress/zstd.(*blockDec).decodeBuf", "runtime.goexit"}, "encode"},
 		{[]string{"github.com/sessionize/sessionize/internal/session.(*Engine).Add"}, "engine"},
 		{[]string{"runtime.scanobject", "runtime.gcDrain", "runtime.gcBgMarkWorker"}, "gc"},
 		{[]string{"runtime.futex", "runtime.schedule"}, "other"},
