@@ -21,15 +21,47 @@ type tableHealth struct {
 	metadataBytes int64 // the current metadata JSON file
 	// filesPerDay counts the current snapshot's data files per value of
 	// the table's day partition field (sessions: session_start_day).
-	filesPerDay map[int]int
+	filesPerDay map[int]dayFiles
+}
+
+// dayFiles is one day partition's data files: all of them, and the small
+// ones, below the size at which the job's compaction leaves a file alone
+// (three quarters of the table's target file size). Files of about the
+// target size grow in number with the data, as they should; small files
+// are the problem frequent commits make, and what must stay bounded.
+type dayFiles struct {
+	files, small int
+	bytes        int64
 }
 
 func (h tableHealth) maxPerDay() int {
 	m := 0
-	for _, n := range h.filesPerDay {
-		m = max(m, n)
+	for _, d := range h.filesPerDay {
+		m = max(m, d.files)
 	}
 	return m
+}
+
+func (h tableHealth) maxSmallPerDay() int {
+	m := 0
+	for _, d := range h.filesPerDay {
+		m = max(m, d.small)
+	}
+	return m
+}
+
+// meanFileMiB is the mean size of the data files counted per day.
+func (h tableHealth) meanFileMiB() float64 {
+	var n int
+	var bytes int64
+	for _, d := range h.filesPerDay {
+		n += d.files
+		bytes += d.bytes
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(bytes) / float64(n) / (1 << 20)
 }
 
 // readHealth opens the warehouse read-only (and closes it again, holding
@@ -65,7 +97,7 @@ func readHealth(ctx context.Context, warehouse string) (map[string]tableHealth, 
 
 // filesPerDay loads the table from its metadata file and counts the data
 // files of its current snapshot per day-transform partition value.
-func filesPerDay(ctx context.Context, metadataLocation string) (map[int]int, error) {
+func filesPerDay(ctx context.Context, metadataLocation string) (map[int]dayFiles, error) {
 	fsF := func(ctx context.Context) (icebergio.IO, error) {
 		return icebergio.LoadFS(ctx, nil, metadataLocation)
 	}
@@ -81,9 +113,11 @@ func filesPerDay(ctx context.Context, metadataLocation string) (map[int]int, err
 			break
 		}
 	}
+	// As the job's compaction (internal/iceberg's planCompaction).
+	smallBelow := tbl.Properties().GetInt64(table.WriteTargetFileSizeBytesKey, table.WriteTargetFileSizeBytesDefault) * 3 / 4
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
-		return map[int]int{}, nil
+		return map[int]dayFiles{}, nil
 	}
 	fsys, err := fsF(ctx)
 	if err != nil {
@@ -93,7 +127,7 @@ func filesPerDay(ctx context.Context, metadataLocation string) (map[int]int, err
 	if err != nil {
 		return nil, err
 	}
-	out := map[int]int{}
+	out := map[int]dayFiles{}
 	for _, m := range manifests {
 		if m.ManifestContent() != iceberggo.ManifestContentData {
 			continue
@@ -110,7 +144,13 @@ func filesPerDay(ctx context.Context, metadataLocation string) (map[int]int, err
 			if v, ok := df.Partition()[dayField]; ok {
 				day = toInt(v)
 			}
-			out[day]++
+			d := out[day]
+			d.files++
+			d.bytes += df.FileSizeBytes()
+			if df.FileSizeBytes() < smallBelow {
+				d.small++
+			}
+			out[day] = d
 		}
 	}
 	return out, nil
