@@ -11,6 +11,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/pipeline"
 )
 
 // tableHealth is what one table looks like at the end of a window.
@@ -25,10 +26,11 @@ type tableHealth struct {
 }
 
 // dayFiles is one day partition's data files: all of them, and the small
-// ones, below the size at which the job's compaction leaves a file alone
-// (three quarters of the table's target file size). Files of about the
-// target size grow in number with the data, as they should; small files
-// are the problem frequent commits make, and what must stay bounded.
+// ones, below the size at which the run's own compaction leaves a file
+// alone (three quarters of pipeline.InRunTargetFileSize). Files of about
+// that size grow in number with the data, as they should (about one a
+// minute at 50k events/s); small files are the problem frequent commits
+// make, and what must stay bounded.
 type dayFiles struct {
 	files, small int
 	bytes        int64
@@ -113,8 +115,9 @@ func filesPerDay(ctx context.Context, metadataLocation string) (map[int]dayFiles
 			break
 		}
 	}
-	// As the job's compaction (internal/iceberg's planCompaction).
-	smallBelow := tbl.Properties().GetInt64(table.WriteTargetFileSizeBytesKey, table.WriteTargetFileSizeBytesDefault) * 3 / 4
+	// As the run's compaction (internal/iceberg's planCompaction, given
+	// the run's target).
+	smallBelow := int64(pipeline.InRunTargetFileSize) * 3 / 4
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
 		return map[int]dayFiles{}, nil

@@ -24,7 +24,7 @@ func maintainLoop(ctx context.Context, cfg Config, wh *iceberg.Warehouse) {
 			return
 		case <-tick.C:
 		}
-		rep, err := wh.Maintain(ctx, iceberg.MaintainOptions{OlderThan: snapshotRetention(cfg.CommitInterval), TargetFileSize: inRunTargetFileSize})
+		rep, err := wh.Maintain(ctx, iceberg.MaintainOptions{OlderThan: snapshotRetention(cfg.CommitInterval), TargetFileSize: InRunTargetFileSize})
 		if err != nil {
 			if ctx.Err() == nil {
 				cfg.Logger.Warn("table maintenance failed; retrying at the next interval", "error", err)
@@ -57,7 +57,7 @@ func snapshotRetention(commitInterval time.Duration) time.Duration {
 	return min(max(retainedCommits*commitInterval, time.Minute), time.Hour)
 }
 
-// inRunTargetFileSize is the file size run --maintain-every compacts to:
+// InRunTargetFileSize is the file size run --maintain-every compacts to:
 // files of 3/4 of it or more are left alone. With the table's 128 MiB a
 // day partition's one compacted file stayed below that for most of the
 // day, so every run read and rewrote the whole day again (13 s a run
@@ -65,4 +65,4 @@ func snapshotRetention(commitInterval time.Duration) time.Duration {
 // the small files since the last into files that then stay, and a day
 // holds a few dozen of them. sessionize table maintain still compacts to
 // the table's size.
-const inRunTargetFileSize = 32 << 20
+const InRunTargetFileSize = 32 << 20
