@@ -12,8 +12,8 @@
 //     within 2 s (the le="2" bucket);
 //   - commit time p50, p99 and max, from the run's per-commit log lines;
 //   - snapshots per table, data files per day partition of the sessions
-//     table (the most small ones, below the size compaction leaves alone,
-//     and the most of all sizes, in one day partition; and the total),
+//     table (the most small ones in one day partition, below the size
+//     the run's compaction leaves alone; the most of any size; the total),
 //     the sessions metadata file's size;
 //   - the table maintenance runs and what they did (their log lines);
 //   - RSS of the run and the broker, and the load average.
