@@ -47,7 +47,8 @@ var errCorruptSlab = errors.New("corrupt partition data")
 
 // decodeSlab feeds every event in slab to add. The strings alias slab, which
 // must therefore not be modified afterwards.
-func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
+func decodeSlab(slab []byte, add func(uuid string, ev *session.Event)) error {
+	var ev session.Event // one for the slab: add does not keep it
 	for len(slab) > 0 {
 		seq, n := binary.Uvarint(slab)
 		if n <= 0 {
@@ -85,7 +86,10 @@ func decodeSlab(slab []byte, add func(uuid string, ev session.Event)) error {
 				return errCorruptSlab
 			}
 		}
-		add(uuid, session.Event{TimeMs: ts, Seq: seq, ID: id, Page: page, Raw: raw, Mark: mark, Attrs: attrs})
+		// Field by field: a composite literal is built aside and copied
+		// over, reading back stores not yet in the cache.
+		ev.TimeMs, ev.Seq, ev.ID, ev.Page, ev.Raw, ev.Mark, ev.Attrs = ts, seq, id, page, raw, mark, attrs
+		add(uuid, &ev)
 	}
 	return nil
 }

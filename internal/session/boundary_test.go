@@ -133,7 +133,7 @@ func TestBoundaryRules(t *testing.T) {
 		ids := map[string]bool{}
 		p := NewPartition(rules)
 		for i, e := range evs {
-			p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+			p.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		}
 		p.Close(endMs, nil, func(s *Session) {
 			if ids[s.ID()] {
@@ -279,7 +279,7 @@ func TestAttrsStreamEqualsBatch(t *testing.T) {
 		p.SetAttrs(fold)
 		end := int64(-1 << 63)
 		for i, e := range evs {
-			p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Attrs: e.page + e.id})
+			p.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Attrs: e.page + e.id})
 			end = max(end, e.t)
 		}
 		var want []string

@@ -49,7 +49,7 @@ func BenchmarkEngine(b *testing.B) {
 		for j := range evs {
 			e := &evs[j]
 			binary.BigEndian.PutUint64(id[:], e.id)
-			p.Add(unsafe.String(&e.uuid[0], 36), Event{TimeMs: e.t, Seq: uint64(j), ID: unsafe.String(&id[0], 16), Page: "results"})
+			p.Add(unsafe.String(&e.uuid[0], 36), &Event{TimeMs: e.t, Seq: uint64(j), ID: unsafe.String(&id[0], 16), Page: "results"})
 		}
 		res := p.Close(clock, nil, func(*Session) {})
 		sessions = res.Sessions

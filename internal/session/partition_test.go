@@ -39,7 +39,7 @@ func run(t *testing.T, rules Rules, evs []ev) ([]got, Result) {
 func runOn(p *Partition, evs []ev) ([]got, Result) {
 	var endMs int64 = -1 << 63
 	for i, e := range evs {
-		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+		p.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		endMs = max(endMs, e.t)
 	}
 	var out []got
@@ -134,8 +134,8 @@ func TestPartitionEdgeCases(t *testing.T) {
 
 func TestExitAndEntryPages(t *testing.T) {
 	p := NewPartition(Rules{InactivityMs: hour, MaxDurationMs: hour, MaxPages: 1})
-	p.Add("u", Event{TimeMs: 2, ID: "b", Page: "exit", Seq: 0})
-	p.Add("u", Event{TimeMs: 1, ID: "a", Page: "entry", Seq: 1})
+	p.Add("u", &Event{TimeMs: 2, ID: "b", Page: "exit", Seq: 0})
+	p.Add("u", &Event{TimeMs: 1, ID: "a", Page: "entry", Seq: 1})
 	p.Close(2, nil, func(s *Session) {
 		if s.EntryPage != "entry" || s.ExitPage != "exit" || !s.PagesTruncated || len(s.Pages) != 1 {
 			t.Fatalf("got %+v", s)
@@ -296,7 +296,7 @@ func TestPartitionPageNames(t *testing.T) {
 		}
 		want = append(want, name)
 		buf = append(buf[:0], name...)
-		p.Add("u", Event{TimeMs: t0 + int64(i)*1000, Seq: uint64(i), ID: fmt.Sprint(i), Page: unsafe.String(&buf[0], len(buf))})
+		p.Add("u", &Event{TimeMs: t0 + int64(i)*1000, Seq: uint64(i), ID: fmt.Sprint(i), Page: unsafe.String(&buf[0], len(buf))})
 		for j := range buf {
 			buf[j] = '#' // Add must have copied what it keeps
 		}

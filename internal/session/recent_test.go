@@ -160,7 +160,7 @@ func runStreamDedup(rules Rules, latenessMs int64, d Dedup, evs []ev, advanceEve
 func batchSessionsUntil(rules Rules, evs []ev, endMs int64) []string {
 	p := NewPartition(rules)
 	for i, e := range evs {
-		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
+		p.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
 	}
 	var out []string
 	p.Close(endMs, nil, func(s *Session) { out = append(out, sessionKey(s)) })

@@ -59,7 +59,7 @@ func batchKeys(rules Rules, evs []ev, key func(*Session) string) []string {
 	p := NewPartition(rules)
 	end := int64(-1 << 63)
 	for i, e := range evs {
-		p.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+		p.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		end = max(end, e.t)
 	}
 	var out []string
