@@ -75,6 +75,9 @@ func (p *Partition) Grow(events, bytes int) {
 // Add records one accepted event of user uuid. It copies what it keeps of
 // ev and uuid: both may be reused once it returns. ev is a pointer because
 // the Event, copied at each call, made callers wait (see below).
+//
+// Looking up a few events' users before recording them, so that their
+// cache misses overlap, was tried: BenchmarkEngine ran 10% slower.
 func (p *Partition) Add(uuid string, ev *Event) {
 	h, first := p.users.start(uuid)
 	// The record is written in place, field by field: built on the stack
@@ -198,7 +201,7 @@ func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emi
 // nothing handed out refers to. The arena is replaced, not reused: emitted
 // strings point into it.
 func (p *Partition) reset(grouped []rec) {
-	p.users = userIndex{}
+	p.users.reset()
 	p.counts = p.counts[:0]
 	p.recs = p.recs[:0]
 	p.owner = p.owner[:0]

@@ -46,10 +46,12 @@ func BenchmarkEngine(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		p.Grow(n, n*24) // batch knows its partition sizes
 		var id [16]byte
+		var ev Event // filled in place, as batch's decodeSlab does
 		for j := range evs {
 			e := &evs[j]
 			binary.BigEndian.PutUint64(id[:], e.id)
-			p.Add(unsafe.String(&e.uuid[0], 36), &Event{TimeMs: e.t, Seq: uint64(j), ID: unsafe.String(&id[0], 16), Page: "results"})
+			ev.TimeMs, ev.Seq, ev.ID, ev.Page = e.t, uint64(j), unsafe.String(&id[0], 16), "results"
+			p.Add(unsafe.String(&e.uuid[0], 36), &ev)
 		}
 		res := p.Close(clock, nil, func(*Session) {})
 		sessions = res.Sessions

@@ -312,3 +312,26 @@ func TestPartitionPageNames(t *testing.T) {
 		t.Fatalf("%d pages, want %d", len(got), len(want))
 	}
 }
+
+// TestPartitionReusedAfterGrowth: Close keeps the user table for the next
+// partition, cleared; a partition after a much bigger one (whose users
+// filled a grown table) must not see any of them.
+func TestPartitionReusedAfterGrowth(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	reused := NewPartition(DefaultRules())
+	big := make([]ev, 0, 20_000)
+	for i := range 20_000 {
+		big = append(big, ev{fmt.Sprintf("u%d", i%5000), fmt.Sprintf("e%d", i), t0 + int64(i)*1000, "p"})
+	}
+	if _, res := runOn(reused, big); res.Users != 5000 {
+		t.Fatalf("big partition: %d users, want 5000", res.Users)
+	}
+	for iter := range 50 {
+		evs := randomEvents(r, 1+r.IntN(300), true)
+		got, gotRes := runOn(reused, evs)
+		want, wantRes := runOn(NewPartition(DefaultRules()), evs)
+		if !slices.Equal(got, want) || gotRes != wantRes {
+			t.Fatalf("iteration %d: a reused partition differs from a new one\n got %v %+v\nwant %v %+v", iter, got, gotRes, want, wantRes)
+		}
+	}
+}

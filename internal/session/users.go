@@ -32,12 +32,12 @@ type userSlot struct {
 	b     [slotInline]byte
 }
 
-// start begins counting one event of uuid: it returns the uuid's hash and the user
-// number in its first slot, read only to start loading that slot. The
-// caller does work that does not need the user before it calls finish, and
-// that work overlaps the load: the slots outgrow the cache with a few tens
-// of thousands of users, and that one miss per event was a third of
-// BenchmarkEngine while it was waited for at once.
+// start begins counting one event of uuid: it returns the uuid's hash
+// and the user number in its first slot, for finish. Reading the slot
+// starts loading it, and the caller does work that does not need the user
+// before it calls finish, overlapping that load: the slots outgrow the
+// cache with a few tens of thousands of users, and that one miss per event
+// was a third of BenchmarkEngine while it was waited for at once.
 func (ix *userIndex) start(uuid string) (h uint64, first uint32) {
 	if 2*(len(ix.uuids)+1) > len(ix.slots) {
 		ix.grow()
@@ -47,7 +47,7 @@ func (ix *userIndex) start(uuid string) (h uint64, first uint32) {
 }
 
 // finish completes what start began and returns uuid's user number; first
-// is start's second result.
+// is start's second result, and no other lookup may come between them.
 func (ix *userIndex) finish(uuid string, h uint64, first uint32) uint32 {
 	mask := uint64(len(ix.slots) - 1)
 	i := h & mask
@@ -95,6 +95,15 @@ func (ix *userIndex) counts(into []uint32) []uint32 {
 		}
 	}
 	return into
+}
+
+// reset empties the index and keeps its table, cleared: the next partition
+// is likely as big, and growing the table again rehashed every user at
+// each doubling. The uuids were handed out and stay with their owners.
+func (ix *userIndex) reset() {
+	clear(ix.slots)
+	clear(ix.uuids)
+	ix.uuids = ix.uuids[:0]
 }
 
 func (ix *userIndex) grow() {
