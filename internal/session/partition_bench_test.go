@@ -6,18 +6,37 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // BenchmarkEngine measures the engine alone on pre-parsed events: one core,
 // 1M events of 20k users in roughly time order with a little disorder and
 // 1% redeliveries, grouped, ordered, deduplicated and folded into sessions.
 func BenchmarkEngine(b *testing.B) {
-	const n, users = 1_000_000, 20_000
-	r := rand.New(rand.NewPCG(7, 7))
-	uuids := make([]string, users)
+	uuids := make([]string, 20_000)
 	for i := range uuids {
 		uuids[i] = fmt.Sprintf("5b0c%04x-6a1f-4c3e-9d2b-%012x", i%65536, i)
 	}
+	benchEngine(b, uuids)
+}
+
+// BenchmarkEnginePartitionOf256 is BenchmarkEngine with the users batch
+// gives one of 256 partitions: their xxhash is equal modulo 256.
+func BenchmarkEnginePartitionOf256(b *testing.B) {
+	uuids := make([]string, 0, 20_000)
+	for i := 0; len(uuids) < cap(uuids); i++ {
+		if u := fmt.Sprintf("5b0c%04x-6a1f-4c3e-9d2b-%012x", i%65536, i); xxhash.Sum64String(u)%256 == 0 {
+			uuids = append(uuids, u)
+		}
+	}
+	benchEngine(b, uuids)
+}
+
+func benchEngine(b *testing.B, uuids []string) {
+	const n = 1_000_000
+	users := len(uuids)
+	r := rand.New(rand.NewPCG(7, 7))
 	// Inputs hold no pointers, like batch's encoded slabs, so the GC
 	// cost measured is the engine's own.
 	type in struct {

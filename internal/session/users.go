@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -17,7 +18,15 @@ import (
 type userIndex struct {
 	slots []userSlot
 	uuids []string // by user number
+	shift uint8    // 64 - log2(len(slots)): see home
 }
+
+// home is the first slot to look for a user of hash h in: the hash's top
+// bits. Batch routes users to partitions by the same xxhash modulo a power
+// of two, its bottom bits, so within a partition those are all equal: a
+// table slotted by them used one slot in 64 (or in 4,096, with as many
+// partitions) as a home, and lookups walked runs of hundreds of slots.
+func (ix *userIndex) home(h uint64) uint64 { return h >> ix.shift }
 
 // slotInline is how many bytes of uuid a slot holds; longer uuids are
 // compared against uuids (a second miss, only for them).
@@ -43,14 +52,14 @@ func (ix *userIndex) start(uuid string) (h uint64, first uint32) {
 		ix.grow()
 	}
 	h = xxhash.Sum64String(uuid)
-	return h, ix.slots[h&uint64(len(ix.slots)-1)].u
+	return h, ix.slots[ix.home(h)].u
 }
 
 // finish completes what start began and returns uuid's user number; first
 // is start's second result, and no other lookup may come between them.
 func (ix *userIndex) finish(uuid string, h uint64, first uint32) uint32 {
 	mask := uint64(len(ix.slots) - 1)
-	i := h & mask
+	i := ix.home(h)
 	if first == 0 {
 		return ix.insert(&ix.slots[i], uuid, h)
 	}
@@ -114,11 +123,12 @@ func (ix *userIndex) grow() {
 	old := ix.slots
 	ix.slots = make([]userSlot, n)
 	mask := uint64(n - 1)
+	ix.shift = uint8(64 - bits.TrailingZeros(uint(n)))
 	for j := range old {
 		if old[j].u == 0 {
 			continue
 		}
-		i := old[j].h & mask
+		i := ix.home(old[j].h)
 		for ix.slots[i].u != 0 {
 			i = (i + 1) & mask
 		}
