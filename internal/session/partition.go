@@ -1,9 +1,8 @@
 package session
 
 import (
+	"hash/maphash"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Partition holds the events of a set of users, in any order, and turns them
@@ -21,6 +20,7 @@ type Partition struct {
 	pages  map[string]pageSlot // where each page name is in arena (see page)
 	recent [16]pageSlot        // names page found last, slotted by a few of their bytes
 	maxMs  int64
+	seed   maphash.Seed // of the id hashes, which only find equal ids
 
 	ord  orderer
 	fold folder
@@ -31,6 +31,7 @@ func NewPartition(rules Rules) *Partition {
 	return &Partition{
 		rules: rules,
 		maxMs: -1 << 63,
+		seed:  maphash.MakeSeed(),
 		fold:  folder{rules: rules, extras: rules.hasBoundaries()},
 	}
 }
@@ -86,7 +87,7 @@ func (p *Partition) Add(uuid string, ev *Event) {
 	// all its earlier stores to reach the cache (12% of BenchmarkEngine).
 	p.recs = append(p.recs, rec{})
 	r := &p.recs[len(p.recs)-1]
-	r.time, r.seq, r.idh = ev.TimeMs, ev.Seq, xxhash.Sum64String(ev.ID)
+	r.time, r.seq, r.idh = ev.TimeMs, ev.Seq, maphash.String(p.seed, ev.ID)
 	if p.fold.extras {
 		r.id = p.arena.addExtras(ev.ID, ev, p.fold.keepEvents, p.fold.attrs != nil)
 	} else {
