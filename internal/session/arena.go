@@ -12,7 +12,34 @@ import (
 type span struct{ off, len uint32 }
 
 // arena is an append-only byte store for event ids and page names.
-type arena struct{ b []byte }
+type arena struct {
+	b     []byte
+	pages []span // by pageRef; pages[0] is the empty name
+}
+
+// pageRef is a page name's index in arena.pages: 4 bytes in a record
+// where a span took 8.
+type pageRef uint32
+
+// addPage records where a page name is; see Partition.page.
+func (a *arena) addPage(sp span) pageRef {
+	if len(a.pages) == 0 {
+		a.pages = append(a.pages, span{})
+	}
+	if len(a.pages) > 1<<32-1 {
+		panic("session: over 4G page names in a partition; use more partitions")
+	}
+	a.pages = append(a.pages, sp)
+	return pageRef(len(a.pages) - 1)
+}
+
+// page returns the name ref refers to, as str does.
+func (a *arena) page(ref pageRef) string {
+	if ref == 0 {
+		return ""
+	}
+	return a.str(a.pages[ref])
+}
 
 func (a *arena) add(s string) span {
 	if len(s) == 0 {
@@ -47,7 +74,7 @@ func (a *arena) addExtras(id string, ev *Event, keepRaw, withAttrs bool) span {
 	return span{uint32(off), uint32(len(id))}
 }
 
-// extras reads what addExtras put after the id at s: records stay 40
+// extras reads what addExtras put after the id at s: records stay 32
 // bytes whether or not a run has rules, attributes or keeps events, and
 // only such runs pay for the extras.
 func (a *arena) extras(s span, keepRaw, withAttrs bool) (mark Mark, raw, attrs string) {

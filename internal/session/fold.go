@@ -57,8 +57,8 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 		StartMs:    first.time,
 		EndMs:      last.time,
 		EventCount: int64(len(rs)),
-		EntryPage:  a.str(first.page),
-		ExitPage:   a.str(last.page),
+		EntryPage:  a.page(first.page),
+		ExitPage:   a.page(last.page),
 		EndReason:  reason,
 	}
 	if f.rules.hasBoundaries() {
@@ -71,7 +71,7 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 	}
 	f.pages = f.pages[:0]
 	for i := 0; i < n; i++ {
-		f.pages = append(f.pages, a.str(rs[i].page))
+		f.pages = append(f.pages, a.page(rs[i].page))
 	}
 	s.Pages = f.pages
 	if f.attrs != nil {
@@ -94,7 +94,7 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 
 // event is r as an Event; its strings point into a.
 func (f *folder) event(a *arena, r *rec) Event {
-	e := Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.str(r.page)}
+	e := Event{TimeMs: r.time, Seq: r.seq, ID: a.str(r.id), Page: a.page(r.page)}
 	if f.extras {
 		e.Mark, e.Raw, e.Attrs = a.extras(r.id, f.keepEvents, f.attrs != nil)
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestSortRecs checks the insertion sort with its pdqsort fallback against
@@ -60,5 +61,14 @@ func TestSortRecs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecordSize: two records to a cache line, none across two; at 40
+// bytes the engine ran 4% slower (more bytes stored per event and moved
+// by the grouping and the sort).
+func TestRecordSize(t *testing.T) {
+	if n := unsafe.Sizeof(rec{}); n != 32 {
+		t.Fatalf("rec is %d bytes, want 32", n)
 	}
 }

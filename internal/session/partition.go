@@ -87,7 +87,7 @@ func (p *Partition) Add(uuid string, ev *Event) {
 	// all its earlier stores to reach the cache (12% of BenchmarkEngine).
 	p.recs = append(p.recs, rec{})
 	r := &p.recs[len(p.recs)-1]
-	r.time, r.seq, r.idh = ev.TimeMs, ev.Seq, maphash.String(p.seed, ev.ID)
+	r.time, r.seq, r.idh = ev.TimeMs, ev.Seq, uint32(maphash.String(p.seed, ev.ID))
 	if p.fold.extras {
 		r.id = p.arena.addExtras(ev.ID, ev, p.fold.keepEvents, p.fold.attrs != nil)
 	} else {
@@ -114,35 +114,35 @@ const maxPageNames = 1 << 12
 // slotted by length and two bytes, answers most lookups with one string
 // compare before the map hashes the name (the map was 7% of
 // BenchmarkEngine).
-func (p *Partition) page(name string) span {
+func (p *Partition) page(name string) pageRef {
 	if name == "" {
-		return span{}
+		return 0
 	}
 	slot := &p.recent[(len(name)+int(name[0])+int(name[len(name)-1])<<1)&(len(p.recent)-1)]
-	if slot.sp.len > 0 && slot.name == name {
-		return slot.sp
+	if slot.ref != 0 && slot.name == name {
+		return slot.ref
 	}
 	if e, ok := p.pages[name]; ok {
 		*slot = e
-		return e.sp
+		return e.ref
 	}
-	sp := p.arena.add(name)
+	ref := p.arena.addPage(p.arena.add(name))
 	if len(p.pages) < maxPageNames {
 		if p.pages == nil {
 			p.pages = make(map[string]pageSlot)
 		}
-		e := pageSlot{name: strings.Clone(name), sp: sp}
+		e := pageSlot{name: strings.Clone(name), ref: ref}
 		p.pages[e.name] = e
 		*slot = e
 	}
-	return sp
+	return ref
 }
 
 // pageSlot is a page name the Partition owns (never the caller's bytes,
-// which Add does not keep) and where it is in the arena.
+// which Add does not keep) and its reference in the arena.
 type pageSlot struct {
 	name string
-	sp   span
+	ref  pageRef
 }
 
 // Len is the number of events added.
@@ -199,15 +199,15 @@ func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emi
 }
 
 // reset empties the Partition but keeps its pointer-free buffers, which
-// nothing handed out refers to. The arena is replaced, not reused: emitted
-// strings point into it.
+// nothing handed out refers to. The arena's bytes are replaced, not
+// reused: emitted strings point into them.
 func (p *Partition) reset(grouped []rec) {
 	p.users.reset()
 	p.counts = p.counts[:0]
 	p.recs = p.recs[:0]
 	p.owner = p.owner[:0]
 	p.spare = grouped[:0]
-	p.arena = arena{}
+	p.arena = arena{pages: p.arena.pages[:0]}
 	clear(p.pages)
 	p.recent = [len(p.recent)]pageSlot{}
 	p.maxMs = -1 << 63
