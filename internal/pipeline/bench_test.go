@@ -133,7 +133,7 @@ func BenchmarkCheckpoint100k(b *testing.B) {
 	for k := 0; k < 6; k++ {
 		for u := 0; u < users; u++ {
 			uuid := fmt.Sprintf("%08x-6a1f-4c3e-9d2b-%012x", u*2654435761, u)
-			streams[u%6].Add(uuid, session.Event{TimeMs: t0 + int64(k)*180_000 + int64(u%1000), Seq: uint64(k*users + u),
+			streams[u%6].Add(uuid, &session.Event{TimeMs: t0 + int64(k)*180_000 + int64(u%1000), Seq: uint64(k*users + u),
 				ID: fmt.Sprintf("%016x", (k*users+u)*40503), Page: pages[(u+k)%5]})
 		}
 	}

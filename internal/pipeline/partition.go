@@ -224,7 +224,7 @@ func (p *partition) process(r *Record) {
 	}
 	ev.Mark, p.attrBuf = p.marker.Eval(f.Extra, p.attrBuf[:0])
 	ev.Attrs = view(p.attrBuf)
-	if p.stream.Add(view(f.UUID), ev) == session.Late && r.Offset >= p.lateDone {
+	if p.stream.Add(view(f.UUID), &ev) == session.Late && r.Offset >= p.lateDone {
 		p.late = append(p.late, LateRow{Partition: p.id, Offset: r.Offset, KafkaTsMs: r.TimestampMs, WatermarkMs: wm,
 			UUID: string(f.UUID), EventID: string(f.EventID), EventTimeMs: f.TimestampMs, Raw: append([]byte(nil), r.Value...)})
 	}

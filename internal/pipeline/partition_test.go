@@ -72,7 +72,7 @@ func TestReplaySkipsCommittedRows(t *testing.T) {
 
 func TestCheckpointRoundTrip(t *testing.T) {
 	s := session.NewStream(session.DefaultRules(), 600_000)
-	s.Add("u", session.Event{TimeMs: 1, ID: "a", Page: "p"})
+	s.Add("u", &session.Event{TimeMs: 1, ID: "a", Page: "p"})
 	parts := []partitionCheckpoint{{partition: 3, next: 10, rejected: 2, state: s.AppendState(nil)}, {partition: 1, next: 5, state: session.NewStream(session.DefaultRules(), 600_000).AppendState(nil)}}
 	data, err := encodeCheckpoint(parts)
 	if err != nil {

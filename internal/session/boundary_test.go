@@ -205,7 +205,7 @@ func TestBoundaryRulesEdgeCases(t *testing.T) {
 			s := NewStream(rules, hour)
 			var st []string
 			for i, e := range c.evs {
-				s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+				s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 			}
 			s.Drain(s.MaxSeenMs(), func(x *Session) { st = append(st, shortKey(x)) })
 			slices.Sort(st)
@@ -232,7 +232,7 @@ func TestBoundaryCheckpoint(t *testing.T) {
 		collect := func(x *Session) { got = append(got, sessionKey(x)) }
 		cut := len(evs) / 2
 		for i, e := range evs[:cut] {
-			s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+			s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 			if i%7 == 0 {
 				s.Advance(collect)
 			}
@@ -243,7 +243,7 @@ func TestBoundaryCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, e := range evs[cut:] {
-			s2.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(cut + i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+			s2.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(cut + i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 			if (cut+i)%7 == 0 {
 				s2.Advance(collect)
 			}
@@ -298,7 +298,7 @@ func TestAttrsStreamEqualsBatch(t *testing.T) {
 				}
 				s.SetAttrs(fold)
 			}
-			s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Attrs: e.page + e.id})
+			s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Attrs: e.page + e.id})
 			if i%5 == 0 {
 				s.Advance(collect)
 			}

@@ -59,7 +59,7 @@ func TestStreamRedeliveryAfterCommit(t *testing.T) {
 			add := func(st step, want Outcome) {
 				t.Helper()
 				added++
-				if got := s.Add(st.uuid, Event{TimeMs: st.t, ID: st.id, Page: "home"}); got != want {
+				if got := s.Add(st.uuid, &Event{TimeMs: st.t, ID: st.id, Page: "home"}); got != want {
 					t.Fatalf("%v: %v, want %v", st, got, want)
 				}
 			}
@@ -196,7 +196,7 @@ func TestStreamCheckpointRestoreWithDedup(t *testing.T) {
 						t.Fatalf("iteration %d: checkpoint of the restored stream differs", iter)
 					}
 				}
-				outs = append(outs, s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page}))
+				outs = append(outs, s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page}))
 				if i%7 == 0 {
 					s.Advance(collect)
 				}
@@ -231,10 +231,10 @@ func TestRestoreFormat1(t *testing.T) {
 	if st := s.Stats(); st.Accepted != 4 || s.OpenSessions() != 2 || s.DedupStats().Keys != 0 {
 		t.Fatalf("restored stats %+v, open %d, keys %d", st, s.OpenSessions(), s.DedupStats().Keys)
 	}
-	if s.Add("u1", Event{TimeMs: t0 + 21*min_, ID: "d"}) != Duplicate {
+	if s.Add("u1", &Event{TimeMs: t0 + 21*min_, ID: "d"}) != Duplicate {
 		t.Fatal("a pending event's copy is not a duplicate")
 	}
-	if s.Add("u1", Event{TimeMs: t0 + 22*min_, ID: "e"}) != Accepted || s.Add("u1", Event{TimeMs: t0 + 22*min_, ID: "e"}) != Duplicate {
+	if s.Add("u1", &Event{TimeMs: t0 + 22*min_, ID: "e"}) != Accepted || s.Add("u1", &Event{TimeMs: t0 + 22*min_, ID: "e"}) != Duplicate {
 		t.Fatal("keys are not remembered after restoring format 1")
 	}
 	if _, err := RestoreStream(DefaultRules(), 10*min_, s.AppendState(nil)); err != nil {
@@ -318,7 +318,7 @@ func TestStreamSkipsPendingMapSafely(t *testing.T) {
 					}
 					s.SetDedup(d)
 				}
-				outs = append(outs, s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page}))
+				outs = append(outs, s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page}))
 				if !s.needPending {
 					skipped++
 				}
@@ -352,7 +352,7 @@ func TestStreamDropsPendingMapAgain(t *testing.T) {
 	// Three hours of one user's events, every minute, before any Advance:
 	// the window forgets the first ones.
 	for i := 0; i < 180; i++ {
-		s.Add("u", Event{TimeMs: t0 + int64(i)*min_, ID: "a" + strconv.Itoa(i)})
+		s.Add("u", &Event{TimeMs: t0 + int64(i)*min_, ID: "a" + strconv.Itoa(i)})
 	}
 	if !s.needPending {
 		t.Fatal("the map is not kept after forgetting keys above the floor: the test exercises nothing")
@@ -362,7 +362,7 @@ func TestStreamDropsPendingMapAgain(t *testing.T) {
 		t.Fatal("the map was dropped while events pending at the forgetting are still pending")
 	}
 	for i := 180; i < 200; i++ {
-		s.Add("u", Event{TimeMs: t0 + int64(i)*min_, ID: "a" + strconv.Itoa(i)})
+		s.Add("u", &Event{TimeMs: t0 + int64(i)*min_, ID: "a" + strconv.Itoa(i)})
 	}
 	s.Advance(func(*Session) {})
 	if s.needPending {
@@ -370,7 +370,7 @@ func TestStreamDropsPendingMapAgain(t *testing.T) {
 	}
 	// A copy of a pending event is still a duplicate, now through the
 	// remembered keys.
-	if got := s.Add("u", Event{TimeMs: t0 + 199*min_, ID: "a199"}); got != Duplicate {
+	if got := s.Add("u", &Event{TimeMs: t0 + 199*min_, ID: "a199"}); got != Duplicate {
 		t.Fatalf("copy of a pending event: %v, want duplicate", got)
 	}
 }
@@ -387,7 +387,7 @@ func TestStreamAdvanceDueKeepsPendingMapOff(t *testing.T) {
 		for i := 0; i < 5000; i++ {
 			// 40 users, an event every 2 minutes, a little disorder.
 			at := t0 + int64(i)*2*min_ - int64(i%3)*min_
-			s.Add("u"+strconv.Itoa(i%40), Event{TimeMs: at, Seq: uint64(i), ID: "e" + strconv.Itoa(i)})
+			s.Add("u"+strconv.Itoa(i%40), &Event{TimeMs: at, Seq: uint64(i), ID: "e" + strconv.Itoa(i)})
 			if s.needPending {
 				withMap++
 			}

@@ -217,8 +217,9 @@ func (s *Stream) DedupStats() DedupStats {
 // Add takes one event. Accepted events wait for Advance to close their
 // sessions; duplicates and late events are only counted. Add keeps none
 // of the strings it is given (uuid and ev's): it copies what it holds, so
-// a caller may pass views of a buffer it reuses.
-func (s *Stream) Add(uuid string, ev Event) Outcome {
+// a caller may pass views of a buffer it reuses. ev is a pointer for the
+// reason Partition.Add's is.
+func (s *Stream) Add(uuid string, ev *Event) Outcome {
 	key := pendingKey{xxhash.Sum64String(uuid), xxhash.Sum64String(ev.ID)}
 	if s.recent.has(key) {
 		s.stats.Duplicates++

@@ -46,7 +46,7 @@ func benchStreamAdd(b *testing.B, d Dedup, users int, stepMs int64) {
 		if i%50 == 0 {
 			t -= 60_000
 		}
-		s.Add(uuids[(i*7)%users], Event{TimeMs: t, Seq: uint64(i), ID: ids[i&(1<<16-1)] + uuids[i%users][:4], Page: "results"})
+		s.Add(uuids[(i*7)%users], &Event{TimeMs: t, Seq: uint64(i), ID: ids[i&(1<<16-1)] + uuids[i%users][:4], Page: "results"})
 		if i%1000 == 0 {
 			s.Advance(emit)
 		}
@@ -67,7 +67,7 @@ func BenchmarkStreamCheckpoint(b *testing.B) {
 	for k := 0; k < 7; k++ {
 		for u := 0; u < users; u++ {
 			uuid := fmt.Sprintf("5b0c%04x-6a1f-4c3e-9d2b-%012x", u%65536, u)
-			s.Add(uuid, Event{TimeMs: t0 + int64(k)*3*min_ + int64(u%1000), Seq: uint64(k*users + u), ID: fmt.Sprintf("%016x", k*users+u), Page: pages[(u+k)%5]})
+			s.Add(uuid, &Event{TimeMs: t0 + int64(k)*3*min_ + int64(u%1000), Seq: uint64(k*users + u), ID: fmt.Sprintf("%016x", k*users+u), Page: pages[(u+k)%5]})
 		}
 	}
 	s.Advance(func(*Session) {})

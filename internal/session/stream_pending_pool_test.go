@@ -18,14 +18,14 @@ func TestIdleUsersHoldNoPendingArrays(t *testing.T) {
 	for i := 0; i < users; i++ {
 		for j := 0; j < burst; j++ {
 			ev := Event{TimeMs: t0 + int64(j)*1000, ID: fmt.Sprintf("e%d-%d", i, j), Page: "/p"}
-			if got := s.Add(fmt.Sprint("u", i), ev); got != Accepted {
+			if got := s.Add(fmt.Sprint("u", i), &ev); got != Accepted {
 				t.Fatalf("user %d event %d: %v", i, j, got)
 			}
 		}
 	}
 	// An event 15 minutes on moves the watermark past every burst, not
 	// past the sessions' 30-minute inactivity deadlines.
-	s.Add("other", Event{TimeMs: t0 + 15*60_000, ID: "x", Page: "/p"})
+	s.Add("other", &Event{TimeMs: t0 + 15*60_000, ID: "x", Page: "/p"})
 	var sessions int
 	s.Advance(func(*Session) { sessions++ })
 	if sessions != 0 {
@@ -51,7 +51,7 @@ func TestIdleUsersHoldNoPendingArrays(t *testing.T) {
 	}
 	// The next burst reuses a pooled array, and the sessions come out whole.
 	before := len(s.arrays.arrays)
-	s.Add("u0", Event{TimeMs: t0 + 16*60_000, ID: "late-visit", Page: "/q"})
+	s.Add("u0", &Event{TimeMs: t0 + 16*60_000, ID: "late-visit", Page: "/q"})
 	if len(s.arrays.arrays) != before-1 {
 		t.Errorf("pool went from %d to %d arrays on a new burst; want one taken", before, len(s.arrays.arrays))
 	}

@@ -128,7 +128,7 @@ func TestStreamRefsEqualBatchAndBalance(t *testing.T) {
 				}
 				s = restored
 			}
-			o := s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Raw: "raw"})
+			o := s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page), Raw: "raw"})
 			if o != Late {
 				onTime = append(onTime, e)
 			}

@@ -34,7 +34,7 @@ func feedStream(s *Stream, evs []ev, advanceEvery int) streamRun {
 	r := streamRun{outcomes: map[Outcome]int{}}
 	collect := func(x *Session) { r.sessions = append(r.sessions, sessionKey(x)) }
 	for i, e := range evs {
-		o := s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
+		o := s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page, Mark: testMark(e.page)})
 		r.outcomes[o]++
 		if o == Late {
 			r.late = append(r.late, i)
@@ -112,21 +112,21 @@ func TestStreamAdvanceEmitsOnlyClosedSessions(t *testing.T) {
 	s := NewStream(DefaultRules(), 10*min_)
 	var got []*Session
 	collect := func(x *Session) { c := *x; got = append(got, &c) }
-	s.Add("u", Event{TimeMs: t0, ID: "a", Page: "home"})
-	s.Add("v", Event{TimeMs: t0 + 40*min_, ID: "b", Page: "home"}) // watermark t0+30m: not past the deadline
+	s.Add("u", &Event{TimeMs: t0, ID: "a", Page: "home"})
+	s.Add("v", &Event{TimeMs: t0 + 40*min_, ID: "b", Page: "home"}) // watermark t0+30m: not past the deadline
 	s.Advance(collect)
 	if len(got) != 0 {
 		t.Fatalf("emitted %d sessions before the watermark passed the deadline", len(got))
 	}
-	s.Add("v", Event{TimeMs: t0 + 40*min_ + 1, ID: "c", Page: "home"}) // watermark t0+30m+1 > t0+30m
+	s.Add("v", &Event{TimeMs: t0 + 40*min_ + 1, ID: "c", Page: "home"}) // watermark t0+30m+1 > t0+30m
 	s.Advance(collect)
 	if len(got) != 1 || got[0].UUID != "u" || got[0].EndReason != Inactivity {
 		t.Fatalf("got %+v", got)
 	}
-	if s.Add("u", Event{TimeMs: t0 + 5*min_, ID: "z"}) != Late {
+	if s.Add("u", &Event{TimeMs: t0 + 5*min_, ID: "z"}) != Late {
 		t.Fatal("event below the watermark was not late")
 	}
-	if s.Add("v", Event{TimeMs: t0 + 40*min_, ID: "b"}) != Duplicate {
+	if s.Add("v", &Event{TimeMs: t0 + 40*min_, ID: "b"}) != Duplicate {
 		t.Fatal("redelivery was not a duplicate")
 	}
 	if s.OpenSessions() != 1 {
@@ -195,7 +195,7 @@ func TestStreamCheckpointRestore(t *testing.T) {
 		feed := func(s *Stream, from, to int) {
 			for i := from; i < to; i++ {
 				e := evs[i]
-				s.Add(e.uuid, Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
+				s.Add(e.uuid, &Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
 				if i%7 == 0 {
 					s.Advance(collect)
 				}
@@ -232,7 +232,7 @@ func TestStreamCheckpointRestore(t *testing.T) {
 
 func FuzzRestoreStream(f *testing.F) {
 	s := NewStream(DefaultRules(), 10*min_)
-	s.Add("u", Event{TimeMs: t0, ID: "a", Page: "home"})
+	s.Add("u", &Event{TimeMs: t0, ID: "a", Page: "home"})
 	f.Add(s.AppendState(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		RestoreStream(DefaultRules(), 10*min_, b) // must not panic or hang
@@ -251,14 +251,14 @@ func TestStreamReusesForgottenUsersCleanly(t *testing.T) {
 		c.Pages = slices.Clone(x.Pages)
 		got = append(got, c)
 	}
-	s.Add("u", Event{TimeMs: t0, ID: "a", Page: "home"})
-	s.Add("u", Event{TimeMs: t0 + min_, ID: "b", Page: "search"})
-	s.Add("w", Event{TimeMs: t0 + 2*hour, ID: "c", Page: "x"}) // closes u's session
+	s.Add("u", &Event{TimeMs: t0, ID: "a", Page: "home"})
+	s.Add("u", &Event{TimeMs: t0 + min_, ID: "b", Page: "search"})
+	s.Add("w", &Event{TimeMs: t0 + 2*hour, ID: "c", Page: "x"}) // closes u's session
 	s.Advance(collect)
 	if len(got) != 1 || len(s.spare) != 1 {
 		t.Fatalf("emitted %d, %d spare users; want u's session and u kept", len(got), len(s.spare))
 	}
-	s.Add("v", Event{TimeMs: t0 + 2*hour + 1, ID: "a", Page: "booking"}) // reuses u; same event id as u's first
+	s.Add("v", &Event{TimeMs: t0 + 2*hour + 1, ID: "a", Page: "booking"}) // reuses u; same event id as u's first
 	s.Drain(t0+2*hour+1, collect)
 	want := []struct {
 		uuid  string

@@ -28,7 +28,7 @@ func TestStreamAddKeepsNoViews(t *testing.T) {
 	view := func(from int, n int) string { return unsafe.String(&buf[from], n) }
 	for i, e := range evs {
 		buf = append(append(append(buf[:0], e.uuid...), e.id...), e.page...)
-		s.Add(view(0, len(e.uuid)), Event{TimeMs: e.t, Seq: uint64(i), ID: view(len(e.uuid), len(e.id)),
+		s.Add(view(0, len(e.uuid)), &Event{TimeMs: e.t, Seq: uint64(i), ID: view(len(e.uuid), len(e.id)),
 			Page: view(len(e.uuid)+len(e.id), len(e.page)), Mark: testMark(e.page)})
 		for j := range buf {
 			buf[j] = '#' // what the next record would leave there
