@@ -70,27 +70,40 @@ func appendOptionalInt64(b *array.Int64Builder, v *int64) {
 // rowAppender adds one row to the builders it captured.
 type rowAppender[R any] func(*R)
 
+// rowBinding is what a table's bind function returns: the appender, and
+// optionally reserve, which sizes the variable-length columns' buffers for
+// a batch of rows before they are appended. Without it a string builder
+// grows by doubling, batch after batch: in a 5M-event stream drain, 723 MB
+// of the 948 MB Arrow allocated were those regrown buffers.
+type rowBinding[R any] struct {
+	add     rowAppender[R]
+	reserve func([]R)
+}
+
 // bindSessions returns an appender that writes SessionRows with attrs
 // (see attrs.go) into rb.
-func bindSessions(attrs []AttrColumn) func(c *columns) rowAppender[SessionRow] {
-	return func(c *columns) rowAppender[SessionRow] {
+func bindSessions(attrs []AttrColumn) func(c *columns) rowBinding[SessionRow] {
+	return func(c *columns) rowBinding[SessionRow] {
 		own := bindOwnSessions(c)
 		if c.err != nil || len(attrs) == 0 {
 			return own
 		}
 		withAttrs := bindAttrs(c, attrs)
 		if c.err != nil {
-			return nil
+			return rowBinding[SessionRow]{}
 		}
-		return func(r *SessionRow) {
-			own(r)
-			withAttrs(r)
+		return rowBinding[SessionRow]{
+			add: func(r *SessionRow) {
+				own.add(r)
+				withAttrs(r)
+			},
+			reserve: own.reserve,
 		}
 	}
 }
 
 // bindOwnSessions returns an appender of the sessions' own columns.
-func bindOwnSessions(c *columns) rowAppender[SessionRow] {
+func bindOwnSessions(c *columns) rowBinding[SessionRow] {
 	sessionID := column[*array.StringBuilder](c, "session_id")
 	uuid := column[*array.StringBuilder](c, "uuid")
 	startMs := column[*array.Int64Builder](c, "session_start_time_ms")
@@ -104,14 +117,36 @@ func bindOwnSessions(c *columns) rowAppender[SessionRow] {
 	reason := column[*array.StringBuilder](c, "end_reason")
 	start := column[*array.TimestampBuilder](c, "session_start")
 	if c.err != nil {
-		return nil
+		return rowBinding[SessionRow]{}
 	}
 	page, ok := pages.ValueBuilder().(*array.StringBuilder)
 	if !ok {
 		c.err = fmt.Errorf("pages_visited element builder is %T, want string", pages.ValueBuilder())
-		return nil
+		return rowBinding[SessionRow]{}
 	}
-	return func(r *SessionRow) {
+	reserve := func(rows []SessionRow) {
+		var ids, uuids, pageN, pageBytes, entries, exits, reasons int
+		for i := range rows {
+			r := &rows[i]
+			ids += len(r.SessionID)
+			uuids += len(r.UUID)
+			pageN += len(r.PagesVisited)
+			for _, p := range r.PagesVisited {
+				pageBytes += len(p)
+			}
+			entries += len(r.EntryPage)
+			exits += len(r.ExitPage)
+			reasons += len(r.EndReason)
+		}
+		sessionID.ReserveData(ids)
+		uuid.ReserveData(uuids)
+		page.Reserve(pageN)
+		page.ReserveData(pageBytes)
+		entry.ReserveData(entries)
+		exit.ReserveData(exits)
+		reason.ReserveData(reasons)
+	}
+	add := func(r *SessionRow) {
 		sessionID.Append(r.SessionID)
 		uuid.Append(r.UUID)
 		startMs.Append(r.SessionStartTimeMs)
@@ -128,9 +163,10 @@ func bindOwnSessions(c *columns) rowAppender[SessionRow] {
 		reason.Append(r.EndReason)
 		start.Append(msToMicros(r.SessionStartTimeMs))
 	}
+	return rowBinding[SessionRow]{add: add, reserve: reserve}
 }
 
-func bindLate(c *columns) rowAppender[LateRow] {
+func bindLate(c *columns) rowBinding[LateRow] {
 	raw := column[*array.StringBuilder](c, "raw")
 	topic := column[*array.StringBuilder](c, "topic")
 	partition := column[*array.Int32Builder](c, "partition")
@@ -143,9 +179,9 @@ func bindLate(c *columns) rowAppender[LateRow] {
 	eventMs := column[*array.Int64Builder](c, "event_timestamp_ms")
 	kafkaTs := column[*array.TimestampBuilder](c, "kafka_timestamp")
 	if c.err != nil {
-		return nil
+		return rowBinding[LateRow]{}
 	}
-	return func(r *LateRow) {
+	return rowBinding[LateRow]{add: func(r *LateRow) {
 		raw.Append(validUTF8(r.Raw))
 		topic.Append(r.Topic)
 		partition.Append(r.Partition)
@@ -157,10 +193,10 @@ func bindLate(c *columns) rowAppender[LateRow] {
 		uuid.Append(r.UUID)
 		eventMs.Append(r.EventTimestampMs)
 		kafkaTs.Append(msToMicros(r.KafkaTimestampMs))
-	}
+	}}
 }
 
-func bindRejected(c *columns) rowAppender[RejectedRow] {
+func bindRejected(c *columns) rowBinding[RejectedRow] {
 	raw := column[*array.StringBuilder](c, "raw")
 	reason := column[*array.StringBuilder](c, "reason")
 	topic := column[*array.StringBuilder](c, "topic")
@@ -170,9 +206,9 @@ func bindRejected(c *columns) rowAppender[RejectedRow] {
 	watermark := column[*array.Int64Builder](c, "watermark_ms")
 	kafkaTs := column[*array.TimestampBuilder](c, "kafka_timestamp")
 	if c.err != nil {
-		return nil
+		return rowBinding[RejectedRow]{}
 	}
-	return func(r *RejectedRow) {
+	return rowBinding[RejectedRow]{add: func(r *RejectedRow) {
 		raw.Append(validUTF8(r.Raw))
 		reason.Append(r.Reason)
 		topic.Append(r.Topic)
@@ -181,10 +217,10 @@ func bindRejected(c *columns) rowAppender[RejectedRow] {
 		kafkaMs.Append(r.KafkaTimestampMs)
 		appendOptionalInt64(watermark, r.WatermarkMs)
 		kafkaTs.Append(msToMicros(r.KafkaTimestampMs))
-	}
+	}}
 }
 
-func bindEvents(c *columns) rowAppender[EventRow] {
+func bindEvents(c *columns) rowBinding[EventRow] {
 	sessionID := column[*array.StringBuilder](c, "session_id")
 	index := column[*array.Int64Builder](c, "event_index")
 	startMs := column[*array.Int64Builder](c, "session_start_time_ms")
@@ -197,9 +233,9 @@ func bindEvents(c *columns) rowAppender[EventRow] {
 	offset := column[*array.Int64Builder](c, "offset")
 	start := column[*array.TimestampBuilder](c, "session_start")
 	if c.err != nil {
-		return nil
+		return rowBinding[EventRow]{}
 	}
-	return func(r *EventRow) {
+	return rowBinding[EventRow]{add: func(r *EventRow) {
 		sessionID.Append(r.SessionID)
 		index.Append(r.EventIndex)
 		startMs.Append(r.SessionStartTimeMs)
@@ -211,18 +247,18 @@ func bindEvents(c *columns) rowAppender[EventRow] {
 		partition.Append(r.Partition)
 		offset.Append(r.Offset)
 		start.Append(msToMicros(r.SessionStartTimeMs))
-	}
+	}}
 }
 
 // recordBatches turns rows into Arrow records of at most batchRows rows,
 // built lazily so only one batch is in memory at a time. The consumer
 // (iceberg-go's WriteRecords) releases each record.
-func recordBatches[R any](schema *arrow.Schema, rows []R, bind func(*columns) rowAppender[R]) iter.Seq2[arrow.RecordBatch, error] {
+func recordBatches[R any](schema *arrow.Schema, rows []R, bind func(*columns) rowBinding[R]) iter.Seq2[arrow.RecordBatch, error] {
 	return func(yield func(arrow.RecordBatch, error) bool) {
 		rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		defer rb.Release()
 		c := &columns{rb: rb, schema: schema}
-		appendRow := bind(c)
+		bound := bind(c)
 		if c.err != nil {
 			yield(nil, fmt.Errorf("build arrow record: %w", c.err))
 			return
@@ -230,8 +266,11 @@ func recordBatches[R any](schema *arrow.Schema, rows []R, bind func(*columns) ro
 		for start := 0; start < len(rows); start += batchRows {
 			end := min(start+batchRows, len(rows))
 			rb.Reserve(end - start)
+			if bound.reserve != nil {
+				bound.reserve(rows[start:end])
+			}
 			for i := start; i < end; i++ {
-				appendRow(&rows[i])
+				bound.add(&rows[i])
 			}
 			if !yield(rb.NewRecordBatch(), nil) {
 				return
