@@ -9,7 +9,10 @@
 #         from OLD_REF (main), into a fresh warehouse;
 #   new   the same, built from the work tree.
 # Each is timed as a whole process (start-up included) under /usr/bin/time;
-# the --stop-when-idle wait is taken off. For the big topic the rate without
+# the --stop-when-idle wait is taken off. The broker's CPU over the same
+# span comes from /proc, so each line also says how many of the cores the
+# reader and the broker kept busy together (all of them: the machine is the
+# limit; fewer: something waits). For the big topic the rate without
 # start-up (from the process start to its partitions being assigned) is
 # printed too; target: >= 0.7x bare on it, >= 0.5x with start-up on the
 # small one. The new binary's big drain writes a CPU profile (PROFILE=0:
@@ -57,15 +60,24 @@ echo "old: $OLD_REF ($(git rev-parse --short "$OLD_REF")), new: work tree ($(git
 idle_s=$(awk -v d="$IDLE" 'BEGIN{sub(/s$/,"",d); print d}')
 epoch() { date -d "$1" +%s.%N; }
 
-# bare TOPIC N: sets secs, rss and cpu.
+# broker_cpu: the broker process's CPU seconds so far (user + system,
+# /proc/PID/stat fields 14 and 15). Taken around each read, it says how much
+# of the two cores the broker needed meanwhile: with the reader's own CPU,
+# whether the machine was the limit.
+ticks=$(getconf CLK_TCK)
+broker_cpu() { awk -v t="$ticks" '{printf "%.2f", ($14+$15)/t}' "/proc/$broker/stat"; }
+
+# bare TOPIC N: sets secs, rss, cpu and bcpu (the broker's, meanwhile).
 bare() {
-  local start end
+  local start end b0
+  b0=$(broker_cpu)
   start=$(date +%s.%N)
   /usr/bin/time -f '%M %U %S' -o "$OUT/bare.rss" "$OUT/bareconsume" --kafka-servers "$servers" --topic "$1" > "$OUT/bare-$1.log"
   end=$(date +%s.%N)
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')
   startup=$(sed -E 's/.*start-up ([0-9.]+) s.*/\1/' "$OUT/bare-$1.log")
   read_time "$OUT/bare.rss"
+  bcpu=$(awk -v a="$b0" -v b="$(broker_cpu)" 'BEGIN{printf "%.1f", b-a}')
 }
 
 # read_time FILE: rss (MiB) and cpu (user + system seconds) from GNU time's
@@ -76,12 +88,14 @@ read_time() {
   cpu=$(awk '{printf "%.1f", $2+$3}' "$1")
 }
 
-# drain BIN TOPIC RUN: sets secs (idle wait taken off), startup, rss, cpu.
+# drain BIN TOPIC RUN: sets secs (idle wait taken off), startup, rss, cpu,
+# bcpu.
 drain() {
-  local bin=$1 topic=$2 run=$3 start end assigned profile=()
+  local bin=$1 topic=$2 run=$3 start end assigned b0 profile=()
   if [ "${PROFILE:-1}" = 1 ] && [ "$bin" = new ] && [ "$topic" = big ]; then
     profile=(--cpuprofile "$OUT/cpu-$run.pprof")
   fi
+  b0=$(broker_cpu)
   start=$(date +%s.%N)
   /usr/bin/time -f '%M %U %S' -o "$OUT/$run.rss" "$OUT/sessionize-$bin" run --kafka-servers "$servers" --topic "$topic" \
     --group "$run" --warehouse "$OUT/wh-$run" --http-addr "" --drain --stop-when-idle "$IDLE" "${profile[@]}" > "$OUT/$run.log" 2>&1
@@ -90,8 +104,13 @@ drain() {
   assigned=$(epoch "$(grep -m1 'partitions assigned' "$OUT/$run.log" | sed -E 's/^time=([^ ]*) .*/\1/')")
   startup=$(awk -v a="$start" -v b="$assigned" 'BEGIN{print b-a}')
   read_time "$OUT/$run.rss"
+  bcpu=$(awk -v a="$b0" -v b="$(broker_cpu)" 'BEGIN{printf "%.1f", b-a}')
   rm -rf "$OUT/wh-$run"
 }
+
+# busy: the cores the reader and the broker kept busy together over secs.
+cores=$(nproc)
+busy() { awk -v c="$cpu" -v b="$bcpu" -v s="$secs" -v n="$cores" 'BEGIN{printf "%.2f of %d cores busy", (c+b)/s, n}'; }
 
 declare -A best best_nostart best_cpu
 for round in $(seq 1 "$ROUNDS"); do
@@ -100,16 +119,16 @@ for round in $(seq 1 "$ROUNDS"); do
     bare "$topic"
     rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
     nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
-    printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s\n' \
-      "$round" "$topic" bare "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu"
+    printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, broker %4.1f s: %s\n' \
+      "$round" "$topic" bare "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$bcpu" "$(busy)"
     [ "${best[bare-$topic]:-0}" -lt "$rate" ] && best[bare-$topic]=$rate
     [ "${best_nostart[bare-$topic]:-0}" -lt "$nostart" ] && best_nostart[bare-$topic]=$nostart
     for b in "${bins[@]}"; do
       drain "$b" "$topic" "$b-$topic-$round"
       rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
       nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
-      printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, %d commits\n' \
-        "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
+      printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, broker %4.1f s: %s, %d commits\n' \
+        "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$bcpu" "$(busy)" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
       if [ -z "${best_cpu[$b-$topic]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$b-$topic]}" 'BEGIN{exit !(a < b)}'; then
         best_cpu[$b-$topic]=$cpu
       fi
