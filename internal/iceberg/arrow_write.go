@@ -80,8 +80,9 @@ type rowBinding[R any] struct {
 	reserve func([]R)
 }
 
-// bindSessions returns an appender that writes SessionRows with attrs
-// (see attrs.go) into rb.
+// bindSessions returns a binding that writes SessionRows with attrs (see
+// attrs.go) into rb. Only the sessions' own string columns are reserved;
+// the optional attribute columns still grow as they fill.
 func bindSessions(attrs []AttrColumn) func(c *columns) rowBinding[SessionRow] {
 	return func(c *columns) rowBinding[SessionRow] {
 		own := bindOwnSessions(c)
@@ -102,7 +103,7 @@ func bindSessions(attrs []AttrColumn) func(c *columns) rowBinding[SessionRow] {
 	}
 }
 
-// bindOwnSessions returns an appender of the sessions' own columns.
+// bindOwnSessions returns the binding of the sessions' own columns.
 func bindOwnSessions(c *columns) rowBinding[SessionRow] {
 	sessionID := column[*array.StringBuilder](c, "session_id")
 	uuid := column[*array.StringBuilder](c, "uuid")
