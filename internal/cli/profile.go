@@ -64,3 +64,23 @@ func writeHeapProfiles(ctx context.Context, path string) error {
 	}()
 	return nil
 }
+
+// writeAllocProfile writes the allocations of the whole process so far to
+// path (the hidden --allocprofile of run, written as the run ends: how
+// much a drain allocated, and where, which the 30-second --memprofile
+// misses for any run shorter than that). Read it with go tool pprof
+// -sample_index=alloc_space.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--allocprofile: %w", err)
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--allocprofile: %w", err)
+	}
+	return nil
+}

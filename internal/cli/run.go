@@ -27,6 +27,7 @@ func newRunCmd(e *env) *cobra.Command {
 		httpAddr   string
 		cpuProfile string
 		memProfile string
+		allocProf  string
 		dedup      = session.DefaultDedup()
 		dedupWin   = time.Duration(dedup.WindowMs) * time.Millisecond
 	)
@@ -174,7 +175,16 @@ another --group is refused.`,
 					return err
 				}
 			}
-			return pipeline.Run(cmd.Context(), cfg)
+			runErr := pipeline.Run(cmd.Context(), cfg)
+			if allocProf != "" {
+				// A debugging aid: a lost profile is worth a warning, not a
+				// change to the run's outcome (its exit code says whether
+				// the input was processed).
+				if err := writeAllocProfile(allocProf); err != nil {
+					e.logger.Warn("allocation profile not written", "err", err)
+				}
+			}
+			return runErr
 		},
 	}
 	rf.register(cmd)
@@ -210,6 +220,8 @@ another --group is refused.`,
 	_ = fs.MarkHidden("cpuprofile")
 	fs.StringVar(&memProfile, "memprofile", "", "rewrite a heap profile to this file every 30 s (go tool pprof)")
 	_ = fs.MarkHidden("memprofile")
+	fs.StringVar(&allocProf, "allocprofile", "", "write the allocations of the whole run to this file as it ends (go tool pprof -sample_index=alloc_space)")
+	_ = fs.MarkHidden("allocprofile")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
 	return cmd
 }
