@@ -33,16 +33,9 @@ const heapProfileEvery = 30 * time.Second
 // state is released, would not).
 func writeHeapProfiles(ctx context.Context, path string) error {
 	write := func() error {
+		// Through a temporary file, so a reader never sees half a profile.
 		tmp := path + ".tmp"
-		f, err := os.Create(tmp)
-		if err != nil {
-			return fmt.Errorf("--memprofile: %w", err)
-		}
-		err = pprof.Lookup("heap").WriteTo(f, 0)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeProfile("heap", tmp); err != nil {
 			return fmt.Errorf("--memprofile: %w", err)
 		}
 		return os.Rename(tmp, path)
@@ -71,16 +64,22 @@ func writeHeapProfiles(ctx context.Context, path string) error {
 // misses for any run shorter than that). Read it with go tool pprof
 // -sample_index=alloc_space.
 func writeAllocProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("--allocprofile: %w", err)
-	}
-	err = pprof.Lookup("allocs").WriteTo(f, 0)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeProfile("allocs", path); err != nil {
 		return fmt.Errorf("--allocprofile: %w", err)
 	}
 	return nil
+}
+
+// writeProfile writes the runtime's profile name (see pprof.Lookup) to
+// path.
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup(name).WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

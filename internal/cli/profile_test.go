@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -39,5 +40,28 @@ func TestAllocProfileIsAPprofFile(t *testing.T) {
 	err = writeAllocProfile(filepath.Join(t.TempDir(), "missing", "allocs.pprof"))
 	if err == nil || !strings.Contains(err.Error(), "--allocprofile") {
 		t.Fatalf("unwritable path: err %v, want one naming --allocprofile", err)
+	}
+}
+
+// TestHeapProfileWrittenAtStart: --memprofile's first profile is there
+// when writeHeapProfiles returns (the rest follow every 30 s), whole and
+// without its temporary file.
+func TestHeapProfileWrittenAtStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "heap.pprof")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := writeHeapProfiles(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gzip.NewReader(bytes.NewReader(b)); err != nil {
+		t.Fatalf("heap profile is not gzip, pprof's format: %v", err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left behind: %v", err)
 	}
 }
