@@ -5,6 +5,9 @@
 #   - sessionize batch                (full rule: 30 min gap + greedy 2 h cut)
 #   - DuckDB, the classic query       (LAG + running SUM, 30 min gap only)
 #   - DuckDB, the full rule in SQL    (recursive CTE over session starts)
+#   - the floor, bench/bareparse      (batch's read and parse alone, nothing
+#                                      after it: no change past the parser
+#                                      can make batch faster than this)
 # and checks that DuckDB's full-rule sessions equal sessionize's, session by
 # session. Prints a table; exits 1 if any session or count differs.
 #
@@ -82,6 +85,7 @@ mkdir -p "$OUT/bin"
 go build -o "$OUT/bin/sessionize" ./cmd/sessionize ||
   { echo "go build failed: fix the build (or wait for the edit in progress) and rerun" >&2; exit 1; }
 BIN=$OUT/bin/sessionize
+go build -o "$OUT/bin/bareparse" ./bench/bareparse
 
 # --- Inputs. The file name carries the parameters; the .params file beside it
 # also records a fingerprint of the generator's source, because the same
@@ -119,6 +123,10 @@ sessionize_run() { # name input
       --rejected "$RUN/$1.rejected.jsonl" --summary-json "$RUN/$1.json" \
       --max-pages-per-session "$MAX_PAGES" --time-format ms
 }
+# The floor: the same read and parse, and nothing else (bench/bareparse).
+floor_run() { # name input
+  "$TIME" -f '%e %M' -o "$RUN/$1.time" "$OUT/bin/bareparse" --input "$2" --time-format ms --json > "$RUN/$1.json"
+}
 duckdb_run() { # name mode input
   "$TIME" -f '%e %M' -o "$RUN/$1.time" \
     "$NODE" "$DUCK/run.mjs" --mode "$2" --input "$3" --output "$RUN/$1.sessions.jsonl" \
@@ -128,6 +136,8 @@ uptime > "$RUN/load-before.txt"
 for i in $(seq 1 "$REPEAT"); do
   step "run $i of $REPEAT: sessionize batch"
   sessionize_run "sessionize.$i" "$INPUT"
+  step "run $i of $REPEAT: read and parse alone (bench/bareparse, the floor)"
+  floor_run "floor.$i" "$INPUT"
   step "run $i of $REPEAT: DuckDB gap-only (LAG + running SUM)"
   duckdb_run "duckdb-gap.$i" gap "$INPUT"
   step "run $i of $REPEAT: DuckDB full rule (recursive CTE)"
