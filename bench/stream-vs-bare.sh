@@ -5,6 +5,9 @@
 # per topic, back to back so a noisy neighbour slows all alike:
 #   bare  a bare franz-go consumer (bench/bareconsume) reading the topic to
 #         its end: the yardstick;
+#   floor the same consumer parsing every record with sessionize's parser
+#         (bareconsume --parse): what a drain, which also sessionizes and
+#         writes, cannot beat with the parser it has;
 #   old   sessionize run --drain --stop-when-idle of the whole topic, built
 #         from OLD_REF (main), into a fresh warehouse;
 #   new   the same, built from the work tree.
@@ -67,16 +70,18 @@ epoch() { date -d "$1" +%s.%N; }
 ticks=$(getconf CLK_TCK)
 broker_cpu() { awk -v t="$ticks" '{printf "%.2f", ($14+$15)/t}' "/proc/$broker/stat"; }
 
-# bare TOPIC N: sets secs, rss, cpu and bcpu (the broker's, meanwhile).
+# bare NAME TOPIC [ARGS]: sets secs, rss, cpu and bcpu (the broker's,
+# meanwhile).
 bare() {
-  local start end b0
+  local name=$1 topic=$2 start end b0
+  shift 2
   b0=$(broker_cpu)
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M %U %S' -o "$OUT/bare.rss" "$OUT/bareconsume" --kafka-servers "$servers" --topic "$1" > "$OUT/bare-$1.log"
+  /usr/bin/time -f '%M %U %S' -o "$OUT/$name.rss" "$OUT/bareconsume" --kafka-servers "$servers" --topic "$topic" "$@" > "$OUT/$name-$topic.log"
   end=$(date +%s.%N)
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')
-  startup=$(sed -E 's/.*start-up ([0-9.]+) s.*/\1/' "$OUT/bare-$1.log")
-  read_time "$OUT/bare.rss"
+  startup=$(sed -E 's/.*start-up ([0-9.]+) s.*/\1/' "$OUT/$name-$topic.log")
+  read_time "$OUT/$name.rss"
   bcpu=$(awk -v a="$b0" -v b="$(broker_cpu)" 'BEGIN{printf "%.1f", b-a}')
 }
 
@@ -116,18 +121,21 @@ declare -A best best_nostart best_cpu
 for round in $(seq 1 "$ROUNDS"); do
   for topic in big small; do
     n=$EVENTS; [ "$topic" = small ] && n=$SMALL
-    bare "$topic"
-    rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
-    nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
-    printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, broker %4.1f s: %s\n' \
-      "$round" "$topic" bare "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$bcpu" "$(busy)"
-    [ "${best[bare-$topic]:-0}" -lt "$rate" ] && best[bare-$topic]=$rate
-    [ "${best_nostart[bare-$topic]:-0}" -lt "$nostart" ] && best_nostart[bare-$topic]=$nostart
+    for reader in bare floor; do
+      args=(); [ "$reader" = floor ] && args=(--parse)
+      bare "$reader" "$topic" "${args[@]}"
+      rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
+      nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
+      printf 'round %d %-5s %-5s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, broker %4.1f s: %s\n' \
+        "$round" "$topic" "$reader" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$bcpu" "$(busy)"
+      [ "${best[$reader-$topic]:-0}" -lt "$rate" ] && best[$reader-$topic]=$rate
+      [ "${best_nostart[$reader-$topic]:-0}" -lt "$nostart" ] && best_nostart[$reader-$topic]=$nostart
+    done
     for b in "${bins[@]}"; do
       drain "$b" "$topic" "$b-$topic-$round"
       rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
       nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
-      printf 'round %d %-5s %-4s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, broker %4.1f s: %s, %d commits\n' \
+      printf 'round %d %-5s %-5s %8d records in %6.2f s = %8d records/s (%8d without %.2f s start-up), peak RSS %4d MiB, CPU %5.1f s, broker %4.1f s: %s, %d commits\n' \
         "$round" "$topic" "$b" "$n" "$secs" "$rate" "$nostart" "$startup" "$rss" "$cpu" "$bcpu" "$(busy)" "$(grep -c 'msg=commit' "$OUT/$b-$topic-$round.log")"
       if [ -z "${best_cpu[$b-$topic]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$b-$topic]}" 'BEGIN{exit !(a < b)}'; then
         best_cpu[$b-$topic]=$cpu
@@ -142,6 +150,10 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 echo "best of $ROUNDS round(s); $(uptime | sed 's/.*load/load/')"
+awk -v r="${best_nostart[floor-big]}" -v y="${best_nostart[bare-big]}" \
+  'BEGIN{printf "floor big  without start-up: %8d / bare %8d records/s = %.2fx (reading and parsing alone: no drain with this parser gets past it)\n", r, y, r/y}'
+awk -v r="${best[floor-small]}" -v y="${best[bare-small]}" \
+  'BEGIN{printf "floor small with start-up:    %8d / bare %8d records/s = %.2fx\n", r, y, r/y}'
 for b in "${bins[@]}"; do
   awk -v b="$b" -v r="${best_nostart[$b-big]}" -v y="${best_nostart[bare-big]}" \
     'BEGIN{printf "%-4s big   without start-up: %8d / bare %8d records/s = %.2fx (target >= 0.70x)\n", b, r, y, r/y}'

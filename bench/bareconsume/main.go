@@ -5,7 +5,12 @@
 // else: the rate at which the broker can hand this machine the topic, which
 // sessionize's drain is compared against in the same run.
 //
-//	go run ./bench/bareconsume --kafka-servers 127.0.0.1:29092 --topic clickstream
+// With --parse it also parses every value with sessionize's event.Parser,
+// a poll's partitions on one goroutine per core, as sessionize run does:
+// the floor of a drain, which reads and parses every record before its
+// engine and Parquet encoder see one.
+//
+//	go run ./bench/bareconsume --kafka-servers 127.0.0.1:29092 --topic clickstream [--parse]
 package main
 
 import (
@@ -13,24 +18,33 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sessionize/sessionize/internal/event"
 )
 
 func main() {
 	servers := flag.String("kafka-servers", "127.0.0.1:9092", "brokers, comma-separated")
 	topic := flag.String("topic", "clickstream", "topic to read")
+	parse := flag.Bool("parse", false, "also parse every value with sessionize's event parser (default event schema), on one goroutine per core: a drain's floor")
 	flag.Parse()
-	if err := run(*servers, *topic); err != nil {
+	var ps *pollParser
+	if *parse {
+		ps = newPollParser(runtime.GOMAXPROCS(0))
+	}
+	if err := run(*servers, *topic, ps); err != nil {
 		fmt.Fprintln(os.Stderr, "bareconsume:", err)
 		os.Exit(1)
 	}
 }
 
-func run(servers, topic string) error {
+func run(servers, topic string, ps *pollParser) error {
 	ctx := context.Background()
 	started := time.Now()
 	seeds := strings.Split(servers, ",")
@@ -84,6 +98,9 @@ func run(servers, topic string) error {
 		if err := fs.Err0(); err != nil {
 			return err
 		}
+		if ps != nil {
+			ps.parse(fs)
+		}
 		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 			for _, r := range fp.Records {
 				if !r.Attrs.IsControl() {
@@ -99,7 +116,60 @@ func run(servers, topic string) error {
 		})
 	}
 	secs := time.Since(started).Seconds()
-	fmt.Printf("bare: %d records (%d value bytes) of %d partitions in %.2f s = %.0f records/s (start-up %.2f s)\n",
-		records, bytes, len(end), secs, float64(records)/secs, connected.Sub(started).Seconds())
+	name, parsed := "bare", ""
+	if ps != nil {
+		name = "bare+parse"
+		parsed = fmt.Sprintf(", parsed: %d valid, %d rejected", ps.valid, ps.rejected)
+	}
+	fmt.Printf("%s: %d records (%d value bytes) of %d partitions in %.2f s = %.0f records/s (start-up %.2f s)%s\n",
+		name, records, bytes, len(end), secs, float64(records)/secs, connected.Sub(started).Seconds(), parsed)
 	return nil
+}
+
+// pollParser parses a poll's records as sessionize run's processPoll
+// does: its partitions spread over one goroutine per parser, each parser
+// used by one goroutine at a time.
+type pollParser struct {
+	parsers         []*event.Parser
+	valid, rejected int64
+}
+
+func newPollParser(workers int) *pollParser {
+	ps := &pollParser{}
+	for range workers {
+		ps.parsers = append(ps.parsers, event.NewParser(event.DefaultSchema(), event.DefaultMaxRecordBytes))
+	}
+	return ps
+}
+
+func (ps *pollParser) parse(fs kgo.Fetches) {
+	next := make(chan []*kgo.Record, 64)
+	go func() {
+		fs.EachPartition(func(fp kgo.FetchTopicPartition) { next <- fp.Records })
+		close(next)
+	}()
+	counts := make([][2]int64, len(ps.parsers))
+	var wg sync.WaitGroup
+	for w, p := range ps.parsers {
+		wg.Go(func() {
+			var f event.Fields
+			for recs := range next {
+				for _, r := range recs {
+					if r.Attrs.IsControl() {
+						continue
+					}
+					if p.Parse(r.Value, &f) == event.OK {
+						counts[w][0]++
+					} else {
+						counts[w][1]++
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range counts {
+		ps.valid += c[0]
+		ps.rejected += c[1]
+	}
 }
