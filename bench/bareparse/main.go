@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -33,10 +34,23 @@ func main() {
 	timeFormat := flag.String("time-format", "auto", "event time format, as sessionize batch --time-format")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "parse goroutines (batch: one per core)")
 	asJSON := flag.Bool("json", false, "print the figures as one JSON object")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof), to set beside batch's")
 	flag.Parse()
 	if *in == "" || *workers < 1 {
 		fmt.Fprintln(os.Stderr, "usage: bareparse --input FILE [--time-format ms] [--workers N] [--json]")
 		os.Exit(2)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bareparse: --cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	if err := run(*in, *timeFormat, *workers, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "bareparse:", err)
