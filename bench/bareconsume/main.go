@@ -153,18 +153,20 @@ func (ps *pollParser) parse(fs kgo.Fetches) {
 	for w, p := range ps.parsers {
 		wg.Go(func() {
 			var f event.Fields
+			var c [2]int64 // stored once: the entries of counts share a cache line
 			for recs := range next {
 				for _, r := range recs {
 					if r.Attrs.IsControl() {
 						continue
 					}
 					if p.Parse(r.Value, &f) == event.OK {
-						counts[w][0]++
+						c[0]++
 					} else {
-						counts[w][1]++
+						c[1]++
 					}
 				}
 			}
+			counts[w] = c
 		})
 	}
 	wg.Wait()
