@@ -118,17 +118,17 @@ cat "$INPUT" > /dev/null
 # The engines alternate within each repetition so that a noisy neighbour
 # slows them alike.
 sessionize_run() { # name input
-  "$TIME" -f '%e %M' -o "$RUN/$1.time" \
+  "$TIME" -f '%e %M %U %S' -o "$RUN/$1.time" \
     "$BIN" batch -q --input "$2" --output "$RUN/$1.sessions.jsonl" \
       --rejected "$RUN/$1.rejected.jsonl" --summary-json "$RUN/$1.json" \
       --max-pages-per-session "$MAX_PAGES" --time-format ms
 }
 # The floor: the same read and parse, and nothing else (bench/bareparse).
 floor_run() { # name input
-  "$TIME" -f '%e %M' -o "$RUN/$1.time" "$OUT/bin/bareparse" --input "$2" --time-format ms --json > "$RUN/$1.json"
+  "$TIME" -f '%e %M %U %S' -o "$RUN/$1.time" "$OUT/bin/bareparse" --input "$2" --time-format ms --json > "$RUN/$1.json"
 }
 duckdb_run() { # name mode input
-  "$TIME" -f '%e %M' -o "$RUN/$1.time" \
+  "$TIME" -f '%e %M %U %S' -o "$RUN/$1.time" \
     "$NODE" "$DUCK/run.mjs" --mode "$2" --input "$3" --output "$RUN/$1.sessions.jsonl" \
       --rejected "$RUN/$1.rejected.jsonl" > "$RUN/$1.json"
 }
