@@ -104,6 +104,12 @@ const hexDigits = "0123456789abcdef"
 // and replacing invalid UTF-8 so the output always parses.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	if plainJSONText(s) {
+		// The usual case (uuids, ids, page names): copied whole, where
+		// the loop below looked at every byte on its own.
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -141,4 +147,57 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plainJSONText reports whether s is printable ASCII without '"' or '\\',
+// so that it goes into a JSON string as it is. It reads a word at a time;
+// the bytes past the last whole word are read as one more word ending at
+// s's end (overlapping the one before, which tests no byte wrongly), and 4
+// to 7 bytes as two overlapping halves.
+func plainJSONText(s string) bool {
+	n := len(s)
+	var stops uint64
+	switch {
+	case n >= 8:
+		for i := 0; i < n-8; i += 8 {
+			stops |= jsonStops(le64(s, i))
+		}
+		stops |= jsonStops(le64(s, n-8))
+	case n >= 4:
+		stops = jsonStops(uint64(le32(s, 0)) | uint64(le32(s, n-4))<<32)
+	default:
+		for i := 0; i < n; i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+				return false
+			}
+		}
+	}
+	return stops == 0
+}
+
+// SWAR constants: a byte's worth of 1s and of high bits in each lane.
+const (
+	lanes1    = 0x0101010101010101
+	lanesHigh = 0x8080808080808080
+)
+
+// jsonStops is nonzero if a byte of x is below 0x20, '"', '\\' or above
+// 0x7f. (x^0x02 is below 0x21 exactly when x is below 0x20 or is '"'; a
+// lane's flag can be wrong only above a lane that is rightly flagged, so
+// the word's test is exact.)
+func jsonStops(x uint64) uint64 {
+	v := x ^ (lanes1 * 0x02)
+	q := x ^ (lanes1 * '\\')
+	return ((v-lanes1*0x21)&^v | (q-lanes1)&^q | x) & lanesHigh
+}
+
+func le64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+func le32(s string, i int) uint32 {
+	_ = s[i+3]
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
