@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/rule"
 	"github.com/sessionize/sessionize/internal/session"
+	"github.com/sessionize/sessionize/internal/swar"
 )
 
 // jsonlWriter writes JSON lines for each session: by default one object per
@@ -175,21 +176,9 @@ func plainJSONText(s string) bool {
 	return stops == 0
 }
 
-// SWAR constants: a byte's worth of 1s and of high bits in each lane.
-const (
-	lanes1    = 0x0101010101010101
-	lanesHigh = 0x8080808080808080
-)
-
 // jsonStops is nonzero if a byte of x is below 0x20, '"', '\\' or above
-// 0x7f. (x^0x02 is below 0x21 exactly when x is below 0x20 or is '"'; a
-// lane's flag can be wrong only above a lane that is rightly flagged, so
-// the word's test is exact.)
-func jsonStops(x uint64) uint64 {
-	v := x ^ (lanes1 * 0x02)
-	q := x ^ (lanes1 * '\\')
-	return ((v-lanes1*0x21)&^v | (q-lanes1)&^q | x) & lanesHigh
-}
+// 0x7f.
+func jsonStops(x uint64) uint64 { return swar.JSONStops(x) | x&swar.High }
 
 func le64(s string, i int) uint64 {
 	_ = s[i+7]

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/sessionize/sessionize/internal/swar"
 )
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
@@ -88,7 +90,7 @@ func str(b []byte, i int) (end int, escaped bool) {
 	i++
 	for {
 		for i+8 <= len(b) {
-			if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			if m := swar.JSONStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				goto stop
 			}
@@ -123,18 +125,12 @@ func str(b []byte, i int) (end int, escaped bool) {
 	}
 }
 
-// SWAR constants: a byte's worth of 1s and of high bits in each lane.
-const (
-	lanes1    = 0x0101010101010101
-	lanesHigh = 0x8080808080808080
-)
-
 // stringStop returns the index of the first '"', '\\' or control byte
 // (< 0x20) at or after i, or len(b): eight bytes per step, the bytes of a
 // string between those being all a scan has to get past.
 func stringStop(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
-		if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+		if m := swar.JSONStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -144,7 +140,7 @@ func stringStop(b []byte, i int) int {
 		// count as stops but only above the real ones, and a lane's
 		// flag depends only on the lanes below it.
 		x := binary.LittleEndian.Uint64(b[len(b)-8:]) >> (8 * (8 - r))
-		if m := stringStops(x); m != 0 {
+		if m := swar.JSONStops(x); m != 0 {
 			return min(i+bits.TrailingZeros64(m)>>3, len(b))
 		}
 		return len(b)
@@ -155,18 +151,6 @@ func stringStop(b []byte, i int) int {
 		}
 	}
 	return i
-}
-
-// stringStops has the high bit set in the lowest lane of x holding '"',
-// '\\' or a byte below 0x20 (lanes above the lowest such may be set
-// wrongly: a borrow runs up from it; callers use only the lowest). One test
-// finds both the quote and the control bytes: x^0x02 is below 0x21 exactly
-// when x is below 0x20 (flipping bit 1 keeps a byte below 0x20 there) or
-// is 0x22, the quote (which becomes 0x20).
-func stringStops(x uint64) uint64 {
-	v := x ^ (lanes1 * 0x02)
-	s := x ^ (lanes1 * '\\')
-	return ((v-lanes1*0x21)&^v | (s-lanes1)&^s) & lanesHigh
 }
 
 func isHex4(b []byte) bool {

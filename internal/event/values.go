@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sessionize/sessionize/internal/swar"
 )
 
 // Kind is what a decoder found at one of the schema's paths.
@@ -183,7 +185,7 @@ func (a *Assembler) userKey(v *Values) ([]byte, Reason) {
 		if r != OK {
 			return nil, r
 		}
-		if orBytes(part)&lanesHigh != 0 && !utf8.Valid(part) {
+		if orBytes(part)&swar.High != 0 && !utf8.Valid(part) {
 			return nil, InvalidUTF8
 		}
 		if i > 0 {
@@ -270,7 +272,7 @@ func (a *Assembler) time(v Value) (int64, Reason) {
 // UTF-8): the usual case, told with a word at a time and no call per
 // slice.
 func allASCII(a, b, c []byte) bool {
-	return (orBytes(a)|orBytes(b)|orBytes(c))&lanesHigh == 0
+	return (orBytes(a)|orBytes(b)|orBytes(c))&swar.High == 0
 }
 
 // orBytes ORs b's bytes into the lanes of a word (which lane a byte lands
