@@ -37,7 +37,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof), to set beside batch's")
 	flag.Parse()
 	if *in == "" || *workers < 1 {
-		fmt.Fprintln(os.Stderr, "usage: bareparse --input FILE [--time-format ms] [--workers N] [--json]")
+		fmt.Fprintln(os.Stderr, "usage: bareparse --input FILE [--time-format ms] [--workers N] [--json] [--cpuprofile FILE]")
 		os.Exit(2)
 	}
 	if *cpuProfile != "" {
