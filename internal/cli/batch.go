@@ -60,15 +60,16 @@ func (r *ruleFlags) rules(attrs ...string) (session.Rules, *rule.Set, error) {
 
 func newBatchCmd(e *env) *cobra.Command {
 	var (
-		rf       ruleFlags
-		sf       schemaFlags
-		wf       warehouseFlags
-		table    string
-		cfg      batch.Config
-		maxBytes int64
-		replace  *iceberg.StartRange
-		attrs    []string
-		cpuProf  string
+		rf        ruleFlags
+		sf        schemaFlags
+		wf        warehouseFlags
+		table     string
+		cfg       batch.Config
+		maxBytes  int64
+		replace   *iceberg.StartRange
+		attrs     []string
+		cpuProf   string
+		allocProf string
 	)
 	cmd := &cobra.Command{
 		Use:   "batch --input FILE... --output FILE",
@@ -183,6 +184,13 @@ to --temp-dir and are sessionized one partition at a time.`,
 				defer stop()
 			}
 			sum, err := batch.Run(cmd.Context(), cfg)
+			if allocProf != "" {
+				// As run's: a lost profile is worth a warning, not a change
+				// to the run's outcome.
+				if perr := writeAllocProfile(allocProf); perr != nil {
+					e.logger.Warn("allocation profile not written", "err", perr)
+				}
+			}
 			if sum != nil && !e.quiet {
 				sum.WriteText(e.stderr)
 			}
@@ -211,6 +219,8 @@ to --temp-dir and are sessionized one partition at a time.`,
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "directory for spill files (empty: the system temp directory, $TMPDIR)")
 	fs.StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	_ = fs.MarkHidden("cpuprofile")
+	fs.StringVar(&allocProf, "allocprofile", "", "write the allocations of the whole run to this file as it ends (go tool pprof -sample_index=alloc_space)")
+	_ = fs.MarkHidden("allocprofile")
 	fs.IntVar(&cfg.Workers, "workers", 0, "parallel parse and sessionize workers (0: one per core)")
 	fs.Float64Var(&cfg.MaxRejectedRatio, "max-rejected-ratio", 0.5, "exit 1 without writing sessions (--rejected and --summary-json are written) when more than this share of the records is rejected, the sign of a wrong --user-field/--time-field/--time-format (0 or 1: no limit)")
 	return cmd
