@@ -8,9 +8,13 @@ type folder struct {
 	// extras: records have a mark and maybe a raw record in the arena
 	// after their id (see arena.addExtras).
 	extras bool
-	events []Event  // scratch reused for every session's events
-	attrs  AttrFold // nil without session attributes
-	state  []byte   // the attributes of the session being emitted
+	events []Event // scratch reused for every session's events
+	// session is the Session handed to emit, reused for every one: built
+	// anew, it escaped to the heap through the callback, an allocation of
+	// 136 bytes per session (a tenth of a batch run's).
+	session Session
+	attrs   AttrFold // nil without session attributes
+	state   []byte   // the attributes of the session being emitted
 }
 
 func (f *folder) mark(a *arena, r *rec) Mark {
@@ -52,7 +56,8 @@ func (f *folder) fold(a *arena, uuid string, rs []rec, endMs int64, flush bool, 
 
 func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit func(*Session)) {
 	first, last := &rs[0], &rs[len(rs)-1]
-	s := Session{
+	s := &f.session
+	*s = Session{
 		UUID:       uuid,
 		StartMs:    first.time,
 		EndMs:      last.time,
@@ -89,7 +94,7 @@ func (f *folder) emit(a *arena, uuid string, rs []rec, reason EndReason, emit fu
 		}
 		s.Events = f.events
 	}
-	emit(&s)
+	emit(s)
 }
 
 // event is r as an Event; its strings point into a.

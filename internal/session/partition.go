@@ -17,6 +17,7 @@ type Partition struct {
 	owner  []uint32 // user number of recs[i]
 	spare  []rec    // grouping buffer, kept across Close
 	arena  arena
+	closed []byte              // the arena bytes the last Close's strings point into
 	pages  map[string]pageSlot // where each page name is in arena (see page)
 	recent [16]pageSlot        // names page found last, slotted by a few of their bytes
 	maxMs  int64
@@ -56,7 +57,9 @@ func (p *Partition) SetAttrs(fold AttrFold) {
 func (p *Partition) KeepsEvents() bool { return p.fold.keepEvents }
 
 // Grow makes room for n more events, avoiding repeated growth when the
-// caller knows roughly how many are coming.
+// caller knows roughly how many are coming. The arena gets an eighth more
+// than asked, so that a partition of about the same size fits in it when
+// it is reused (see ReuseArena).
 func (p *Partition) Grow(events, bytes int) {
 	if free := cap(p.recs) - len(p.recs); free < events {
 		recs := make([]rec, len(p.recs), len(p.recs)+events)
@@ -67,7 +70,7 @@ func (p *Partition) Grow(events, bytes int) {
 		p.owner = owner
 	}
 	if free := cap(p.arena.b) - len(p.arena.b); free < bytes {
-		b := make([]byte, len(p.arena.b), len(p.arena.b)+bytes)
+		b := make([]byte, len(p.arena.b), len(p.arena.b)+bytes+bytes/8)
 		copy(b, p.arena.b)
 		p.arena.b = b
 	}
@@ -165,8 +168,10 @@ type Result struct {
 // deadline is before it is closed. The remaining open sessions are emitted
 // as EndOfInput, or, if carry is not nil, handed to carry (ordered and
 // deduplicated) so a later run can continue them. Sessions are emitted user
-// by user in order of first appearance. Strings in what is emitted or
-// carried stay valid after Close; the Partition is empty afterwards.
+// by user in order of first appearance. emit's Session, with its Pages,
+// Attrs and Events, is reused once emit returns: keep a copy. Strings in
+// what is emitted or carried stay valid after Close, until their memory is
+// reused (TakeArena); the Partition is empty afterwards.
 func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emit func(*Session)) Result {
 	var res Result
 	p.counts = p.users.counts(p.counts)
@@ -198,15 +203,37 @@ func (p *Partition) Close(endMs int64, carry func(uuid string, evs []Event), emi
 	return res
 }
 
+// TakeArena returns the bytes the strings emitted by the last Close point
+// into (ids, page names, raw records), and forgets them. Once nothing
+// refers to those strings any more, ReuseArena (of this Partition or
+// another) can store later events in them instead of new memory.
+func (p *Partition) TakeArena() []byte {
+	b := p.closed
+	p.closed = nil
+	return b[:0]
+}
+
+// ReuseArena makes the Partition store the next events' strings in b's
+// memory, overwriting it, if it is empty and b holds more than the memory
+// it has. b must come from TakeArena, and no string emitted from it may be
+// in use any more.
+func (p *Partition) ReuseArena(b []byte) {
+	if len(p.arena.b) == 0 && cap(b) > cap(p.arena.b) {
+		p.arena.b = b[:0]
+	}
+}
+
 // reset empties the Partition but keeps its pointer-free buffers, which
 // nothing handed out refers to. The arena's bytes are replaced, not
-// reused: emitted strings point into them.
+// reused: emitted strings point into them, until the caller hands them
+// back (TakeArena, ReuseArena).
 func (p *Partition) reset(grouped []rec) {
 	p.users.reset()
 	p.counts = p.counts[:0]
 	p.recs = p.recs[:0]
 	p.owner = p.owner[:0]
 	p.spare = grouped[:0]
+	p.closed = p.arena.b
 	p.arena = arena{pages: p.arena.pages[:0]}
 	clear(p.pages)
 	p.recent = [len(p.recent)]pageSlot{}

@@ -335,3 +335,40 @@ func TestPartitionReusedAfterGrowth(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionReusesHandedBackArena: the arena TakeArena returns, handed
+// back with ReuseArena once its strings are no longer used, holds the next
+// partition's strings (no new memory), and that partition's sessions equal
+// a new Partition's; a smaller arena than the one it has is not taken.
+func TestPartitionReusesHandedBackArena(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 1))
+	p := NewPartition(DefaultRules())
+	var arena []byte
+	for iter := range 30 {
+		evs := randomEvents(r, 50+r.IntN(400), true)
+		p.ReuseArena(arena)
+		if iter > 0 && unsafe.SliceData(p.arena.b) != unsafe.SliceData(arena) {
+			t.Fatalf("iteration %d: the handed-back arena was not used", iter)
+		}
+		p.Grow(len(evs), 64)
+		got, gotRes := runOn(p, evs)
+		arena = p.TakeArena()
+		if len(arena) != 0 || cap(arena) == 0 {
+			t.Fatalf("iteration %d: TakeArena gave len %d cap %d, want an emptied arena", iter, len(arena), cap(arena))
+		}
+		want, wantRes := runOn(NewPartition(DefaultRules()), evs)
+		if !slices.Equal(got, want) || gotRes != wantRes {
+			t.Fatalf("iteration %d: a partition in a reused arena differs from a new one\n got %v %+v\nwant %v %+v", iter, got, gotRes, want, wantRes)
+		}
+		if again := p.TakeArena(); cap(again) != 0 {
+			t.Fatalf("iteration %d: TakeArena twice gave the arena twice", iter)
+		}
+	}
+	small := make([]byte, 0, 1)
+	p.Grow(10, 1<<10)
+	p.ReuseArena(small) // the Partition has more: kept
+	runOn(p, []ev{{"u", "a", t0, "h"}})
+	if cap(p.TakeArena()) < 1<<10 {
+		t.Fatal("ReuseArena replaced a bigger arena with a smaller one")
+	}
+}
