@@ -73,7 +73,9 @@ func runBatch(t *testing.T, cfg Config) (*Summary, []string) {
 	if cfg.Rules == (session.Rules{}) {
 		cfg.Rules = session.DefaultRules()
 	}
-	cfg.Workers = 2
+	if cfg.Workers == 0 {
+		cfg.Workers = 2
+	}
 	sum, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("batch %v: %v", cfg.Inputs, err)

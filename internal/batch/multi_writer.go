@@ -1,8 +1,6 @@
 package batch
 
 import (
-	"sync"
-
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -19,13 +17,27 @@ type partEncoder interface {
 	WriteEncoded(b []byte) error
 }
 
+// stringKeeper is a sessionWriter that keeps strings of the sessions it
+// is given after Write returns (the table output holds its rows until the
+// commit), so the memory they point into must not be reused.
+type stringKeeper interface{ keepsStrings() bool }
+
 // multiWriter sends every session to each of its writers.
 type multiWriter struct {
 	writers []sessionWriter
-	bufs    sync.Pool // *[]byte: encoded partitions' buffers, reused once written
 }
 
 func (m *multiWriter) add(w sessionWriter) { m.writers = append(m.writers, w) }
+
+// keepsStrings reports whether a writer keeps sessions' strings.
+func (m *multiWriter) keepsStrings() bool {
+	for _, w := range m.writers {
+		if k, ok := w.(stringKeeper); ok && k.keepsStrings() {
+			return true
+		}
+	}
+	return false
+}
 
 // encode formats r's sessions for each writer that can do it away from
 // writePart; it runs on the fold worker that made r.
@@ -38,11 +50,7 @@ func (m *multiWriter) encode(r *partResult) {
 		if r.encoded == nil {
 			r.encoded = make([][]byte, len(m.writers))
 		}
-		var buf []byte
-		if p, ok := m.bufs.Get().(*[]byte); ok {
-			buf = (*p)[:0]
-		}
-		b, err := e.Encode(buf, r.sessions)
+		b, err := e.Encode(r.encoded[k][:0], r.sessions)
 		r.encoded[k] = b
 		if err != nil {
 			r.encodeErr = err
@@ -62,9 +70,6 @@ func (m *multiWriter) writePart(r *partResult) error {
 			if err := e.WriteEncoded(r.encoded[k]); err != nil {
 				return err
 			}
-			b := r.encoded[k][:0]
-			r.encoded[k] = nil
-			m.bufs.Put(&b)
 			continue
 		}
 		for i := range r.sessions {

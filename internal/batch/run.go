@@ -252,7 +252,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	var carried [][]carriedUser
 	folded := 0
-	err = foldAll(ctx, &cfg, store, endMs, sw.encode, func(r *partResult) error {
+	// Carried open sessions keep strings of the arena too.
+	reuseArenas := !sw.keepsStrings() && cfg.CarryOpen == ""
+	err = foldAll(ctx, &cfg, store, endMs, reuseArenas, sw.encode, func(r *partResult) error {
 		if err := sw.writePart(r); err != nil {
 			return fmt.Errorf("write sessions: %w", err)
 		}

@@ -97,6 +97,9 @@ func (t *tableWriter) warehouse() iceberg.Config {
 	return c
 }
 
+// keepsStrings: rows keep the sessions' strings until the commit.
+func (t *tableWriter) keepsStrings() bool { return true }
+
 func (t *tableWriter) Write(s *session.Session) error {
 	row := iceberg.NewSessionRow(s)
 	var err error

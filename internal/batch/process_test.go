@@ -1,0 +1,113 @@
+package batch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/session"
+)
+
+// manyUsersStream spreads events over enough users that every one of the
+// 64 partitions folds some, with page names of many lengths, so a reused
+// result's buffers and arena hold another partition's data when they are
+// folded into again.
+func manyUsersStream(r *rand.Rand, users, n int) []testEvent {
+	const minute = 60_000
+	clock := make([]int64, users)
+	for i := range clock {
+		clock[i] = 1_700_000_000_000 + r.Int64N(60*minute)
+	}
+	evs := make([]testEvent, 0, n)
+	for i := 0; i < n; i++ {
+		u := r.IntN(users)
+		if r.IntN(8) == 0 {
+			clock[u] += 31 * minute
+		} else {
+			clock[u] += r.Int64N(5 * minute)
+		}
+		page := fmt.Sprintf("/p%d/%s", r.IntN(50), strings.Repeat("x", r.IntN(40)))
+		evs = append(evs, testEvent{fmt.Sprintf("user-%d", u), fmt.Sprintf("ev-%d", i), page, clock[u]})
+	}
+	return evs
+}
+
+// oracleSessions folds evs in one Partition, which reuses nothing across
+// partitions, up to the end of the input as batch does, and returns the
+// sessions, copied.
+func oracleSessions(evs []testEvent) []session.Session {
+	p := session.NewPartition(session.DefaultRules())
+	end := int64(-1 << 63)
+	for i, e := range evs {
+		p.Add(e.uuid, &session.Event{TimeMs: e.t, Seq: uint64(i), ID: e.id, Page: e.page})
+		end = max(end, e.t)
+	}
+	var out []session.Session
+	p.Close(end, nil, func(s *session.Session) {
+		c := *s
+		c.Pages = slices.Clone(s.Pages)
+		out = append(out, c)
+	})
+	return out
+}
+
+// TestReusedFoldMemoryGivesOneFoldsSessions: batch folds its 64 partitions
+// into results it reuses once they are written (foldAll). Its sessions, as
+// JSON lines, must equal those of a single fold of all events, on one
+// worker and on two; and the table output, whose rows keep the sessions'
+// strings until the commit and so must not get its arenas reused, must
+// hold the same sessions.
+func TestReusedFoldMemoryGivesOneFoldsSessions(t *testing.T) {
+	evs := manyUsersStream(rand.New(rand.NewPCG(5, 8)), 900, 12000)
+	oracle := oracleSessions(evs)
+	var want []string
+	for i := range oracle {
+		want = append(want, strings.TrimSuffix(string(AppendSessionJSON(nil, &oracle[i])), "\n"))
+	}
+	slices.Sort(want)
+
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeLines(t, in, evs)
+	for _, workers := range []int{1, 2} {
+		wh := iceberg.Config{Warehouse: filepath.Join(dir, fmt.Sprintf("wh%d", workers))}
+		cfg := Config{Inputs: []string{in}, Output: filepath.Join(dir, fmt.Sprintf("out%d.jsonl", workers)),
+			Rules: session.DefaultRules(), Workers: workers, Table: &TableOutput{Table: iceberg.TableSessions, Warehouse: wh}}
+		sum, got := runBatch(t, cfg)
+		if sum.Partitions < 64 || sum.Users != 900 {
+			t.Fatalf("%d workers: %d partitions, %d users; the test needs every partition used", workers, sum.Partitions, sum.Users)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d workers: %d sessions, one fold %d, or they differ; first difference:\n%s", workers, len(got), len(want), firstDiff(got, want))
+		}
+		rows, _ := tableRows(t, wh)
+		var gotRows []string
+		for _, r := range rows {
+			gotRows = append(gotRows, fmt.Sprint(r.SessionID, r.UUID, r.SessionStartTimeMs, r.SessionEndTimeMs, r.EventCount, r.PagesVisited, r.EntryPage, r.ExitPage, r.EndReason))
+		}
+		var wantRows []string
+		for i := range oracle {
+			s := &oracle[i]
+			wantRows = append(wantRows, fmt.Sprint(s.ID(), s.UUID, s.StartMs, s.EndMs, s.EventCount, s.Pages, s.EntryPage, s.ExitPage, s.EndReason))
+		}
+		slices.Sort(gotRows)
+		slices.Sort(wantRows)
+		if !slices.Equal(gotRows, wantRows) {
+			t.Fatalf("%d workers: table has %d sessions, one fold %d, or they differ; first difference:\n%s", workers, len(gotRows), len(wantRows), firstDiff(gotRows, wantRows))
+		}
+	}
+}
+
+func firstDiff(got, want []string) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return "got  " + got[i] + "\nwant " + want[i]
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
+}
