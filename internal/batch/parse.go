@@ -42,11 +42,12 @@ type parsed struct {
 // partitioner routes accepted events to partitions and keeps rejected ones.
 type partitioner struct {
 	out *parsed
-	// scratch holds out's encoded events by partition until take copies
+	// slabs holds out's encoded events by partition until take copies
 	// them into out.slabs at their size. The buffers are reused from unit to
 	// unit, so slabs no longer grow by doubling: that was a sixth of a run's
 	// CPU, in copies, and a quarter of each slab held unused until folding.
-	scratch [][]byte
+	slabs   []slabBuilder
+	users   slabUsers // the users of the slabs under way
 	parts   uint64
 	cut     *resumeCut // nil unless resuming
 	keepRaw bool       // events keep their record, for --output-events
@@ -58,7 +59,7 @@ type partitioner struct {
 // newPartitioner routes events of cfg's run; mk (nil: no rules) marks
 // them by the boundary rules.
 func newPartitioner(parts int, cfg *Config, mk *rule.Marker) *partitioner {
-	return &partitioner{out: newParsed(parts), scratch: make([][]byte, parts), parts: uint64(parts), cut: cfg.resumed,
+	return &partitioner{out: newParsed(parts), slabs: make([]slabBuilder, parts), parts: uint64(parts), cut: cfg.resumed,
 		keepRaw: cfg.keepsEvents(), marker: mk}
 }
 
@@ -69,13 +70,11 @@ func newParsed(parts int) *parsed {
 // take returns the unit routed since the last take, and starts the next.
 func (p *partitioner) take() *parsed {
 	o := p.out
-	for i, s := range p.scratch {
-		if len(s) > 0 {
-			o.slabs[i] = bytes.Clone(s)
-			p.scratch[i] = s[:0]
-		}
+	for i := range p.slabs {
+		o.slabs[i] = p.slabs[i].take()
 	}
-	p.out = newParsed(len(p.scratch))
+	p.users.reset()
+	p.out = newParsed(len(p.slabs))
 	return o
 }
 
@@ -95,20 +94,22 @@ func (p *partitioner) event(seq uint64, f *event.Fields, raw []byte, file string
 
 // partitionOf must be stable across runs and machines: it decides which
 // partition (and so which output position) a user's sessions get, and a
-// resumed run must route a user's carried events like the new ones.
-func partitionOf(uuid []byte, parts uint64) int {
-	return int(xxhash.Sum64(uuid) % parts)
+// resumed run must route a user's carried events like the new ones. It
+// also returns the hash, which finds the user in the slab (slabUsers).
+func partitionOf(uuid []byte, parts uint64) (int, uint64) {
+	h := xxhash.Sum64(uuid)
+	return int(h % parts), h
 }
 
 func (p *partitioner) accept(seq uint64, f *event.Fields, raw []byte, mark session.Mark, attrs []byte) {
 	o := p.out
 	o.records++
 	o.counts[event.OK]++
-	i := partitionOf(f.UUID, p.parts)
+	i, h := partitionOf(f.UUID, p.parts)
 	if !p.keepRaw {
 		raw = nil
 	}
-	p.scratch[i] = appendSlabEvent(p.scratch[i], seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw, mark, attrs)
+	p.slabs[i].add(&p.users, h, seq, f.TimestampMs, f.UUID, f.EventID, f.PageName, raw, mark, attrs)
 	if f.TimestampMs > o.maxMs {
 		o.maxMs = f.TimestampMs
 	}
