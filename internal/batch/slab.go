@@ -26,7 +26,8 @@ import (
 // a later event of that user gives only the number. A unit of input holds
 // a few events of each user who appears in it (4.8 per user in a 4 MiB
 // chunk of the bench input), so this halves the slabs, which hold the
-// whole input until it is folded: memory is what the runs paid for.
+// whole input until it is folded (and memory a run touches anew costs it
+// CPU too: bench/README.md).
 //
 // raw, the original record, is empty unless the run writes events
 // (--output-events); mark is the session.Mark of the boundary rules and
