@@ -111,3 +111,20 @@ func firstDiff(got, want []string) string {
 	}
 	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
 }
+
+// TestSummaryReadSeconds: the summary splits the run's time at the end of
+// the input, and prints both parts.
+func TestSummaryReadSeconds(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeLines(t, in, manyUsersStream(rand.New(rand.NewPCG(1, 2)), 50, 2000))
+	sum, _ := runBatch(t, Config{Inputs: []string{in}, Output: filepath.Join(dir, "out.jsonl")})
+	if !(sum.ReadSeconds > 0 && sum.ReadSeconds <= sum.ElapsedSeconds) {
+		t.Fatalf("read %v s of %v s elapsed", sum.ReadSeconds, sum.ElapsedSeconds)
+	}
+	var b strings.Builder
+	sum.WriteText(&b)
+	if want := fmt.Sprintf("(reading %.2fs, sessionizing and writing %.2fs)", sum.ReadSeconds, sum.ElapsedSeconds-sum.ReadSeconds); !strings.Contains(b.String(), want) {
+		t.Fatalf("summary text lacks %q:\n%s", want, b.String())
+	}
+}

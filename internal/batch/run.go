@@ -226,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	sum.SpilledBytes = store.spilled
 	sum.EndTimeMs = endMs
+	sum.ReadSeconds = time.Since(start).Seconds()
 	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", time.Since(start))
 
 	// Fold partitions into sessions.
