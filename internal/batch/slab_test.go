@@ -143,3 +143,22 @@ func TestSlabCorruptData(t *testing.T) {
 		_ = d.decode(bad[:len(bad):len(bad)], nop)
 	}
 }
+
+// FuzzSlabDecode: any bytes decode to errCorruptSlab or to events, never
+// a panic (a spill file is read back from disk, where anything can happen
+// to it).
+func FuzzSlabDecode(f *testing.F) {
+	slabs, _ := buildSlabs(randomSlabEvents(rand.New(rand.NewPCG(2, 9)), 40, 5), 2, xxhash.Sum64String)
+	for _, s := range slabs {
+		f.Add(s)
+	}
+	f.Add(append(append([]byte(nil), slabs[0]...), slabs[1]...))
+	var d slabDecoder
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := 0
+		err := d.decode(data[:len(data):len(data)], func(string, *session.Event) { n++ })
+		if err != nil && err != errCorruptSlab {
+			t.Fatalf("error %v, want errCorruptSlab", err)
+		}
+	})
+}
