@@ -226,8 +226,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	sum.SpilledBytes = store.spilled
 	sum.EndTimeMs = endMs
-	sum.ReadSeconds = time.Since(start).Seconds()
-	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", time.Since(start))
+	read := time.Since(start)
+	sum.ReadSeconds = read.Seconds()
+	cfg.Logger.Debug("input read", "records", sum.RecordsRead, "spilled_bytes", store.spilled, "elapsed", read)
 
 	// Fold partitions into sessions.
 	if os.Getenv("GOGC") == "" {
