@@ -54,7 +54,19 @@ type slabBuilder struct {
 type slabUsers struct {
 	slots []uint64
 	n     int
+	// maxOff is the last offset in a slab a uuid is found again at (0:
+	// maxSlabOffset; tests lower it).
+	maxOff uint64
 }
+
+// Users are found by where their uuid is in the slab, a uint32. Past
+// maxSlabOffset (a slab over 4 GiB: huge records kept for --output-events)
+// a new user's uuid is stored as unfindable, so every later event of it
+// writes its uuid again: bigger, never wrong.
+const (
+	maxSlabOffset = 1<<32 - 2
+	unfindable    = 1<<32 - 1
+)
 
 func (u *slabUsers) reset() {
 	clear(u.slots)
@@ -76,7 +88,7 @@ func (u *slabUsers) number(s *slabBuilder, uuid []byte, h uint64) uint32 {
 			continue
 		}
 		num := uint32(e)
-		if k := int(num) - 1; k < len(s.users) && bytes.Equal(slabUUIDAt(s.b, s.users[k]), uuid) {
+		if k := int(num) - 1; k < len(s.users) && s.users[k] != unfindable && bytes.Equal(slabUUIDAt(s.b, s.users[k]), uuid) {
 			return num
 		}
 	}
@@ -119,7 +131,15 @@ func (s *slabBuilder) add(u *slabUsers, h uint64, seq uint64, timeMs int64, uuid
 	num := u.number(s, uuid, h)
 	b = binary.AppendUvarint(b, uint64(num))
 	if num == 0 {
-		s.users[len(s.users)-1] = uint32(len(b))
+		maxOff := u.maxOff
+		if maxOff == 0 {
+			maxOff = maxSlabOffset
+		}
+		at := uint32(unfindable)
+		if uint64(len(b)) <= maxOff {
+			at = uint32(len(b))
+		}
+		s.users[len(s.users)-1] = at
 		b = binary.AppendUvarint(b, uint64(len(uuid)))
 		b = append(b, uuid...)
 	}

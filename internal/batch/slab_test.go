@@ -122,6 +122,39 @@ func TestSlabRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSlabPastFindableOffsets: a user first seen past the offsets users
+// can be found at (4 GiB into a slab; here lowered to 300 bytes) has its
+// uuid written at each of its events, and every event still decodes to
+// its user; users seen before stay found.
+func TestSlabPastFindableOffsets(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	evs := randomSlabEvents(r, 500, 50)
+	distinct := map[string]bool{}
+	for _, e := range evs {
+		distinct[e.uuid] = true
+	}
+	for _, c := range []struct {
+		maxOff    uint64
+		wantNames func(n int) bool // uuids written, of 500 events
+	}{
+		{0, func(n int) bool { return n == len(distinct) }},
+		{300, func(n int) bool { return n > len(distinct) && n < len(evs) }},
+	} {
+		var s slabBuilder
+		u := slabUsers{maxOff: c.maxOff}
+		for _, e := range evs {
+			s.add(&u, xxhash.Sum64String(e.uuid), e.ev.Seq, e.ev.TimeMs, []byte(e.uuid), []byte(e.ev.ID), []byte(e.ev.Page), []byte(e.ev.Raw), e.ev.Mark, []byte(e.ev.Attrs))
+		}
+		var d slabDecoder
+		if got := decodeAll(t, &d, s.take()); !reflect.DeepEqual(got, evs) {
+			t.Fatalf("maxOff %d: %d events decoded, %d encoded, or they differ", c.maxOff, len(got), len(evs))
+		}
+		if !c.wantNames(len(d.users)) {
+			t.Fatalf("maxOff %d: %d uuids written for %d events of %d users", c.maxOff, len(d.users), len(evs), len(distinct))
+		}
+	}
+}
+
 // TestSlabCorruptData: a truncated or altered slab gives errCorruptSlab or
 // some events, never a panic or a read outside it.
 func TestSlabCorruptData(t *testing.T) {
