@@ -50,6 +50,11 @@ func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen b
 	for _, slab := range slabs {
 		size += len(slab)
 	}
+	if size > maxFoldBytes {
+		r.err = fmt.Errorf("%.1f GiB of encoded events, more than one partition can fold (4 GiB): "+
+			"some user has that much data; without --output-events the raw records are not kept", float64(size)/(1<<30))
+		return
+	}
 	p.ReuseArena(r.arena)
 	r.arena = nil
 	// An encoded event takes ~39 bytes (the bench input's), of which about
@@ -99,6 +104,12 @@ func foldPartition(p *session.Partition, slabs [][]byte, endMs int64, keepOpen b
 	r.pages, r.events, r.attrs = pages, events, attrs
 	r.arena = p.TakeArena()
 }
+
+// maxFoldBytes bounds a partition's encoded events: the engine's arena
+// (session.Partition) panics past 4 GiB, and it holds no more bytes than
+// the events' encoding (their ids, page names, marks, kept records and
+// attribute inputs, each with a length no longer than the slab's).
+const maxFoldBytes = 1<<32 - 1
 
 // reserve returns s emptied, with room for n elements: s's own memory if
 // it has that much, else new memory with an eighth more, so that the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/input"
 	"github.com/sessionize/sessionize/internal/session"
 )
 
@@ -126,5 +127,42 @@ func TestSummaryReadSeconds(t *testing.T) {
 	sum.WriteText(&b)
 	if want := fmt.Sprintf("(reading %.2fs, sessionizing and writing %.2fs)", sum.ReadSeconds, sum.ElapsedSeconds-sum.ReadSeconds); !strings.Contains(b.String(), want) {
 		t.Fatalf("summary text lacks %q:\n%s", want, b.String())
+	}
+}
+
+// TestPartitionsForBoundsPartitionSize: however large the memory limit (or
+// none), a partition is planned for at most maxPartitionInput of input.
+func TestPartitionsForBoundsPartitionSize(t *testing.T) {
+	for _, c := range []struct {
+		size, limit int64
+		want        int
+	}{
+		{1 << 30, 0, 64},
+		{1 << 30, 64 << 30, 64},
+		{200 << 30, 64 << 30, 256},   // 200 GiB: 1 GiB each would need 200
+		{200 << 30, 0, 256},          // no limit: the same
+		{200 << 30, 1 << 30, 2048},   // the memory limit asks for more
+		{1 << 50, 64 << 30, 1 << 16}, // the cap
+	} {
+		got := partitionsFor([]input.File{{Path: "in.jsonl", Size: c.size}}, c.limit)
+		if got != c.want {
+			t.Errorf("%d GiB input, limit %d GiB: %d partitions, want %d", c.size>>30, c.limit>>30, got, c.want)
+		}
+	}
+}
+
+// TestFoldRefusesPartitionPastArena: a partition whose encoded events pass
+// 4 GiB is refused with an error naming the cause, not handed to the
+// engine, whose arena would panic.
+func TestFoldRefusesPartitionPastArena(t *testing.T) {
+	mib := make([]byte, 1<<20) // the same MiB 4,097 times: no 4 GiB needed
+	slabs := make([][]byte, 4097)
+	for i := range slabs {
+		slabs[i] = mib
+	}
+	var r partResult
+	foldPartition(session.NewPartition(session.DefaultRules()), slabs, 0, false, &r)
+	if r.err == nil || !strings.Contains(r.err.Error(), "more than one partition can fold") {
+		t.Fatalf("err %v, want the partition refused", r.err)
 	}
 }

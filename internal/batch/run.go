@@ -360,7 +360,8 @@ func storeBudget(limit int64) int64 {
 
 // partitionsFor picks enough partitions that folding a few at once stays
 // well inside the memory limit: folding needs a few times a partition's
-// encoded size, and encoded events are a fraction of their JSON.
+// encoded size, and encoded events are a fraction of their JSON. Whatever
+// the limit, a partition gets at most maxPartitionInput of the input.
 func partitionsFor(inputs []input.File, limit int64) int {
 	p := 64
 	total := totalSize(inputs)
@@ -369,14 +370,18 @@ func partitionsFor(inputs []input.File, limit int64) int {
 			total += 7 * in.Size // typical gzip ratio of JSON lines
 		}
 	}
-	if limit <= 0 {
-		return p
-	}
-	for p < 1<<16 && int64(p)*limit < 8*total {
+	for p < 1<<16 && (limit > 0 && int64(p)*limit < 8*total || total > int64(p)*maxPartitionInput) {
 		p *= 2
 	}
 	return p
 }
+
+// maxPartitionInput bounds the input bytes per partition partitionsFor
+// plans for: the engine keeps a partition's event ids, page names and
+// kept records (--output-events keeps all of them) in one arena of at
+// most 4 GiB, so with a large --memory-limit 64 partitions of a big input
+// could not be folded (maxFoldBytes).
+const maxPartitionInput = 1 << 30
 
 // tooManyRejected enforces MaxRejectedRatio. Past it the run writes only
 // what explains it, --rejected and --summary-json, and fails: sessions
