@@ -43,8 +43,12 @@ type slabBuilder struct {
 	b      []byte
 	seq    uint64
 	timeMs int64
-	users  []uint32 // where each user's uuid is in b, by number - 1
+	users  []slabUser // by number - 1
 }
+
+// slabUser is where a user's uuid is in the slab's bytes: found again by
+// comparing them, without decoding their length prefix each time.
+type slabUser struct{ off, n uint32 }
 
 // slabUsers finds the users of the slabs under way, of all partitions (a
 // user's events all go to one): an open-addressing table of
@@ -54,13 +58,13 @@ type slabBuilder struct {
 type slabUsers struct {
 	slots []uint64
 	n     int
-	// maxOff is the last offset in a slab a uuid is found again at (0:
+	// maxOff is the furthest into a slab a uuid found again may end (0:
 	// maxSlabOffset; tests lower it).
 	maxOff uint64
 }
 
-// Users are found by where their uuid is in the slab, a uint32. Past
-// maxSlabOffset (a slab over 4 GiB: huge records kept for --output-events)
+// Users are found by where their uuid is in the slab, a uint32. Ending
+// past maxSlabOffset (a slab over 4 GiB: huge records kept for --output-events)
 // a new user's uuid is stored as unfindable, so every later event of it
 // writes its uuid again: bigger, never wrong.
 const (
@@ -88,21 +92,16 @@ func (u *slabUsers) number(s *slabBuilder, uuid []byte, h uint64) uint32 {
 			continue
 		}
 		num := uint32(e)
-		if k := int(num) - 1; k < len(s.users) && s.users[k] != unfindable && bytes.Equal(slabUUIDAt(s.b, s.users[k]), uuid) {
-			return num
+		if k := int(num) - 1; k < len(s.users) {
+			if su := s.users[k]; su.off != unfindable && int(su.n) == len(uuid) && bytes.Equal(s.b[su.off:su.off+su.n], uuid) {
+				return num
+			}
 		}
 	}
-	s.users = append(s.users, 0) // the caller stores where the uuid goes
+	s.users = append(s.users, slabUser{}) // the caller stores where the uuid goes
 	u.slots[i] = uint64(tag)<<32 | uint64(len(s.users))
 	u.n++
 	return 0
-}
-
-// slabUUIDAt is the uuid written at off (length prefix and bytes).
-func slabUUIDAt(b []byte, off uint32) []byte {
-	l, n := binary.Uvarint(b[off:])
-	at := int(off) + n
-	return b[at : at+int(l)]
 }
 
 // grow doubles the table, placing entries by their tags alone.
@@ -135,12 +134,12 @@ func (s *slabBuilder) add(u *slabUsers, h uint64, seq uint64, timeMs int64, uuid
 		if maxOff == 0 {
 			maxOff = maxSlabOffset
 		}
-		at := uint32(unfindable)
-		if uint64(len(b)) <= maxOff {
-			at = uint32(len(b))
-		}
-		s.users[len(s.users)-1] = at
 		b = binary.AppendUvarint(b, uint64(len(uuid)))
+		su := slabUser{off: unfindable}
+		if end := uint64(len(b)) + uint64(len(uuid)); end <= maxOff {
+			su = slabUser{off: uint32(len(b)), n: uint32(len(uuid))}
+		}
+		s.users[len(s.users)-1] = su
 		b = append(b, uuid...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(id)))
