@@ -222,8 +222,12 @@ func TestBrokerFaultsDuringRun(t *testing.T) {
 		// The last records trickle in, one per 50 ms, until the faults
 		// have hit enough requests: so the run, which stops once idle,
 		// is still reading while they do (on a loaded machine the bulk
-		// can be read before that).
-		const trickle = 200
+		// can be read before that). The faults slow the client's
+		// fetches and metadata refreshes, so hits come at a few a
+		// second, and fewer under load: CI once saw 24 in the 10 s
+		// that 200 records took. 800 records give them 40 s; the loop
+		// ends as soon as the hits are there.
+		const trickle = 800
 		bulkEnd := len(lines) - trickle
 		for i := first; i < bulkEnd; i += 2000 {
 			if err := send(i, min(i+2000, bulkEnd)); err != nil {
@@ -250,7 +254,7 @@ func TestBrokerFaultsDuringRun(t *testing.T) {
 		produced <- nil
 	}()
 
-	runToEnd(t, cfg, 60*time.Second)
+	runToEnd(t, cfg, 120*time.Second)
 	if err := <-produced; err != nil || handle == nil {
 		t.Fatalf("producing under faults: %v (faults answered %d requests, %d fetch connections dropped, %d commits)", err, handle.Hits(), drops.Load(), commits.Load())
 	}
