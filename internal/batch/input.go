@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/sessionize/sessionize/internal/input"
 )
 
@@ -25,15 +23,10 @@ func openStream(f input.File, stdin io.Reader) (io.Reader, func() error, error) 
 		}
 		r, closeFn = fh, fh.Close
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("open gzip input %s: %w", f.Path, err)
-		}
-		return zr, func() error { zr.Close(); return closeFn() }, nil
+	zr, zclose, _, err := input.Gunzip(bufio.NewReaderSize(r, 1<<20))
+	if err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("open gzip input %s: %w", f.Name(), err)
 	}
-	return br, closeFn, nil
+	return zr, func() error { zclose(); return closeFn() }, nil
 }

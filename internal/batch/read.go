@@ -3,7 +3,6 @@ package batch
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -67,9 +66,9 @@ func (s *lineSplitter) split(ctx context.Context, r io.Reader, file string, refM
 		return emit(c)
 	}
 	for {
-		m, rerr := io.ReadFull(r, buf[n:])
+		m, rerr := fill(r, buf[n:])
 		n += m
-		eof := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF)
+		eof := rerr == io.EOF
 		if rerr != nil && !eof {
 			return seq - firstSeq, fmt.Errorf("read %s: %w", file, rerr)
 		}
@@ -123,4 +122,19 @@ func (s *lineSplitter) split(ctx context.Context, r io.Reader, file string, refM
 	}
 	s.release(buf)
 	return seq - firstSeq, nil
+}
+
+// fill reads into buf until it is full or r ends (io.EOF) or fails. Unlike
+// io.ReadFull, whose io.ErrUnexpectedEOF for a short last read looks just
+// like a gzip stream's for a truncated file, the end of r is io.EOF only.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/input"
 )
@@ -99,12 +97,12 @@ func (a *analyzer) readFile(ctx context.Context, f input.File, stdin io.Reader, 
 	bufSize := max(4<<20, maxRec+2)
 	br := bufio.NewReaderSize(countingReader{raw, read}, bufSize)
 	lr := br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("open gzip input %s: %w", name, err)
-		}
-		defer zr.Close()
+	zr, zclose, gzipped, err := input.Gunzip(br)
+	if err != nil {
+		return fmt.Errorf("open gzip input %s: %w", name, err)
+	}
+	defer zclose()
+	if gzipped {
 		ar := newAsyncReader(zr)
 		defer ar.Close() // runs before zr.Close
 		lr = bufio.NewReaderSize(ar, bufSize)

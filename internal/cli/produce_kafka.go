@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/sessionize/sessionize/internal/event"
 	"github.com/sessionize/sessionize/internal/gen"
+	"github.com/sessionize/sessionize/internal/input"
 	"github.com/sessionize/sessionize/internal/kafka"
 )
 
@@ -385,14 +385,10 @@ func openReplay(path string, stdin io.Reader) (io.Reader, func() error, error) {
 		}
 		r, closeFn = fh, fh.Close
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("produce: input %q: %w", path, err)
-		}
-		return zr, func() error { zr.Close(); return closeFn() }, nil
+	zr, zclose, _, err := input.Gunzip(bufio.NewReaderSize(r, 1<<20))
+	if err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("produce: input %q: %w", path, err)
 	}
-	return br, closeFn, nil
+	return zr, func() error { zclose(); return closeFn() }, nil
 }

@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sessionize/sessionize/internal/input"
 	"github.com/valyala/fastjson"
 
 	"github.com/sessionize/sessionize/internal/batch"
@@ -187,11 +188,11 @@ func readSessionsFile(ctx context.Context, path string, stdin io.Reader, add fun
 		n, err := readSessionsParquet(ctx, path, add)
 		return "parquet", n, err
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
+		zr, zclose, _, err := input.Gunzip(br)
 		if err != nil {
 			return "", 0, fmt.Errorf("%s: %w", path, err)
 		}
-		defer zr.Close()
+		defer zclose()
 		n, err := readSessionsJSONL(ctx, path, bufio.NewReaderSize(zr, 1<<20), add)
 		return "jsonl.gz", n, err
 	default:
