@@ -41,6 +41,13 @@ func TestBadFlagsExitTwoAndNameTheFlag(t *testing.T) {
 			[]string{"--end-session-on: expected a field name, exists, not or '(', found end of expression at column 23", "  page_name = logout and\n                        ^"}},
 		{"bad start rule", []string{"run", "--kafka-servers", "127.0.0.1:1", "--start-session-on", "page_name in (a b)"},
 			[]string{"--start-session-on: expected ',' or ')'", "column 17"}},
+		// batch would read the JSON lines as the name's format, and fail.
+		{"produce to a Parquet name", []string{"produce", "--events", "10", "-o", filepath.Join(dir, "events.parquet")},
+			[]string{"--output", "events.parquet", "writes JSON lines", "parquet", ".jsonl"}},
+		{"produce to a CSV name", []string{"produce", "--events", "10", "-o", filepath.Join(dir, "events.csv.gz")},
+			[]string{"--output", "events.csv.gz", "writes JSON lines", "csv"}},
+		{"produce a CSV file to Kafka", []string{"produce", "--kafka-servers", "127.0.0.1:1", "--input", filepath.Join(dir, "events.csv")},
+			[]string{"--input", "events.csv", "JSON lines file", "csv"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,8 +60,8 @@ func TestBadFlagsExitTwoAndNameTheFlag(t *testing.T) {
 					t.Errorf("stderr %q does not mention %q", stderr, w)
 				}
 			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("output file left behind")
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("files left behind: %v", entries)
 			}
 		})
 	}

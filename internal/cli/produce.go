@@ -18,6 +18,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/fileout"
 	"github.com/sessionize/sessionize/internal/gen"
+	"github.com/sessionize/sessionize/internal/input"
 )
 
 // produceFlags are the produce command's settings as given.
@@ -165,6 +166,11 @@ func (pf *produceFlags) config(cmd *cobra.Command) (gen.Config, error) {
 	start, err := time.Parse(time.RFC3339, pf.startTime)
 	if err != nil {
 		return gen.Config{}, usagef("invalid argument %q for \"--start-time\" flag: want RFC 3339, such as %s", pf.startTime, gen.DefaultStartRFC3339)
+	}
+	if f := input.FormatOf(pf.output); pf.output != "-" && pf.sample == 0 && f != input.JSONL {
+		// batch and check tell an input's format from its name: they
+		// would read this JSON as what the name says, and fail.
+		return gen.Config{}, usagef("--output %q: produce writes JSON lines, and the name says %s; name it .jsonl (.jsonl.gz to compress)", pf.output, f)
 	}
 	if pf.sample < 0 {
 		return gen.Config{}, usagef("invalid argument %d for \"--sample\" flag: want a number of records", pf.sample)

@@ -75,6 +75,10 @@ func (pf *produceFlags) kafkaMode(cmd *cobra.Command) (bool, error) {
 		return false, usagef("--topic is empty")
 	}
 	if kf.input != "" {
+		if f := input.FormatOf(kf.input); kf.input != "-" && f != input.JSONL {
+			return false, usagef("--input %q: produce sends the lines of a JSON lines file, and the name says %s: "+
+				"batch reads %s files; for Kafka, convert it to JSON lines first", kf.input, f, f)
+		}
 		for _, name := range []string{"events", "duration", "seed", "num-users", "start-time",
 			"duplicate-rate", "malformed-rate", "out-of-order-rate", "sample"} {
 			if changed(name) {

@@ -80,15 +80,15 @@ func Resolve(patterns []string) ([]File, error) {
 				return nil, fmt.Errorf("input %q: cannot read it: %w", path, err)
 			}
 			f.Close()
-			files = append(files, File{Path: path, Format: formatOf(path), Size: st.Size(), ModTime: st.ModTime()})
+			files = append(files, File{Path: path, Format: FormatOf(path), Size: st.Size(), ModTime: st.ModTime()})
 		}
 	}
 	return files, nil
 }
 
-// formatOf tells the format from the name; .gz is looked through, since
+// FormatOf tells the format from the name; .gz is looked through, since
 // compression is detected from the content.
-func formatOf(path string) Format {
+func FormatOf(path string) Format {
 	p := strings.ToLower(path)
 	p = strings.TrimSuffix(strings.TrimSuffix(p, ".gz"), ".gzip")
 	switch filepath.Ext(p) {
