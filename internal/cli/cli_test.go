@@ -41,6 +41,15 @@ func TestBadFlagsExitTwoAndNameTheFlag(t *testing.T) {
 			[]string{"--end-session-on: expected a field name, exists, not or '(', found end of expression at column 23", "  page_name = logout and\n                        ^"}},
 		{"bad start rule", []string{"run", "--kafka-servers", "127.0.0.1:1", "--start-session-on", "page_name in (a b)"},
 			[]string{"--start-session-on: expected ',' or ')'", "column 17"}},
+		// The pipeline reads these zeros as its defaults: taken silently,
+		// '--commit-interval 0' committed every 10 s.
+		{"zero commit interval", []string{"run", "--kafka-servers", "127.0.0.1:1", "--commit-interval", "0"}, []string{"--commit-interval must be positive"}},
+		{"zero commit records", []string{"run", "--kafka-servers", "127.0.0.1:1", "--commit-max-records", "0"}, []string{"--commit-max-records must be positive"}},
+		{"zero future skew", []string{"run", "--kafka-servers", "127.0.0.1:1", "--max-future-skew", "0"}, []string{"--max-future-skew must be positive"}},
+		{"zero session timeout", []string{"run", "--kafka-servers", "127.0.0.1:1", "--session-timeout", "0"}, []string{"--session-timeout must be positive"}},
+		{"negative rebalance timeout", []string{"run", "--kafka-servers", "127.0.0.1:1", "--rebalance-timeout", "-1s"}, []string{"--rebalance-timeout must be positive"}},
+		{"negative lateness", []string{"run", "--kafka-servers", "127.0.0.1:1", "--allowed-lateness", "-1m"}, []string{"--allowed-lateness must not be negative"}},
+		{"negative maintenance", []string{"run", "--kafka-servers", "127.0.0.1:1", "--maintain-every", "-1m"}, []string{"--maintain-every must not be negative"}},
 		// batch would read the JSON lines as the name's format, and fail.
 		{"produce to a Parquet name", []string{"produce", "--events", "10", "-o", filepath.Join(dir, "events.parquet")},
 			[]string{"--output", "events.parquet", "writes JSON lines", "parquet", ".jsonl"}},

@@ -124,6 +124,9 @@ another --group is refused.`,
 			if len(servers) == 0 {
 				return usagef("no Kafka servers: give --kafka-servers host:port (sessionize broker starts a local one)")
 			}
+			if err := checkRunFlagRanges(&cfg); err != nil {
+				return err
+			}
 			if cfg.StopTimeout != 0 && cfg.StopWhenIdle == 0 {
 				return usagef("--stop-timeout bounds the wait of --stop-when-idle: give --stop-when-idle too")
 			}
@@ -224,4 +227,34 @@ another --group is refused.`,
 	_ = fs.MarkHidden("allocprofile")
 	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9464", "serve Prometheus /metrics, /healthz, /readyz and a status page at / on this address (empty: off)")
 	return cmd
+}
+
+// checkRunFlagRanges refuses values the pipeline would not take as given:
+// its Config reads zero (and for some, any value <= 0) as "the default", so
+// without this '--commit-interval 0' ran with 10 s commits, saying nothing.
+func checkRunFlagRanges(cfg *pipeline.Config) error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"commit-interval", cfg.CommitInterval},
+		{"max-future-skew", cfg.MaxFutureSkew},
+		{"session-timeout", cfg.Kafka.SessionTimeout},
+		{"rebalance-timeout", cfg.Kafka.RebalanceTimeout},
+	} {
+		if d.v <= 0 {
+			return usagef("--%s must be positive, got %s", d.flag, d.v)
+		}
+	}
+	switch {
+	case cfg.CommitMaxRecords <= 0:
+		return usagef("--commit-max-records must be positive, got %d", cfg.CommitMaxRecords)
+	case cfg.AllowedLateness < 0:
+		return usagef("--allowed-lateness must not be negative, got %s (0: an event behind the highest event time seen is late)", cfg.AllowedLateness)
+	case cfg.MaintainEvery < 0:
+		return usagef("--maintain-every must not be negative, got %s (0: no maintenance)", cfg.MaintainEvery)
+	case cfg.StopWhenIdle < 0 || cfg.StopTimeout < 0:
+		return usagef("--stop-when-idle and --stop-timeout must not be negative (0: never stop; no limit)")
+	}
+	return nil
 }
