@@ -166,6 +166,14 @@ to --temp-dir and are sessionized one partition at a time.`,
 			if maxBytes > 1<<31 {
 				return usagef("invalid argument for \"--max-record-bytes\" flag: at most 2GiB")
 			}
+			// Config reads any count <= 0 as one per core, and any ratio
+			// <= 0 as no limit: a typo must not pass for them.
+			if cfg.Workers < 0 {
+				return usagef("--workers must not be negative, got %d (0: one per core)", cfg.Workers)
+			}
+			if r := cfg.MaxRejectedRatio; !(r >= 0 && r <= 1) {
+				return usagef("--max-rejected-ratio is a share of the records, from 0 to 1, got %g (0 or 1: no limit)", r)
+			}
 			cfg.Rules, cfg.RuleSet = rules, ruleSet
 			cfg.MaxRecordBytes = int(maxBytes)
 			if cfg.MemoryLimit == 0 {

@@ -41,6 +41,9 @@ func TestBadFlagsExitTwoAndNameTheFlag(t *testing.T) {
 			[]string{"--end-session-on: expected a field name, exists, not or '(', found end of expression at column 23", "  page_name = logout and\n                        ^"}},
 		{"bad start rule", []string{"run", "--kafka-servers", "127.0.0.1:1", "--start-session-on", "page_name in (a b)"},
 			[]string{"--start-session-on: expected ',' or ')'", "column 17"}},
+		{"negative workers", []string{"batch", "-i", in, "-o", out, "--workers", "-1"}, []string{"--workers must not be negative"}},
+		{"ratio above one", []string{"batch", "-i", in, "-o", out, "--max-rejected-ratio", "1.5"}, []string{"--max-rejected-ratio", "from 0 to 1"}},
+		{"negative ratio", []string{"batch", "-i", in, "-o", out, "--max-rejected-ratio", "-0.1"}, []string{"--max-rejected-ratio", "from 0 to 1"}},
 		// The pipeline reads these zeros as its defaults: taken silently,
 		// '--commit-interval 0' committed every 10 s.
 		{"zero commit interval", []string{"run", "--kafka-servers", "127.0.0.1:1", "--commit-interval", "0"}, []string{"--commit-interval must be positive"}},
