@@ -194,3 +194,22 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Fatalf("batch --help: %d %q", code, out)
 	}
 }
+
+// TestInterruptedCommandSaysSo: a command stopped by a signal (its context
+// cancelled) says it was interrupted, not "context canceled", and exits 1
+// without output.
+func TestInterruptedCommandSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(oneEvent), 0o644)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"batch", "-i", in, "-o", filepath.Join(dir, "out.jsonl")}, strings.NewReader(""), &out, &errb)
+	if code != ExitError || !strings.Contains(errb.String(), "interrupted before the command finished") || strings.Contains(errb.String(), "context canceled") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("files left behind: %v", entries)
+	}
+}

@@ -63,6 +63,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return ExitOK
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// A signal (cmd/sessionize cancels ctx on SIGINT and SIGTERM):
+		// "context canceled" alone reads like a failure of its own.
+		fmt.Fprintln(stderr, "sessionize: interrupted before the command finished")
+		return ExitError
+	}
 	fmt.Fprintf(stderr, "sessionize: %v\n", err)
 	// Commands with their own exit codes (check --fail-on: 3) say so.
 	var ce interface{ ExitCode() int }
