@@ -18,23 +18,30 @@ import (
 // each batch becomes one row group.
 const parquetSessionBatch = 64 << 10
 
-// parquetSessionSchema returns the output schema: the JSON lines fields, all
-// required, so readers need no null handling.
+// parquetSessionSchema returns the output schema: session.Columns (the
+// JSON lines fields), all required, so readers need no null handling, and
+// then the attributes.
 func parquetSessionSchema(attrs ...arrow.Field) *arrow.Schema {
-	str := arrow.BinaryTypes.String
-	return arrow.NewSchema(append([]arrow.Field{
-		{Name: "session_id", Type: str},
-		{Name: "uuid", Type: str},
-		{Name: "session_start_time_ms", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "session_end_time_ms", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "session_duration_seconds", Type: arrow.PrimitiveTypes.Float64},
-		{Name: "event_count", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "pages_visited", Type: arrow.ListOfNonNullable(str)},
-		{Name: "pages_truncated", Type: arrow.FixedWidthTypes.Boolean},
-		{Name: "entry_page", Type: str},
-		{Name: "exit_page", Type: str},
-		{Name: "end_reason", Type: str},
-	}, attrs...), nil)
+	var fields []arrow.Field
+	for _, c := range session.Columns() {
+		var t arrow.DataType
+		switch c.Type {
+		case session.TypeString:
+			t = arrow.BinaryTypes.String
+		case session.TypeInt64:
+			t = arrow.PrimitiveTypes.Int64
+		case session.TypeFloat64:
+			t = arrow.PrimitiveTypes.Float64
+		case session.TypeBool:
+			t = arrow.FixedWidthTypes.Boolean
+		case session.TypeStringList:
+			t = arrow.ListOfNonNullable(arrow.BinaryTypes.String)
+		default:
+			panic(fmt.Sprintf("session column %s: type %d has no Arrow type", c.Name, c.Type))
+		}
+		fields = append(fields, arrow.Field{Name: c.Name, Type: t})
+	}
+	return arrow.NewSchema(append(fields, attrs...), nil)
 }
 
 // parquetSessionWriter buffers sessions in Arrow builders and writes a row
@@ -57,32 +64,33 @@ type parquetSessionWriter struct {
 type parquetNopCloser struct{ io.Writer }
 
 func newParquetSessionWriter(w io.Writer, set *rule.Set) (sessionWriter, error) {
-	pr, err := newParquetRows(w, parquetSessionSchema(attrFields(set)...), "sessions", "session_id", "session_start_time_ms", "session_end_time_ms")
+	pr, err := newParquetRows(w, parquetSessionSchema(attrFields(set)...), "sessions", session.ColSessionID, session.ColStartMs, session.ColEndMs)
 	if err != nil {
 		return nil, err
 	}
 	rb := pr.rb
-	pages := rb.Field(6).(*array.ListBuilder)
+	field := func(name string) array.Builder { return rb.Field(rb.Schema().FieldIndices(name)[0]) }
+	pages := field(session.ColPages).(*array.ListBuilder)
 	var attrs []array.Builder
 	for i := range set.Attrs() {
-		attrs = append(attrs, rb.Field(11+i))
+		attrs = append(attrs, rb.Field(len(session.Columns())+i))
 	}
 	return &parquetSessionWriter{
 		set:         set,
 		attrs:       attrs,
 		parquetRows: pr,
-		sessionID:   rb.Field(0).(*array.StringBuilder),
-		uuid:        rb.Field(1).(*array.StringBuilder),
-		start:       rb.Field(2).(*array.Int64Builder),
-		end:         rb.Field(3).(*array.Int64Builder),
-		duration:    rb.Field(4).(*array.Float64Builder),
-		count:       rb.Field(5).(*array.Int64Builder),
+		sessionID:   field(session.ColSessionID).(*array.StringBuilder),
+		uuid:        field(session.ColUUID).(*array.StringBuilder),
+		start:       field(session.ColStartMs).(*array.Int64Builder),
+		end:         field(session.ColEndMs).(*array.Int64Builder),
+		duration:    field(session.ColDuration).(*array.Float64Builder),
+		count:       field(session.ColEventCount).(*array.Int64Builder),
 		pages:       pages,
 		page:        pages.ValueBuilder().(*array.StringBuilder),
-		truncated:   rb.Field(7).(*array.BooleanBuilder),
-		entry:       rb.Field(8).(*array.StringBuilder),
-		exit:        rb.Field(9).(*array.StringBuilder),
-		reason:      rb.Field(10).(*array.StringBuilder),
+		truncated:   field(session.ColPagesTruncated).(*array.BooleanBuilder),
+		entry:       field(session.ColEntryPage).(*array.StringBuilder),
+		exit:        field(session.ColExitPage).(*array.StringBuilder),
+		reason:      field(session.ColEndReason).(*array.StringBuilder),
 	}, nil
 }
 

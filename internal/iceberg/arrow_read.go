@@ -6,6 +6,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // stringValues is satisfied by both Arrow string layouts, so reading does
@@ -59,12 +61,7 @@ func optionalInt64(a *array.Int64, i int) *int64 {
 
 // SessionColumns are the sessions table's columns that SessionRow carries
 // (every column but the derived session_start), in table order.
-func SessionColumns() []string {
-	return []string{
-		"session_id", "uuid", "session_start_time_ms", "session_end_time_ms", "session_duration_seconds",
-		"event_count", "pages_visited", "pages_truncated", "entry_page", "exit_page", "end_reason",
-	}
-}
+func SessionColumns() []string { return session.ColumnNames() }
 
 // SessionsFromRecord appends the rows of an Arrow record with the sessions
 // columns (a table scan, or a Parquet file written by batch) to out.
@@ -96,17 +93,17 @@ func VisitSessions(rec arrow.RecordBatch, required []string, fn func(*SessionRow
 			return fmt.Errorf("record has no column %q", name)
 		}
 	}
-	sessionID := optCol[stringValues](c, "session_id")
-	uuid := optCol[stringValues](c, "uuid")
-	startMs := optCol[*array.Int64](c, "session_start_time_ms")
-	endMs := optCol[*array.Int64](c, "session_end_time_ms")
-	duration := optCol[*array.Float64](c, "session_duration_seconds")
-	events := optCol[*array.Int64](c, "event_count")
-	pages := optCol[array.ListLike](c, "pages_visited")
-	truncated := optCol[*array.Boolean](c, "pages_truncated")
-	entry := optCol[stringValues](c, "entry_page")
-	exit := optCol[stringValues](c, "exit_page")
-	reason := optCol[stringValues](c, "end_reason")
+	sessionID := optCol[stringValues](c, session.ColSessionID)
+	uuid := optCol[stringValues](c, session.ColUUID)
+	startMs := optCol[*array.Int64](c, session.ColStartMs)
+	endMs := optCol[*array.Int64](c, session.ColEndMs)
+	duration := optCol[*array.Float64](c, session.ColDuration)
+	events := optCol[*array.Int64](c, session.ColEventCount)
+	pages := optCol[array.ListLike](c, session.ColPages)
+	truncated := optCol[*array.Boolean](c, session.ColPagesTruncated)
+	entry := optCol[stringValues](c, session.ColEntryPage)
+	exit := optCol[stringValues](c, session.ColExitPage)
+	reason := optCol[stringValues](c, session.ColEndReason)
 	boolNames := BoolAttrColumns(rec.Schema())
 	bools := make([]*array.Boolean, len(boolNames))
 	for j, name := range boolNames {

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // batchRows caps the rows per Arrow record handed to the Parquet writer, so
@@ -105,24 +107,24 @@ func bindSessions(attrs []AttrColumn) func(c *columns) rowBinding[SessionRow] {
 
 // bindOwnSessions returns the binding of the sessions' own columns.
 func bindOwnSessions(c *columns) rowBinding[SessionRow] {
-	sessionID := column[*array.StringBuilder](c, "session_id")
-	uuid := column[*array.StringBuilder](c, "uuid")
-	startMs := column[*array.Int64Builder](c, "session_start_time_ms")
-	endMs := column[*array.Int64Builder](c, "session_end_time_ms")
-	duration := column[*array.Float64Builder](c, "session_duration_seconds")
-	events := column[*array.Int64Builder](c, "event_count")
-	pages := column[*array.ListBuilder](c, "pages_visited")
-	truncated := column[*array.BooleanBuilder](c, "pages_truncated")
-	entry := column[*array.StringBuilder](c, "entry_page")
-	exit := column[*array.StringBuilder](c, "exit_page")
-	reason := column[*array.StringBuilder](c, "end_reason")
-	start := column[*array.TimestampBuilder](c, "session_start")
+	sessionID := column[*array.StringBuilder](c, session.ColSessionID)
+	uuid := column[*array.StringBuilder](c, session.ColUUID)
+	startMs := column[*array.Int64Builder](c, session.ColStartMs)
+	endMs := column[*array.Int64Builder](c, session.ColEndMs)
+	duration := column[*array.Float64Builder](c, session.ColDuration)
+	events := column[*array.Int64Builder](c, session.ColEventCount)
+	pages := column[*array.ListBuilder](c, session.ColPages)
+	truncated := column[*array.BooleanBuilder](c, session.ColPagesTruncated)
+	entry := column[*array.StringBuilder](c, session.ColEntryPage)
+	exit := column[*array.StringBuilder](c, session.ColExitPage)
+	reason := column[*array.StringBuilder](c, session.ColEndReason)
+	start := column[*array.TimestampBuilder](c, SessionStartColumn)
 	if c.err != nil {
 		return rowBinding[SessionRow]{}
 	}
 	page, ok := pages.ValueBuilder().(*array.StringBuilder)
 	if !ok {
-		c.err = fmt.Errorf("pages_visited element builder is %T, want string", pages.ValueBuilder())
+		c.err = fmt.Errorf("%s element builder is %T, want string", session.ColPages, pages.ValueBuilder())
 		return rowBinding[SessionRow]{}
 	}
 	reserve := func(rows []SessionRow) {
@@ -232,7 +234,7 @@ func bindEvents(c *columns) rowBinding[EventRow] {
 	raw := column[*array.StringBuilder](c, "raw")
 	partition := column[*array.Int32Builder](c, "partition")
 	offset := column[*array.Int64Builder](c, "offset")
-	start := column[*array.TimestampBuilder](c, "session_start")
+	start := column[*array.TimestampBuilder](c, SessionStartColumn)
 	if c.err != nil {
 		return rowBinding[EventRow]{}
 	}

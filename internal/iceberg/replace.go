@@ -31,8 +31,8 @@ func (r StartRange) filter() iceberg.BooleanExpression {
 	return iceberg.NewAnd(
 		iceberg.GreaterThanEqual(iceberg.Reference("session_start_time_ms"), r.FromMs),
 		iceberg.LessThan(iceberg.Reference("session_start_time_ms"), r.ToMs),
-		iceberg.GreaterThanEqual(iceberg.Reference("session_start"), iceberg.Timestamp(r.FromMs*1000)),
-		iceberg.LessThan(iceberg.Reference("session_start"), iceberg.Timestamp(r.ToMs*1000)))
+		iceberg.GreaterThanEqual(iceberg.Reference(SessionStartColumn), iceberg.Timestamp(r.FromMs*1000)),
+		iceberg.LessThan(iceberg.Reference(SessionStartColumn), iceberg.Timestamp(r.ToMs*1000)))
 }
 
 // commitReplace is Commit with c.Replace: iceberg-go's overwrite deletes

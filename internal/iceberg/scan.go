@@ -122,7 +122,7 @@ func counter(c *metrics.CounterResult) int64 {
 // day of (see tableDefs).
 func partitionTimeColumn(tableName string) string {
 	if tableName == TableSessions {
-		return "session_start"
+		return SessionStartColumn
 	}
 	return "kafka_timestamp"
 }

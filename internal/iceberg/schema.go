@@ -6,6 +6,8 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // Table names, as passed to Commit, Current and Snapshots.
@@ -36,42 +38,48 @@ func TableNames() []string { return []string{TableSessions, TableLate, TableReje
 // ("hidden partitioning"); a separate date column would make every query
 // name it explicitly.
 const (
-	sessionFieldSessionID    = 1
+	// As sessionsSchema numbers them: the partition specs name them.
 	sessionFieldUUID         = 2
-	sessionFieldStartMs      = 3
-	sessionFieldEndMs        = 4
-	sessionFieldDuration     = 5
-	sessionFieldEventCount   = 6
-	sessionFieldPages        = 7
-	sessionFieldPagesElement = 8
-	sessionFieldTruncated    = 9
-	sessionFieldEntryPage    = 10
-	sessionFieldExitPage     = 11
-	sessionFieldEndReason    = 12
 	sessionFieldStart        = 13
 	partitionFieldSessionDay = 1000
 	partitionFieldUUIDBucket = 1001
 	partitionFieldKafkaDay   = 1000
 )
 
+// SessionStartColumn is the sessions (and events) table's derived column:
+// session_start_time_ms as a timestamp, after the session's own columns
+// (session.Columns).
+const SessionStartColumn = "session_start"
+
+// sessionsSchema is session.Columns, all required, numbered in order (a
+// list's element right after the list, as CreateTable would), then
+// session_start. TestSessionsSchemaIDs pins the result: reordering the
+// columns would renumber the IDs of existing tables.
 func sessionsSchema() *iceberg.Schema {
-	return iceberg.NewSchema(0,
-		iceberg.NestedField{ID: sessionFieldSessionID, Name: "session_id", Type: iceberg.PrimitiveTypes.String, Required: true},
-		iceberg.NestedField{ID: sessionFieldUUID, Name: "uuid", Type: iceberg.PrimitiveTypes.String, Required: true},
-		iceberg.NestedField{ID: sessionFieldStartMs, Name: "session_start_time_ms", Type: iceberg.PrimitiveTypes.Int64, Required: true},
-		iceberg.NestedField{ID: sessionFieldEndMs, Name: "session_end_time_ms", Type: iceberg.PrimitiveTypes.Int64, Required: true},
-		iceberg.NestedField{ID: sessionFieldDuration, Name: "session_duration_seconds", Type: iceberg.PrimitiveTypes.Float64, Required: true},
-		iceberg.NestedField{ID: sessionFieldEventCount, Name: "event_count", Type: iceberg.PrimitiveTypes.Int64, Required: true},
-		iceberg.NestedField{ID: sessionFieldPages, Name: "pages_visited", Required: true, Type: &iceberg.ListType{
-			ElementID: sessionFieldPagesElement, Element: iceberg.PrimitiveTypes.String, ElementRequired: true,
-		}},
-		iceberg.NestedField{ID: sessionFieldTruncated, Name: "pages_truncated", Type: iceberg.PrimitiveTypes.Bool, Required: true},
-		iceberg.NestedField{ID: sessionFieldEntryPage, Name: "entry_page", Type: iceberg.PrimitiveTypes.String, Required: true},
-		iceberg.NestedField{ID: sessionFieldExitPage, Name: "exit_page", Type: iceberg.PrimitiveTypes.String, Required: true},
-		iceberg.NestedField{ID: sessionFieldEndReason, Name: "end_reason", Type: iceberg.PrimitiveTypes.String, Required: true},
-		iceberg.NestedField{ID: sessionFieldStart, Name: "session_start", Type: iceberg.PrimitiveTypes.TimestampTz, Required: true,
-			Doc: "session_start_time_ms as a timestamp; derived at write time, exists to partition by day"},
-	)
+	var fields []iceberg.NestedField
+	id := 0
+	next := func() int { id++; return id }
+	for _, c := range session.Columns() {
+		f := iceberg.NestedField{ID: next(), Name: c.Name, Required: true}
+		switch c.Type {
+		case session.TypeString:
+			f.Type = iceberg.PrimitiveTypes.String
+		case session.TypeInt64:
+			f.Type = iceberg.PrimitiveTypes.Int64
+		case session.TypeFloat64:
+			f.Type = iceberg.PrimitiveTypes.Float64
+		case session.TypeBool:
+			f.Type = iceberg.PrimitiveTypes.Bool
+		case session.TypeStringList:
+			f.Type = &iceberg.ListType{ElementID: next(), Element: iceberg.PrimitiveTypes.String, ElementRequired: true}
+		default:
+			panic(fmt.Sprintf("session column %s: type %d has no Iceberg type", c.Name, c.Type))
+		}
+		fields = append(fields, f)
+	}
+	fields = append(fields, iceberg.NestedField{ID: next(), Name: SessionStartColumn, Type: iceberg.PrimitiveTypes.TimestampTz, Required: true,
+		Doc: "session_start_time_ms as a timestamp; derived at write time, exists to partition by day"})
+	return iceberg.NewSchema(0, fields...)
 }
 
 // The raw record value is stored as a string, not binary: engines show and
@@ -171,7 +179,7 @@ func eventsSchema() *iceberg.Schema {
 		iceberg.NestedField{ID: eventFieldRaw, Name: "raw", Type: iceberg.PrimitiveTypes.String, Required: true},
 		iceberg.NestedField{ID: eventFieldPartition, Name: "partition", Type: iceberg.PrimitiveTypes.Int32, Required: true},
 		iceberg.NestedField{ID: eventFieldOffset, Name: "offset", Type: iceberg.PrimitiveTypes.Int64, Required: true},
-		iceberg.NestedField{ID: eventFieldStart, Name: "session_start", Type: iceberg.PrimitiveTypes.TimestampTz, Required: true,
+		iceberg.NestedField{ID: eventFieldStart, Name: SessionStartColumn, Type: iceberg.PrimitiveTypes.TimestampTz, Required: true,
 			Doc: "session_start_time_ms as a timestamp; derived at write time, exists to partition by day"},
 	)
 }
@@ -268,16 +276,16 @@ func tableProperties() iceberg.Properties {
 		// one until its cost fallback gives up on the column: 5.5% of a
 		// stream drain's CPU. (Iceberg's Java property; iceberg-go keeps
 		// its name unexported.)
-		dictEncodingColumnKey("session_id"): "false",
-		dictEncodingColumnKey("event_id"):   "false",
-		dictEncodingColumnKey("raw"):        "false",
+		dictEncodingColumnKey(session.ColSessionID): "false",
+		dictEncodingColumnKey("event_id"):           "false",
+		dictEncodingColumnKey("raw"):                "false",
 		// The same for a session's times, to the millisecond (and its
 		// duration, derived from them): the hashing into a dictionary
 		// that is dropped was 8% of BenchmarkCommit's CPU.
-		dictEncodingColumnKey("session_start_time_ms"):    "false",
-		dictEncodingColumnKey("session_end_time_ms"):      "false",
-		dictEncodingColumnKey("session_duration_seconds"): "false",
-		dictEncodingColumnKey("session_start"):            "false",
+		dictEncodingColumnKey(session.ColStartMs):  "false",
+		dictEncodingColumnKey(session.ColEndMs):    "false",
+		dictEncodingColumnKey(session.ColDuration): "false",
+		dictEncodingColumnKey(SessionStartColumn):  "false",
 	}
 }
 

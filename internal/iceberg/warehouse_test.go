@@ -84,6 +84,33 @@ func TestSchemaFieldIDsStable(t *testing.T) {
 	}
 }
 
+// TestSessionsSchemaIDs pins the sessions schema that sessionsSchema
+// derives from session.Columns: its field IDs are in every table written
+// so far, so a change to the columns' order or types must fail here, not
+// renumber existing tables (TestSchemaFieldIDsStable only checks that a
+// new table gets what is declared).
+func TestSessionsSchemaIDs(t *testing.T) {
+	const want = "table {\n\t1: session_id: required string\n\t2: uuid: required string\n\t3: session_start_time_ms: required long\n" +
+		"\t4: session_end_time_ms: required long\n\t5: session_duration_seconds: required double\n\t6: event_count: required long\n" +
+		"\t7: pages_visited: required list<string>\n\t9: pages_truncated: required boolean\n\t10: entry_page: required string\n" +
+		"\t11: exit_page: required string\n\t12: end_reason: required string\n" +
+		"\t13: session_start: required timestamptz (session_start_time_ms as a timestamp; derived at write time, exists to partition by day)\n}"
+	s := sessionsSchema()
+	if got := s.String(); got != want {
+		t.Fatalf("sessions schema\n%s\nwant\n%s", got, want)
+	}
+	pages, ok := s.FindFieldByName("pages_visited")
+	if l, isList := pages.Type.(*iceberg.ListType); !ok || !isList || l.ElementID != 8 || !l.ElementRequired {
+		t.Fatalf("pages_visited is %+v, want a list of required strings with element id 8", pages)
+	}
+	if f, _ := s.FindFieldByID(sessionFieldUUID); f.Name != "uuid" {
+		t.Fatalf("field %d is %q, the partition spec's uuid", sessionFieldUUID, f.Name)
+	}
+	if f, _ := s.FindFieldByID(sessionFieldStart); f.Name != SessionStartColumn {
+		t.Fatalf("field %d is %q, the partition spec's %s", sessionFieldStart, f.Name, SessionStartColumn)
+	}
+}
+
 // testConcurrentOpen: two Opens racing on a fresh warehouse both succeed
 // and end up with the same tables.
 func testConcurrentOpen(t *testing.T, cfg Config) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionize/sessionize/internal/iceberg"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // SchemaVersion is the version of the JSON shape; it changes only when a
@@ -203,10 +204,7 @@ type Quality struct {
 // a SessionRow but session_end_time_ms (the duration column has what the
 // report needs of it).
 func readColumns() []string {
-	return []string{
-		"session_id", "uuid", "session_start_time_ms", "session_duration_seconds", "event_count",
-		"pages_visited", "pages_truncated", "entry_page", "exit_page", "end_reason",
-	}
+	return slices.DeleteFunc(session.ColumnNames(), func(c string) bool { return c == session.ColEndMs })
 }
 
 // Options control Compute.

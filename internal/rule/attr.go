@@ -11,7 +11,9 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/predicate"
+	"github.com/sessionize/sessionize/internal/session"
 )
 
 // Session attributes (--session-attr NAME=AGG(ARG)): extra, typed columns
@@ -82,9 +84,11 @@ func (a *Attr) IsAny() bool { return a.kind == aggAny }
 
 var attrName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
-// reserved are the sessions' own columns.
-var reserved = []string{"session_id", "uuid", "session_start_time_ms", "session_end_time_ms", "session_duration_seconds",
-	"event_count", "pages_visited", "pages_truncated", "entry_page", "exit_page", "end_reason", "session_start"}
+// reserved reports whether name is one of the sessions' own columns
+// (those of every output, and the table's derived one).
+func reserved(name string) bool {
+	return name == iceberg.SessionStartColumn || slices.Contains(session.ColumnNames(), name)
+}
 
 func parseAttr(spec string, fs *predicate.Fields) (*Attr, error) {
 	name, rest, ok := strings.Cut(spec, "=")
@@ -92,7 +96,7 @@ func parseAttr(spec string, fs *predicate.Fields) (*Attr, error) {
 	if !ok || !attrName.MatchString(name) {
 		return nil, fmt.Errorf("%q: want NAME=AGG(ARG) with NAME in lower case letters, digits and _ (e.g. revenue=sum(booking_details.amount))", spec)
 	}
-	if slices.Contains(reserved, name) {
+	if reserved(name) {
 		return nil, fmt.Errorf("%q: %s is a column of every session; pick another name", spec, name)
 	}
 	rest = strings.TrimSpace(rest)
