@@ -128,13 +128,20 @@ type recorder struct {
 	// inPoll, if set, says whether the caller is inside Poll or Close,
 	// the only time the callbacks may run.
 	inPoll func() bool
+	// interruptFirst, if set, makes the first OnAssigned take its
+	// partitions and then wait for its context to be cancelled (a
+	// restore slow enough for the next rebalance to begin) and fail with
+	// that; blocking is closed when it starts waiting, interrupted when it
+	// gives up.
+	interruptFirst        bool
+	blocking, interrupted chan struct{}
 }
 
 func newRecorder(start map[int32]int64) *recorder {
 	return &recorder{start: start, owned: map[int32]bool{}, revoked: map[int32]int{}, lost: map[int32]int{}}
 }
 
-func (r *recorder) OnAssigned(_ context.Context, ps []int32) (map[int32]int64, error) {
+func (r *recorder) OnAssigned(ctx context.Context, ps []int32) (map[int32]int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.inPoll != nil && !r.inPoll() {
@@ -154,6 +161,15 @@ func (r *recorder) OnAssigned(_ context.Context, ps []int32) (map[int32]int64, e
 		r.assigned = append(r.assigned, p)
 	}
 	r.events = append(r.events, fmt.Sprintf("assigned %v", ps))
+	if r.interruptFirst {
+		r.interruptFirst = false
+		r.mu.Unlock()
+		close(r.blocking)
+		<-ctx.Done()
+		close(r.interrupted)
+		r.mu.Lock()
+		return nil, ctx.Err()
+	}
 	return r.start, nil
 }
 

@@ -386,6 +386,15 @@ func (s *Source) adjustOffsets(ctx context.Context, offsets map[string]map[int32
 	}
 
 	start, err := s.handler.OnAssigned(ctx, parts)
+	if err != nil && ctx.Err() != nil {
+		// The session ended while the partitions were being restored (a
+		// rebalance, a broker restart): kgo assigns them again in the
+		// next one. Undo what the handler took meanwhile, which the
+		// partitions' next owner, this member or another, restores anew.
+		s.logger.Info("assignment given up: the group session ended while the partitions were being restored", "partitions", parts, "err", err)
+		s.handler.OnRevoked(ctx, parts, true)
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		err = fmt.Errorf("kafka: assigning partitions %v of %q: %w", parts, s.cfg.Topic, err)
 		s.setFatal(err)

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // produceTo writes n records "p<partition>-<i>" to one partition.
@@ -131,7 +134,12 @@ type member struct {
 }
 
 func startMember(t *testing.T, servers []string, topic, group string) *member {
-	m := &member{h: newRecorder(nil), stop: make(chan struct{}), done: make(chan struct{}), records: map[int32]int{}}
+	return startMemberWith(t, servers, topic, group, newRecorder(nil))
+}
+
+// startMemberWith is startMember with the handler h.
+func startMemberWith(t *testing.T, servers []string, topic, group string, h *recorder) *member {
+	m := &member{h: h, stop: make(chan struct{}), done: make(chan struct{}), records: map[int32]int{}}
 	m.h.inPoll = m.inPoll.Load
 	m.s = newTestSource(t, servers, topic, group, m.h)
 	go func() {
@@ -235,6 +243,53 @@ func TestSourceMembersSplitPartitionsAndTakeOver(t *testing.T) {
 	}
 	t.Logf("a: %v", a.h.events)
 	t.Logf("b: %v", bm.h.events)
+}
+
+// TestSourceAssignmentInterruptedByRebalance: a rebalance begins while
+// OnAssigned is still restoring its partitions (the pipeline reads their
+// checkpoints there, from object storage perhaps). The assignment is
+// given up, what OnAssigned took is revoked, and the partitions come back
+// in the next session; before, the cancelled restore was a fatal error
+// ("read checkpoint of partition 0: context canceled", exit 1).
+func TestSourceAssignmentInterruptedByRebalance(t *testing.T) {
+	b := startBroker(t, BrokerConfig{})
+	servers := b.Addrs()
+	mustCreateTopic(t, b, "slow", 4)
+	for p := range int32(4) {
+		produceTo(t, servers, "slow", p, 10)
+	}
+	h := newRecorder(nil)
+	h.interruptFirst, h.blocking, h.interrupted = true, make(chan struct{}), make(chan struct{})
+	a := startMemberWith(t, servers, "slow", "g", h)
+	select {
+	case <-h.blocking:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no assignment")
+	}
+	// The coordinator no longer knows the member, as after a broker
+	// restart: the session ends and the restore's context is cancelled.
+	fault := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Err: kerr.UnknownMemberID, TopLevel: true, Count: 1})
+	defer fault.Remove()
+	select {
+	case <-h.interrupted:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("OnAssigned's context was never cancelled by the rebalance (the fault answered %d heartbeats)", fault.Hits())
+	}
+	waitFor(t, 25*time.Second, "the member to hold the 4 partitions again and read them", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		n := 0
+		for _, c := range a.records {
+			n += c
+		}
+		return a.err != nil || len(a.h.ownedSorted()) == 4 && n >= 40
+	})
+	a.close()
+	if a.err != nil {
+		t.Fatalf("member failed: %v", a.err)
+	}
+	a.h.check(t)
+	t.Logf("events %v", a.h.events)
 }
 
 func TestSourceReadCommittedSkipsAbortedTransactions(t *testing.T) {
