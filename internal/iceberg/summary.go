@@ -37,6 +37,10 @@ const (
 	// which the events of the records below its offset were placed in
 	// their sessions, i.e. written (docs/commit-protocol.md).
 	propSettled = "sessionize.settled"
+	// propTopicPartitions is the most partitions any writer has seen the
+	// topic have: a topic that has more now has grown, which moves users
+	// between partitions (see pipeline's checkTopicGrowth).
+	propTopicPartitions = "sessionize.topic-partitions"
 
 	// propBatchRuns is the sessions table's record of every batch run
 	// that appended to it (a JSON array of BatchRun, oldest first),
@@ -122,6 +126,9 @@ type Summary struct {
 	// Settled is the events table's per-partition watermark (see
 	// propSettled); math.MaxInt64 after a drain.
 	Settled map[int32]int64
+	// TopicPartitions is the most partitions a writer has seen the topic
+	// have (0: not recorded, before this property).
+	TopicPartitions int
 
 	// BatchRuns are all batch runs that appended to the table, oldest
 	// first; BatchRun is the ID of the one this snapshot wrote, if any.
@@ -151,6 +158,11 @@ func ParseSummary(props map[string]string) (Summary, error) {
 	if s.Settled, err = partitionMap[int64](props[propSettled]); err != nil {
 		return s, fmt.Errorf("snapshot property %s: %w", propSettled, err)
 	}
+	if raw := props[propTopicPartitions]; raw != "" {
+		if s.TopicPartitions, err = strconv.Atoi(raw); err != nil || s.TopicPartitions < 0 {
+			return s, fmt.Errorf("snapshot property %s: %q is not a partition count", propTopicPartitions, raw)
+		}
+	}
 	if raw := props[propBatchRuns]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &s.BatchRuns); err != nil {
 			return s, fmt.Errorf("snapshot property %s: %w", propBatchRuns, err)
@@ -166,7 +178,8 @@ func ParseSummary(props map[string]string) (Summary, error) {
 
 func known(k string) bool {
 	switch k {
-	case CommitIDProperty, propTopic, propGroup, propWriter, propOffsets, propCheckpoints, propCounters, propSettled, propBatchRuns, propBatchRun:
+	case CommitIDProperty, propTopic, propGroup, propWriter, propOffsets, propCheckpoints, propCounters, propSettled, propTopicPartitions,
+		propBatchRuns, propBatchRun:
 		return true
 	}
 	return false
@@ -193,6 +206,9 @@ func (s Summary) Properties() map[string]string {
 	}
 	if len(s.Settled) > 0 {
 		props[propSettled] = encodeMap(s.Settled)
+	}
+	if s.TopicPartitions > 0 {
+		props[propTopicPartitions] = strconv.Itoa(s.TopicPartitions)
 	}
 	if len(s.BatchRuns) > 0 {
 		b, _ := json.Marshal(s.BatchRuns) // plain values always marshal

@@ -26,6 +26,12 @@ const (
 
 // Bounds of the work a Source does on the side of the pipeline's.
 const (
+	// metadataMaxAge is how often the consumer refreshes the topic's
+	// metadata even if nothing went wrong: partitions added to the topic
+	// are assigned once the group's leader sees them. Kafka's default
+	// (metadata.max.age.ms, 5 minutes) left their records unread, and a
+	// --stop-when-idle run waiting, for that long.
+	metadataMaxAge = 30 * time.Second
 	// copyTimeout bounds one copy of offsets to the group (monitoring
 	// only): kgo holds a commit back while the member is in a rebalance,
 	// which on a slow group lasts up to the rebalance timeout.
@@ -300,6 +306,7 @@ func NewSource(ctx context.Context, cfg SourceConfig, handler Assignment, logger
 			s.revoked(ctx, m[s.cfg.Topic], true)
 		}),
 		kgo.ConsumeResetOffset(reset),
+		kgo.MetadataMaxAge(metadataMaxAge),
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/3)),
 	}

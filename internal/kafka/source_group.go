@@ -12,6 +12,12 @@ func (s *Source) TopicEnds(ctx context.Context) (map[int32]int64, error) {
 	return topicEnds(ctx, s.adm, s.cfg.Topic)
 }
 
+// NoticeNewPartitions makes the consumer refresh its metadata now rather
+// than at its next periodic refresh (metadataMaxAge): partitions added to
+// the topic are assigned once the group's leader sees them, and a caller
+// that found the topic's ends past the partitions it knew need not wait.
+func (s *Source) NoticeNewPartitions() { s.cl.ForceMetadataRefresh() }
+
 // GroupMembers is GroupMembers for the source's group and topic.
 func (s *Source) GroupMembers(ctx context.Context) ([]MemberPartitions, error) {
 	return groupMembers(ctx, s.adm, s.cfg.Group, s.cfg.Topic)

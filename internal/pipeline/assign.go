@@ -28,6 +28,7 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 		prog[t] = pr
 	}
 	sess := prog[iceberg.TableSessions]
+	p.checkTopicGrowth(ctx, sess.partitions)
 	checkpoints := map[string]map[int32]partitionCheckpoint{}
 	start := make(map[int32]int64, len(ids))
 	lateness := p.cfg.AllowedLateness.Milliseconds()

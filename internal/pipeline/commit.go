@@ -48,6 +48,7 @@ type pendingCommit struct {
 	next       map[int32]int64
 	counters   map[int32]Counters
 	out        map[int32]partitionOutput
+	partitions int // the topic's partition count as this writer knows it
 
 	// Set by writeCommit.
 	ckptURI    string // written by this commit (writeState)
@@ -82,7 +83,7 @@ func (p *Pipeline) prepareCommit() (*pendingCommit, error) {
 	}
 	p.seq++
 	c := &pendingCommit{started: time.Now(), seq: p.seq, ids: ids, records: p.sinceCommit,
-		next: map[int32]int64{}, counters: map[int32]Counters{}, out: map[int32]partitionOutput{}}
+		next: map[int32]int64{}, counters: map[int32]Counters{}, out: map[int32]partitionOutput{}, partitions: p.topicPartitions}
 	p.adoptCheckpoint()
 	c.writeState = p.checkpointNow(ids)
 	for _, id := range ids {
@@ -240,7 +241,8 @@ func (p *Pipeline) writeCommit(ctx context.Context, c *pendingCommit) error {
 	}
 	var sessions []iceberg.SessionRow
 	if err := step(iceberg.TableSessions, func(ids []int32) (iceberg.Commit, progress, bool) {
-		prog := progress{topic: topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{}}
+		prog := progress{topic: topic, offsets: map[int32]int64{}, checkpoints: map[int32]string{}, counters: map[int32]Counters{},
+			partitions: c.partitions}
 		sessions = sessions[:0]
 		n := 0
 		for _, id := range ids {

@@ -76,6 +76,12 @@ func (p *Pipeline) topicFinished(ctx context.Context, w *stopWait) (bool, error)
 	if err == nil && len(left) == 0 {
 		return p.mayStopOwningNothing(ctx), nil
 	}
+	if err == nil {
+		// Some may be partitions added to the topic since the group's
+		// leader last looked: if this member leads, a refresh has the
+		// group assign them now.
+		p.src.NoticeNewPartitions()
+	}
 	waited := now.Sub(w.since)
 	timedOut := p.cfg.StopTimeout > 0 && waited >= p.cfg.StopTimeout
 	// A member with partitions of its own has just finished them: say at

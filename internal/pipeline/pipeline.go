@@ -60,6 +60,10 @@ type Pipeline struct {
 	// them over (see dropContested), with when, until the group revokes
 	// them or assigns them to us anew.
 	contested map[int32]time.Time
+	// topicPartitions is the topic's partition count as of the latest
+	// assignment (growth.go), recorded with every sessions commit.
+	topicPartitions int
+	warnedGrowth    bool
 
 	// handover makes the next commit write a checkpoint
 	// (OnRevoked: the partitions' next owner restores from it without

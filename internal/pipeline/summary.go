@@ -15,6 +15,9 @@ type progress struct {
 	checkpoints map[int32]string
 	counters    map[int32]Counters
 	settled     map[int32]int64 // events table only
+	// partitions is the most partitions a writer has seen the topic have
+	// (0: unknown).
+	partitions int
 	// carried is the rest of the snapshot's summary (batch runs, properties
 	// of newer versions), which every commit carries forward unchanged.
 	carried iceberg.Summary
@@ -25,7 +28,7 @@ func parseProgress(summary map[string]string) (progress, error) {
 	if err != nil {
 		return progress{}, err
 	}
-	return progress{topic: s.Topic, offsets: s.Offsets, checkpoints: s.Checkpoints, counters: s.Counters, settled: s.Settled, carried: s}, nil
+	return progress{topic: s.Topic, offsets: s.Offsets, checkpoints: s.Checkpoints, counters: s.Counters, settled: s.Settled, partitions: s.TopicPartitions, carried: s}, nil
 }
 
 // merged returns the properties of a new snapshot on top of base: base's
@@ -33,7 +36,7 @@ func parseProgress(summary map[string]string) (progress, error) {
 func (base progress) merged(ours progress) progress {
 	out := progress{topic: ours.topic, carried: base.carried,
 		offsets: maps.Clone(base.offsets), checkpoints: maps.Clone(base.checkpoints), counters: maps.Clone(base.counters),
-		settled: maps.Clone(base.settled)}
+		settled: maps.Clone(base.settled), partitions: max(base.partitions, ours.partitions)}
 	if out.offsets == nil {
 		out.offsets = map[int32]int64{}
 	}
@@ -57,6 +60,7 @@ func (p progress) properties(group, writer string) map[string]string {
 	s := p.carried
 	s.Topic, s.Group, s.Writer = p.topic, group, writer
 	s.Offsets, s.Checkpoints, s.Counters, s.Settled = p.offsets, p.checkpoints, p.counters, p.settled
+	s.TopicPartitions = p.partitions
 	s.BatchRun = "" // names the batch run of one snapshot only
 	return s.Properties()
 }
