@@ -15,6 +15,7 @@ type inputCheck struct {
 	rejected map[string]int64
 	times    event.TimeCheck
 	sample   []byte
+	users    userSample // spread.go
 }
 
 func (c *inputCheck) reject(why string, raw []byte) {
@@ -46,7 +47,15 @@ func (p *Pipeline) warnAdvice() {
 			total.sample = c.sample
 		}
 	}
-	advice := event.Advice(p.cfg.Schema.OrDefault(), total.records, total.rejected, &total.times, total.sample)
+	sch := p.cfg.Schema.OrDefault()
+	advice := event.Advice(sch, total.records, total.rejected, &total.times, total.sample)
+	samples := map[int32]*userSample{}
+	for _, id := range p.owned() {
+		samples[id] = &p.parts[id].check.users
+	}
+	if s, ok := findSplitUser(samples); ok {
+		advice = append(advice, spreadAdvice(s, strings.Join(sch.UserNames(), "+"), p.warnedGrowth))
+	}
 	text := strings.Join(advice, "\n")
 	if text == p.lastAdvice {
 		return

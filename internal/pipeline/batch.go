@@ -98,7 +98,7 @@ func (j *partitionJob) run(ctx context.Context) {
 				return
 			}
 		}
-		part.process(&Record{Partition: r.Partition, Offset: r.Offset, TimestampMs: r.TimestampMs, Value: r.Value})
+		part.process(&Record{Partition: r.Partition, Offset: r.Offset, TimestampMs: r.TimestampMs, Key: r.Key, Value: r.Value})
 		j.processed++
 	}
 	part.next = max(part.next, pb.Next)

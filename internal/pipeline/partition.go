@@ -22,7 +22,7 @@ type Record struct {
 	Partition   int32
 	Offset      int64
 	TimestampMs int64 // Kafka record timestamp
-	Value       []byte
+	Key, Value  []byte
 }
 
 // ReasonFutureTimestamp rejects events whose time is too far ahead of their
@@ -199,6 +199,7 @@ func (p *partition) process(r *Record) {
 	}
 	if why == "" {
 		p.check.times.Observe(f.TimestampMs, r.TimestampMs)
+		p.check.users.observe(r.Offset, f.UUID, r.Key)
 	} else {
 		p.check.reject(why, r.Value)
 	}
