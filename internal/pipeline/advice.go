@@ -49,11 +49,7 @@ func (p *Pipeline) warnAdvice() {
 	}
 	sch := p.cfg.Schema.OrDefault()
 	advice := event.Advice(sch, total.records, total.rejected, &total.times, total.sample)
-	samples := map[int32]*userSample{}
-	for _, id := range p.owned() {
-		samples[id] = &p.parts[id].check.users
-	}
-	if s, ok := findSplitUser(samples); ok {
+	if s, ok := p.splitUser(); ok {
 		advice = append(advice, spreadAdvice(s, strings.Join(sch.UserNames(), "+"), p.warnedGrowth))
 	}
 	text := strings.Join(advice, "\n")

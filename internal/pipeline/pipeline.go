@@ -77,8 +77,9 @@ type Pipeline struct {
 	seq         int64 // commits made
 	sinceCommit int64 // records processed since the last commit
 	dirty       bool
-	lastCommit  time.Time // when the last commit ended
-	lastAdvice  string    // what warnAdvice last said
+	lastCommit  time.Time  // when the last commit ended
+	lastAdvice  string     // what warnAdvice last said
+	lastSplit   *splitUser // the user the advice last found in two partitions (spread.go)
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and

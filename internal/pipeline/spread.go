@@ -66,6 +66,24 @@ func findSplitUser(samples map[int32]*userSample) (splitUser, bool) {
 	return splitUser{}, false
 }
 
+// splitUser returns a user sampled in two of the partitions held: the one
+// found before while both are still held (the advice is said again only
+// when its text changes, and a map's order would change it every time).
+func (p *Pipeline) splitUser() (splitUser, bool) {
+	if s := p.lastSplit; s != nil && p.parts[s.partitions[0]] != nil && p.parts[s.partitions[1]] != nil {
+		return *s, true
+	}
+	samples := map[int32]*userSample{}
+	for _, id := range p.owned() {
+		samples[id] = &p.parts[id].check.users
+	}
+	s, ok := findSplitUser(samples)
+	if ok {
+		p.lastSplit = &s
+	}
+	return s, ok
+}
+
 // spreadAdvice says what a split user means and what to do.
 func spreadAdvice(s splitUser, userField string, grown bool) string {
 	keys := fmt.Sprintf("their record keys were %q and %q", s.keys[0], s.keys[1])

@@ -17,7 +17,7 @@ func TestUnkeyedRecordsWarnOfSplitSessions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}
-	lines, keys := generated(t, 4_000, 100, 5)
+	lines, keys := generated(t, 12_000, 100, 5)
 	for _, tc := range []struct {
 		name  string
 		keyed bool
@@ -58,6 +58,11 @@ func TestUnkeyedRecordsWarnOfSplitSessions(t *testing.T) {
 			case !tc.keyed && (!warned || !strings.Contains(logs.String(), "their records have no key") ||
 				!strings.Contains(logs.String(), "the value of uuid")):
 				t.Fatalf("no warning that users are split over partitions:\n%s", logs.String())
+			case strings.Count(logs.String(), "has events in partitions") > 1:
+				// Said again at every commit, the user changing with a
+				// map's order, before.
+				t.Fatalf("the warning was said %d times, over %d commits", strings.Count(logs.String(), "has events in partitions"),
+					strings.Count(logs.String(), "msg=commit"))
 			}
 		})
 	}
