@@ -131,7 +131,9 @@ type analyzer struct {
 	sampleRejected []byte // the first rejected record, for the advice
 
 	seen    *hashSet    // hashes of (uuid, event_id)
-	users   *hashCounts // hash of uuid -> distinct events
+	users   *hashCounts // hash of uuid -> distinct events (and, for a topic, its partitions)
+	// spreadUser is the first user found in two partitions of a topic.
+	spreadUser string
 	scratch []byte
 
 	sources []*source
@@ -231,7 +233,11 @@ func (a *analyzer) event(s *source, f *event.Fields) {
 		s.dups++
 		return
 	}
-	a.users.inc(xxhash.Sum64(f.UUID))
+	if uh := xxhash.Sum64(f.UUID); s.partition < 0 {
+		a.users.inc(uh)
+	} else if a.users.incAt(uh, s.partition) && a.spreadUser == "" {
+		a.spreadUser = string(f.UUID)
+	}
 	if t > s.runMax {
 		s.runMax = t
 	}

@@ -112,3 +112,27 @@ func TestHashSetAndCounts(t *testing.T) {
 		t.Errorf("counts sum to %d, want %d", got, sum)
 	}
 }
+
+// TestHashCountsPartitions: incAt tells keys of one partition from keys of
+// several, also across the table's growth.
+func TestHashCountsPartitions(t *testing.T) {
+	c := newHashCounts()
+	several := 0
+	for k := uint64(2); k < 20_002; k++ { // 0 and 1 are one key (see hashSet)
+		if c.incAt(k, int32(k%3)) {
+			t.Fatalf("key %d: several partitions after one event", k)
+		}
+		if k%7 == 0 { // a second event, from another partition
+			if !c.incAt(k, int32(k%3+1)) {
+				t.Fatalf("key %d: two partitions not seen", k)
+			}
+			several++
+		}
+		if k%5 == 0 && c.incAt(k, int32(k%3)) { // again from its own
+			t.Fatalf("key %d: one partition taken for several", k)
+		}
+	}
+	if c.several != several || c.len() != 20_000 {
+		t.Fatalf("%d keys, %d on several partitions; want 20000 and %d", c.len(), c.several, several)
+	}
+}

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -163,5 +164,65 @@ func TestTopicLast(t *testing.T) {
 	}
 	if last.Records != 2 || last.OutOfOrder != 0 || last.Source.LastPerPartition != 2 {
 		t.Errorf("--last 2: records %d, out of order %d; want 2 and 0 (t0, then t0+5m)", last.Records, last.OutOfOrder)
+	}
+}
+
+// TestTopicUsersOnSeveralPartitions: check of a topic counts the users
+// whose events are in more than one partition (run would split their
+// sessions) and says what to do; records keyed by user have none.
+func TestTopicUsersOnSeveralPartitions(t *testing.T) {
+	servers := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	now := time.Now()
+	for _, tc := range []struct {
+		topic   string
+		place   func(user, i int) int32 // the partition of user's event i
+		several int64
+	}{
+		{"keyed", func(user, _ int) int32 { return int32(user % 3) }, 0},
+		// Users 0-3 in one partition each; 4-9 spread over all three.
+		{"spread", func(user, i int) int32 {
+			if user < 4 {
+				return int32(user % 3)
+			}
+			return int32(i % 3)
+		}, 6},
+	} {
+		createTopic(t, servers, tc.topic, 3)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(servers...), kgo.DefaultProduceTopic(tc.topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []*kgo.Record
+		for u := range 10 {
+			for i := range 6 {
+				recs = append(recs, &kgo.Record{Partition: tc.place(u, i), Timestamp: now,
+					Value: []byte(ev(fmt.Sprintf("u%d", u), fmt.Sprintf("e%d", i), t0+int64(i)*minute))})
+			}
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+		r, err := CheckTopic(ctx, Options{}, KafkaInput{Servers: servers, Topic: tc.topic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.UsersOnSeveralPartitions == nil || *r.UsersOnSeveralPartitions != tc.several || r.Users != 10 {
+			t.Errorf("%s: %d users, on several partitions %v; want 10 and %d", tc.topic, r.Users, r.UsersOnSeveralPartitions, tc.several)
+		}
+		advised := strings.Contains(strings.Join(r.Advice, "\n"), "have events in more than one partition")
+		if advised != (tc.several > 0) {
+			t.Errorf("%s: advice %q", tc.topic, r.Advice)
+		}
+	}
+	// Files have no partitions: the count is left out.
+	r, err := CheckFiles(ctx, Options{}, []string{writeFile(t, t.TempDir(), "in.jsonl", ev("u", "a", t0))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.UsersOnSeveralPartitions != nil {
+		t.Errorf("files: users on several partitions %d", *r.UsersOnSeveralPartitions)
 	}
 }

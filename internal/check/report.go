@@ -1,8 +1,10 @@
 package check
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sessionize/sessionize/internal/event"
@@ -40,6 +42,9 @@ type Report struct {
 	LateBy           []LateAt         `json:"late_by_allowed_lateness"`
 	Partitions       []PartitionStats `json:"partitions"`
 	Users            int64            `json:"users"`
+	// UsersOnSeveralPartitions (a topic only) counts users with events in
+	// more than one partition: run splits their sessions.
+	UsersOnSeveralPartitions *int64 `json:"users_on_several_partitions,omitempty"`
 	EventsPerUser    Distribution     `json:"events_per_user"`
 	ElapsedSeconds   float64          `json:"elapsed_seconds"`
 	RecordsPerSecond float64          `json:"records_per_second"`
@@ -216,6 +221,15 @@ func (a *analyzer) report(info SourceInfo) *Report {
 	r.LateBy = a.lateAt(lateBy, r.Records, sel)
 
 	r.Users = int64(a.users.len())
+	if a.users.where != nil {
+		n := int64(a.users.several)
+		r.UsersOnSeveralPartitions = &n
+		if n > 0 {
+			r.Advice = append(r.Advice, fmt.Sprintf("%d of the %d users have events in more than one partition (%q, for one): the records are not partitioned by user, "+
+				"and run, which sessionizes each partition on its own, would split their sessions; key each record by its user (the value of %s), as sessionize produce does, "+
+				"and Kafka keeps a user on one partition", n, r.Users, a.spreadUser, strings.Join(sch.UserNames(), "+")))
+		}
+	}
 	if a.users.len() > 0 {
 		per := make([]uint32, 0, a.users.len())
 		var sum int64

@@ -69,14 +69,43 @@ type hashCounts struct {
 	counts []uint32
 	n      int
 	mask   uint64
+	// where is, per key, the Kafka partition its events came from, plus
+	// one, or spreadOver when they came from several (nil until incAt:
+	// files have no partitions); several counts those keys.
+	where   []int32
+	several int
 }
+
+// spreadOver marks a key seen in more than one partition.
+const spreadOver = -1
 
 func newHashCounts() *hashCounts {
 	return &hashCounts{keys: make([]uint64, hashSetMinSlots), counts: make([]uint32, hashSetMinSlots), mask: hashSetMinSlots - 1}
 }
 
 // inc adds one to k's count.
-func (h *hashCounts) inc(k uint64) {
+func (h *hashCounts) inc(k uint64) { h.slot(k) }
+
+// incAt adds one to k's count, from Kafka partition p, and reports whether
+// that made k a key of several partitions.
+func (h *hashCounts) incAt(k uint64, p int32) bool {
+	if h.where == nil {
+		h.where = make([]int32, len(h.keys))
+	}
+	i := h.slot(k)
+	switch w := h.where[i]; {
+	case w == 0:
+		h.where[i] = p + 1
+	case w != spreadOver && w != p+1:
+		h.where[i] = spreadOver
+		h.several++
+		return true
+	}
+	return false
+}
+
+// slot adds one to k's count and returns its slot.
+func (h *hashCounts) slot(k uint64) uint64 {
 	k |= nonZero(k)
 	for i := k & h.mask; ; i = (i + 1) & h.mask {
 		switch h.keys[i] {
@@ -84,16 +113,26 @@ func (h *hashCounts) inc(k uint64) {
 			if h.counts[i] < ^uint32(0) {
 				h.counts[i]++
 			}
-			return
+			return i
 		case 0:
 			h.keys[i], h.counts[i] = k, 1
 			h.n++
 			if uint64(h.n)*4 > h.mask*3 {
 				h.grow()
+				return h.find(k)
 			}
-			return
+			return i
 		}
 	}
+}
+
+// find returns the slot holding k (which is in the table).
+func (h *hashCounts) find(k uint64) uint64 {
+	i := k & h.mask
+	for h.keys[i] != k {
+		i = (i + 1) & h.mask
+	}
+	return i
 }
 
 func (h *hashCounts) len() int { return h.n }
@@ -108,9 +147,12 @@ func (h *hashCounts) each(f func(uint32)) {
 }
 
 func (h *hashCounts) grow() {
-	oldK, oldC := h.keys, h.counts
+	oldK, oldC, oldW := h.keys, h.counts, h.where
 	h.keys = make([]uint64, 2*len(oldK))
 	h.counts = make([]uint32, 2*len(oldK))
+	if oldW != nil {
+		h.where = make([]int32, 2*len(oldK))
+	}
 	h.mask = uint64(len(h.keys) - 1)
 	for j, k := range oldK {
 		if k != 0 {
@@ -119,6 +161,9 @@ func (h *hashCounts) grow() {
 				i = (i + 1) & h.mask
 			}
 			h.keys[i], h.counts[i] = k, oldC[j]
+			if oldW != nil {
+				h.where[i] = oldW[j]
+			}
 		}
 	}
 }

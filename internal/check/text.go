@@ -55,6 +55,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	t.add("out of order", groupDigits(r.OutOfOrder), fmtPct(r.OutOfOrderPct), "event time below the newest seen before it in its "+unit)
 	t.add(fmt.Sprintf("late at %s", r.AllowedLateness), groupDigits(r.Late), fmtPct(r.LatePct), "more than --allowed-lateness behind the newest: run sends these to late_events")
 	t.add("users", groupDigits(r.Users), "", "distinct uuids (64-bit hashes)")
+	if n := r.UsersOnSeveralPartitions; n != nil {
+		t.add("  on several partitions", groupDigits(*n), "", "events in more than one partition: run splits their sessions (0: records keyed by user)")
+	}
 	t.write(bw)
 	if r.Users > 0 {
 		e := r.EventsPerUser

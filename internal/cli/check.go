@@ -77,6 +77,10 @@ partition. Definitions:
                 --allowed-lateness and each of --lateness-candidates
   duplicate     a valid record with the (user, event id) of an earlier one, anywhere
                 in the input, as batch counts them
+  on several partitions
+                (a topic) users with events in more than one partition: run
+                sessionizes each partition on its own and would split their
+                sessions; records keyed by user have none
 Duplicates and users are counted with 64-bit hashes (xxhash) of the keys, not the
 keys: a collision, which would hide one duplicate or merge two users, has a chance
 of about n^2/2^65 for n distinct events (1 in 10 million for a million). Lateness
