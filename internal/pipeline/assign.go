@@ -54,6 +54,11 @@ func (p *Pipeline) OnAssigned(ctx context.Context, ids []int32) (map[int32]int64
 			if stream, err = c.restore(p.cfg.Rules, lateness); err != nil {
 				return nil, err
 			}
+			if p.cfg.Warehouse.EventsTable {
+				if err := p.checkEventsCover(id, offsetOr(prog[iceberg.TableEvents], id, 0), c.next, stream.OpenSessions()); err != nil {
+					return nil, err
+				}
+			}
 			next, rejected = c.next, c.rejected
 			start[id] = c.next
 		}
@@ -162,4 +167,28 @@ func (p *Pipeline) stateBehind(ids []int32) bool {
 		}
 	}
 	return false
+}
+
+// checkEventsCover: the events table of partition id has the events of the
+// records below eventsAt, and the state restored for it (with open
+// sessions open) is that of the records below next. Below next and at or
+// above eventsAt, a run without --events-table sessionized the records
+// (the table is new, or was left out for a while): their events are not in
+// the table and cannot be, as the state keeps no event of a session once
+// placed. With sessions open that would leave the table with sessions
+// missing their first events, so the run is refused, saying how to start
+// the table cleanly; with none it only misses those records, which it
+// says.
+func (p *Pipeline) checkEventsCover(id int32, eventsAt, next int64, open int) error {
+	if eventsAt >= next {
+		return nil
+	}
+	if open > 0 {
+		return fmt.Errorf("--events-table: partition %d's records %d to %d were sessionized without it, and %d of their sessions are still open; "+
+			"their events so far were not kept and cannot be written. Stop the run without --events-table with --drain (closing every "+
+			"open session), then start with --events-table: the table gets the events of every session from there on", id, eventsAt, next, open)
+	}
+	p.cfg.Logger.Warn("the events table has no events of these records: a run without --events-table sessionized them; it has the events of every session from here on",
+		"partition", id, "from_offset", eventsAt, "to_offset", next)
+	return nil
 }

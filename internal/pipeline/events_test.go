@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,4 +227,72 @@ func TestEventsTableReplayAfterInterruptedCommit(t *testing.T) {
 	cfg.Warehouse.EventsTable = true
 	runToEnd(t, cfg, 60*time.Second)
 	assertEventsTable(t, localWarehouse(t, wh), in.batchInput())
+}
+
+// TestEventsTableTurnedOnLater: --events-table on tables a run without it
+// wrote. With sessions open, their first events are gone (the state keeps
+// no placed event), so the run is refused and says how to start the table
+// cleanly; after a --drain the table starts, saying which records it has
+// no events of, and its sessions are whole. Before, the run went ahead and
+// wrote sessions without their first events.
+func TestEventsTableTurnedOnLater(t *testing.T) {
+	b := startBroker(t, 2)
+	lines, keys := generated(t, 4_000, 100, 13)
+	produceLines(t, b, lines[:3_000], keys[:3_000])
+	wh := t.TempDir()
+	cfg := runConfig(t, b, wh)
+	cfg.Drain = false // sessions stay open
+	runToEnd(t, cfg, 60*time.Second)
+
+	produceLines(t, b, lines[3_000:3_500], keys[3_000:3_500])
+	cfg.Warehouse.EventsTable = true
+	err := Run(t.Context(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "were sessionized without it") || !strings.Contains(err.Error(), "--drain") {
+		t.Fatalf("Run with --events-table on open sessions of a run without it: %v", err)
+	}
+
+	cfg.Warehouse.EventsTable = false
+	cfg.Drain = true
+	runToEnd(t, cfg, 60*time.Second)
+	produceLines(t, b, lines[3_500:], keys[3_500:])
+	cfg.Warehouse.EventsTable = true
+	var logs SyncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	runToEnd(t, cfg, 60*time.Second)
+	if !strings.Contains(logs.String(), "the events table has no events of these records") {
+		t.Fatalf("no warning of the records without events:\n%s", logs.String())
+	}
+	// Every session in the events table has its events from index 0 on,
+	// each once, and the session's row says as many.
+	wh2 := openWarehouse(t, wh)
+	evs, err := wh2.ReadEvents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexes := map[string][]int64{}
+	for _, e := range evs {
+		if e.Raw == "" {
+			t.Errorf("event %s of session %s has no raw record", e.EventID, e.SessionID)
+		}
+		indexes[e.SessionID] = append(indexes[e.SessionID], e.EventIndex)
+	}
+	_, rows := warehouseLines(t, wh2)
+	counts := map[string]int64{}
+	for _, r := range rows {
+		counts[r.SessionID] = r.EventCount
+	}
+	if len(indexes) == 0 {
+		t.Fatal("the events table is empty")
+	}
+	for id, ix := range indexes {
+		slices.Sort(ix)
+		for i, x := range ix {
+			if x != int64(i) {
+				t.Fatalf("session %s has events %v: not whole", id, ix)
+			}
+		}
+		if counts[id] != int64(len(ix)) {
+			t.Fatalf("session %s has %d events in the table, its row says %d", id, len(ix), counts[id])
+		}
+	}
 }
