@@ -5,12 +5,6 @@ import (
 	"time"
 )
 
-// growthCheckTimeout bounds the check's broker call: it runs while the
-// group waits for this member to take its partitions, and a broker that
-// fails requests must not hold the assignment up (the check is only
-// advice; it runs again at the next assignment).
-const growthCheckTimeout = 3 * time.Second
-
 // Kafka's default partitioner sends a key to hash(key) mod the topic's
 // partition count, so partitions added to the topic move users to other
 // partitions. Each partition is sessionized on its own (that is what lets
@@ -20,6 +14,12 @@ const growthCheckTimeout = 3 * time.Second
 // events, has one. Nothing is lost or counted twice; the sessions of the
 // users that moved are split once, at the change. The run says so when it
 // sees the topic has more partitions than the tables were written with.
+
+// growthCheckTimeout bounds the check's broker call: it runs while the
+// group waits for this member to take its partitions, and a broker that
+// fails requests must not hold the assignment up (the check is only
+// advice; it runs again at the next assignment).
+const growthCheckTimeout = 3 * time.Second
 
 // checkTopicGrowth compares the topic's partition count now with recorded,
 // the most partitions the sessions table's writers had seen (0: none
