@@ -130,11 +130,11 @@ type analyzer struct {
 	times          event.TimeCheck
 	sampleRejected []byte // the first rejected record, for the advice
 
-	seen    *hashSet    // hashes of (uuid, event_id)
-	users   *hashCounts // hash of uuid -> distinct events (and, for a topic, its partitions)
+	seen  *hashSet    // hashes of (uuid, event_id)
+	users *hashCounts // hash of uuid -> distinct events (and, for a topic, its partitions)
 	// spreadUser is the first user found in two partitions of a topic.
 	spreadUser string
-	scratch []byte
+	scratch    []byte
 
 	sources []*source
 	start   time.Time

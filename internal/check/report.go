@@ -44,12 +44,12 @@ type Report struct {
 	Users            int64            `json:"users"`
 	// UsersOnSeveralPartitions (a topic only) counts users with events in
 	// more than one partition: run splits their sessions.
-	UsersOnSeveralPartitions *int64 `json:"users_on_several_partitions,omitempty"`
-	EventsPerUser    Distribution     `json:"events_per_user"`
-	ElapsedSeconds   float64          `json:"elapsed_seconds"`
-	RecordsPerSecond float64          `json:"records_per_second"`
-	PercentOf        string           `json:"percent_of"`
-	FailOn           *FailOnResult    `json:"fail_on,omitempty"`
+	UsersOnSeveralPartitions *int64        `json:"users_on_several_partitions,omitempty"`
+	EventsPerUser            Distribution  `json:"events_per_user"`
+	ElapsedSeconds           float64       `json:"elapsed_seconds"`
+	RecordsPerSecond         float64       `json:"records_per_second"`
+	PercentOf                string        `json:"percent_of"`
+	FailOn                   *FailOnResult `json:"fail_on,omitempty"`
 	// Fields are the event schema the records were read with.
 	Fields map[string]any `json:"fields"`
 	// EventTimes counts implausible event times (event.TimeCheck).
