@@ -50,18 +50,27 @@ func (u *unitDuration) Set(s string) error {
 }
 
 // byteSize is a size flag: a plain number of bytes or a number with a unit
-// (KiB, MiB, GiB, TiB, or KB, MB, GB, TB in powers of 1000).
-type byteSize struct{ n *int64 }
+// (KiB, MiB, GiB, TiB, or KB, MB, GB, TB in powers of 1000). A flag whose
+// default is 0 ("work it out": a share of the memory, the table's
+// property) also takes 0, as its help says; other sizes must be positive.
+type byteSize struct {
+	n      *int64
+	zeroOK bool
+}
 
 func newByteSize(p *int64, def int64) *byteSize {
 	*p = def
-	return &byteSize{n: p}
+	return &byteSize{n: p, zeroOK: def == 0}
 }
 
 func (b *byteSize) String() string { return formatBytes(*b.n) }
 func (b *byteSize) Type() string   { return "size" }
 
 func (b *byteSize) Set(s string) error {
+	if b.zeroOK && strings.TrimSpace(s) == "0" {
+		*b.n = 0
+		return nil
+	}
 	n, err := parseBytes(s)
 	if err != nil {
 		return err
