@@ -24,6 +24,7 @@ func newRunCmd(e *env) *cobra.Command {
 		servers    []string
 		kSec       kafkaSecurityFlags
 		maxBytes   int64
+		memLimit   int64
 		httpAddr   string
 		cpuProfile string
 		memProfile string
@@ -158,6 +159,9 @@ another --group is refused.`,
 			dedup.WindowMs = dedupWin.Milliseconds()
 			cfg.Dedup = &dedup
 			cfg.Logger = e.logger
+			limit, restore := applyRunMemoryLimit(memLimit, e.logger)
+			defer restore()
+			cfg.MemoryLimit = limit
 			if httpAddr != "" {
 				cfg.Metrics = metrics.New(cfg.CommitInterval)
 				addr, err := metrics.Serve(cmd.Context(), httpAddr, cfg.Metrics.Handler(), e.logger)
@@ -216,6 +220,7 @@ another --group is refused.`,
 	fs.DurationVar(&dedupWin, "dedup-window", dedupWin, "remember each accepted event's (uuid, event_id) until the watermark is this far past its event time: a copy re-sent meanwhile is a duplicate, even after its session was committed (keep it above --inactivity-timeout to cover closed sessions). Memory: 40 to 100 bytes per event of the last --allowed-lateness + --dedup-window, per partition")
 	fs.IntVar(&dedup.MaxKeys, "dedup-max-keys", dedup.MaxKeys, "remember at most this many keys per partition, oldest forgotten first (about 40 bytes of memory when full and 18 of checkpoint each; sessionize_dedup_evicted_early_total counts keys forgotten inside --dedup-window); 0: none, a copy is a duplicate only while its first copy is still open")
 	fs.Var(newByteSize(&maxBytes, event.DefaultMaxRecordBytes), "max-record-bytes", "records longer than this are rejected as line_too_long")
+	fs.Var(newByteSize(&memLimit, 0), "memory-limit", "soft memory limit of the Go runtime (as GOMEMLIMIT): the collector runs as often as it must to stay below it, and a commit warns when the live state nears it (0: GOMEMLIMIT if set, else 90% of the cgroup memory limit, else none; GOMEMLIMIT=off: none)")
 	fs.DurationVar(&cfg.MaintainEvery, "maintain-every", 0, "run table maintenance (compaction, snapshot expiry, orphan and checkpoint cleanup; see sessionize table maintain) this often in the background (0: never)")
 	// A debugging aid for bench/stream-vs-bare.sh (go tool pprof FILE), not
 	// part of the interface: hidden.

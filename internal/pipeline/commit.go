@@ -320,6 +320,7 @@ func (p *Pipeline) finishCommit(ctx context.Context, c *pendingCommit) error {
 		}
 	}
 	p.warnAdvice()
+	p.warnMemory(time.Now())
 	p.cfg.Logger.Info("commit", "seq", info.Seq, "records", info.Records, "sessions", info.Sessions, "late", info.Late,
 		"rejected", info.Rejected, "open_events", info.OpenEvents, "state_bytes", info.StateBytes, "state_written", info.StateWritten,
 		"commit_ms", info.Duration.Milliseconds(), "lag", info.Lag)

@@ -81,6 +81,10 @@ type Config struct {
 	// MaintainEvery, if positive, runs table maintenance (compaction,
 	// snapshot expiry, orphan and checkpoint cleanup) this often.
 	MaintainEvery time.Duration
+	// MemoryLimit is the soft memory limit the process runs under (the
+	// caller sets it, debug.SetMemoryLimit); if positive, a commit warns
+	// when the live heap nears it (memory.go). 0: none.
+	MemoryLimit int64
 
 	Logger *slog.Logger
 	// Metrics, if set, receives the job's metrics and status.

@@ -80,6 +80,7 @@ type Pipeline struct {
 	lastCommit  time.Time  // when the last commit ended
 	lastAdvice  string     // what warnAdvice last said
 	lastSplit   *splitUser // the user the advice last found in two partitions (spread.go)
+	memory      memoryWatch
 }
 
 // Run consumes until ctx is cancelled (then it commits what it has and
@@ -105,7 +106,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wh.Close()
 	var id [6]byte
 	rand.Read(id[:])
-	p := &Pipeline{cfg: cfg, wh: wh, decoders: decoders, writer: hex.EncodeToString(id[:]), runCtx: ctx}
+	p := &Pipeline{cfg: cfg, wh: wh, decoders: decoders, writer: hex.EncodeToString(id[:]), runCtx: ctx,
+		memory: newMemoryWatch(cfg.MemoryLimit)}
 	cfg.Logger.Info("reading events", "fields", cfg.Schema.OrDefault().Describe(), "format", string(cfg.InputFormat))
 	if cfg.MaintainEvery > 0 {
 		mctx, stopMaintenance := context.WithCancel(ctx)
