@@ -94,7 +94,8 @@ event_id, event_timestamp, page_name and raw (the record as read). Carried
 sessions' events are written by the run that writes the session; a resumed run
 needs a state written with --output-events.
 
-Outputs are written under temporary names and appear only when the run succeeds.
+Outputs are written under temporary names and appear only when the run succeeds,
+then replacing a file of the same name; a run that fails leaves it as it was.
 An output that is an input (or --resume), or another output, is refused before
 anything is read (exit 2): files are compared by device and inode, so a symlink or
 hard link to an input counts as the input; /dev/null may be named more than once.
