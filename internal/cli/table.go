@@ -26,7 +26,8 @@ func newTableCmd(e *env) *cobra.Command {
 		Use:   "table",
 		Short: "Inspect, audit and maintain the Iceberg tables",
 		Long: `Inspect, audit and maintain the sessions, late_events and rejected_events tables of a
-warehouse written by sessionize run (or batch --output-table).
+warehouse written by sessionize run (or batch --output-table), and the events table
+once a run with --events-table has made it.
 
 All of them are safe while sessionize run writes to the same warehouse.`,
 		Args: cobra.NoArgs,
@@ -66,18 +67,15 @@ func newTableDescribeCmd(e *env) *cobra.Command {
 snapshots, newest first: id, time, operation, records and data files added and in
 total, and what the writer recorded in the snapshot summary (the pipeline's writer,
 Kafka offsets per partition and state checkpoint files, or "batch RUN-ID" for a batch
---output-table run; table audit lists the runs). Without TABLE, all three tables.`,
+--output-table run; table audit lists the runs). Without TABLE, every table (the
+events table too once a run with --events-table has made it).`,
 		Example: `  sessionize table describe --warehouse ./warehouse
   sessionize table describe sessions --snapshots 0 --json`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: iceberg.TableNames(),
+		ValidArgs: iceberg.AllTableNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names := iceberg.TableNames()
-			if len(args) == 1 {
-				if !slices.Contains(names, args[0]) {
-					return usagef("unknown table %q: want %s", args[0], strings.Join(names, ", "))
-				}
-				names = args
+			if len(args) == 1 && !slices.Contains(iceberg.AllTableNames(), args[0]) {
+				return usagef("unknown table %q: want %s", args[0], strings.Join(iceberg.AllTableNames(), ", "))
 			}
 			if snapshots < 0 {
 				return usagef("invalid argument %d for \"--snapshots\" flag: want 0 (all) or more", snapshots)
@@ -87,6 +85,10 @@ Kafka offsets per partition and state checkpoint files, or "batch RUN-ID" for a 
 				return err
 			}
 			defer wh.Close()
+			names := wh.Tables()
+			if len(args) == 1 {
+				names = args
+			}
 			var descs []iceberg.TableDescription
 			for _, name := range names {
 				d, err := wh.Describe(cmd.Context(), name)
@@ -557,8 +559,8 @@ commit of any writer takes (written files not yet in the catalog look like orpha
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, t := range tables {
-				if !slices.Contains(iceberg.TableNames(), t) {
-					return usagef("unknown table %q for --table: want %s", t, strings.Join(iceberg.TableNames(), ", "))
+				if !slices.Contains(iceberg.AllTableNames(), t) {
+					return usagef("unknown table %q for --table: want %s", t, strings.Join(iceberg.AllTableNames(), ", "))
 				}
 			}
 			switch {
@@ -607,7 +609,7 @@ commit of any writer takes (written files not yet in the catalog look like orpha
 	}
 	registerTableWarehouse(cmd, &wf)
 	fs := cmd.Flags()
-	fs.StringSliceVar(&tables, "table", nil, "maintain only these tables (repeatable; default: all three)")
+	fs.StringSliceVar(&tables, "table", nil, "maintain only these tables (repeatable; default: every table, the events table too once it exists)")
 	fs.DurationVar(&olderThan, "older-than", iceberg.DefaultExpireOlderThan, "expire snapshots older than this (0: all beyond --retain-last)")
 	fs.IntVar(&opts.RetainLast, "retain-last", iceberg.DefaultRetainLast, "always keep this many snapshots")
 	fs.DurationVar(&orphanAge, "orphan-age", iceberg.DefaultOrphanAge, "never delete files younger than this (commits in flight)")

@@ -421,3 +421,41 @@ func TestTableAuditChecksTopicEnds(t *testing.T) {
 		t.Fatalf("other topic: exit %d: %s", code, stderr)
 	}
 }
+
+// TestTableCommandsSeeTheEventsTable: the table commands have no
+// --events-table; once a run has made the events table, describe shows it
+// and maintain maintains it (by default and by --table events), and a
+// warehouse without it says so for describe events.
+func TestTableCommandsSeeTheEventsTable(t *testing.T) {
+	t.Parallel()
+	dir := pipelineWarehouse(t)
+	if code, _, stderr := runCLI(t, "table", "describe", "events", "--warehouse", dir); code != ExitError || !strings.Contains(stderr, "--events-table") {
+		t.Fatalf("describe events without the table: exit %d, %s", code, stderr)
+	}
+	ctx := context.Background()
+	wh, err := iceberg.Open(ctx, iceberg.Config{Warehouse: dir, EventsTable: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wh.Commit(ctx, iceberg.Commit{Table: iceberg.TableEvents, ExpectParentSnapshotID: iceberg.NoSnapshot,
+		Events: []iceberg.EventRow{{SessionID: "sa", SessionStartTimeMs: 1700000000000, UUID: "u1", EventID: "e1",
+			EventTimestampMs: 1700000000000, PageName: "home", Raw: `{"uuid":"u1"}`, Offset: 5}}})
+	if cerr := wh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "table", "describe", "--warehouse", dir)
+	if code != 0 || !strings.Contains(out, "table sessionize.events") {
+		t.Fatalf("describe: exit %d, %s\n%s", code, stderr, out)
+	}
+	code, out, stderr = runCLI(t, "table", "maintain", "--warehouse", dir, "--dry-run")
+	if code != 0 || !strings.Contains(out, "events:") {
+		t.Fatalf("maintain: exit %d, %s\n%s", code, stderr, out)
+	}
+	code, out, stderr = runCLI(t, "table", "maintain", "--warehouse", dir, "--dry-run", "--table", "events")
+	if code != 0 || !strings.Contains(out, "events:") || strings.Contains(out, "sessions:") {
+		t.Fatalf("maintain --table events: exit %d, %s\n%s", code, stderr, out)
+	}
+}

@@ -184,3 +184,22 @@ func mustCurrentID(t testing.TB, w *Warehouse, name string) int64 {
 	}
 	return s.ID
 }
+
+func sampleEvents(n int, tag string) []EventRow {
+	rows := make([]EventRow, n)
+	for i := range rows {
+		rows[i] = EventRow{
+			SessionID:          fmt.Sprintf("%s-session-%06d", tag, i/4),
+			EventIndex:         int64(i % 4),
+			SessionStartTimeMs: baseMs + int64(i/4)*1000,
+			UUID:               fmt.Sprintf("user-%04d", i%97),
+			EventID:            fmt.Sprintf("%s-e%d", tag, i),
+			EventTimestampMs:   baseMs + int64(i)*250,
+			PageName:           []string{"home", "search", "cart"}[i%3],
+			Raw:                fmt.Sprintf(`{"uuid":"user-%04d","event_id":"%s-e%d","note":%q}`, i%97, tag, i, strings.Repeat("x", i%5)),
+			Partition:          int32(i % 3),
+			Offset:             int64(1000 + i),
+		}
+	}
+	return rows
+}

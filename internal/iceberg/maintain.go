@@ -50,7 +50,8 @@ const (
 // MaintainOptions say what Maintain does. The zero value does everything
 // with the defaults.
 type MaintainOptions struct {
-	// Tables to maintain; nil means all three.
+	// Tables to maintain; nil means every table of the warehouse
+	// (Warehouse.Tables).
 	Tables []string
 
 	// SkipCompaction, SkipManifests, SkipExpiry, SkipOrphans and
@@ -89,9 +90,9 @@ type MaintainOptions struct {
 	DryRun bool
 }
 
-func (o MaintainOptions) normalized() (MaintainOptions, error) {
+func (o MaintainOptions) normalized(tables []string) (MaintainOptions, error) {
 	if o.Tables == nil {
-		o.Tables = TableNames()
+		o.Tables = tables
 	}
 	if o.MinInputFiles == 0 {
 		o.MinInputFiles = DefaultMinInputFiles
@@ -180,7 +181,7 @@ func (w *Warehouse) Maintain(ctx context.Context, opts MaintainOptions) (Maintai
 	ctx = w.ioContext(ctx)
 	started := time.Now()
 	var rep MaintainReport
-	opts, err := opts.normalized()
+	opts, err := opts.normalized(w.Tables())
 	if err != nil {
 		return rep, err
 	}

@@ -739,3 +739,54 @@ func TestMaintainRefusesUnreadableCheckpoints(t *testing.T) {
 		t.Fatalf("%d snapshots left, want 3", len(snaps))
 	}
 }
+
+// TestMaintainCoversTheEventsTable: the opt-in events table gets a file
+// per commit like the others, so maintenance must compact it and expire
+// its snapshots too; it did only the three others, so a run with
+// --events-table and --maintain-every grew the events table's small files
+// and snapshots without bound. A warehouse opened without the events
+// table (sessionize table maintain has no --events-table) maintains it
+// once it exists.
+func TestMaintainCoversTheEventsTable(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	w := openWarehouse(t, Config{Warehouse: dir, EventsTable: true})
+	for i, tag := range []string{"a", "b", "c"} {
+		cur, ok, err := w.Current(ctx, TableEvents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent := NoSnapshot
+		if ok {
+			parent = cur.ID
+		}
+		if _, err := w.Commit(ctx, Commit{Table: TableEvents, Events: sampleEvents(40+i, tag), ExpectParentSnapshotID: parent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same warehouse as the table commands open it.
+	later := openWarehouse(t, Config{Warehouse: dir})
+	if !slices.Contains(later.Tables(), TableEvents) {
+		t.Fatalf("a warehouse opened without the events table does not list it: %v", later.Tables())
+	}
+	rep, err := later.Maintain(ctx, MaintainOptions{MinInputFiles: 2, OlderThan: time.Nanosecond, RetainLast: 1, SkipOrphans: true, SkipCheckpoints: true})
+	if err != nil {
+		t.Fatalf("maintain: %v", err)
+	}
+	var events *TableMaintenance
+	for i := range rep.Tables {
+		if rep.Tables[i].Table == TableEvents {
+			events = &rep.Tables[i]
+		}
+	}
+	switch {
+	case events == nil:
+		t.Fatalf("maintenance left the events table alone: %+v", rep.Tables)
+	case events.After.DataFiles != 1 || events.After.Records != 40+41+42 || events.ExpiredSnapshots == 0:
+		t.Fatalf("events table after maintenance: %+v", *events)
+	}
+	rows, err := later.ReadEvents(ctx)
+	if err != nil || len(rows) != 40+41+42 {
+		t.Fatalf("events after maintenance: %d rows, %v", len(rows), err)
+	}
+}

@@ -23,6 +23,10 @@ const (
 // TableNames returns the names of the tables Open creates.
 func TableNames() []string { return []string{TableSessions, TableLate, TableRejected} }
 
+// AllTableNames is TableNames and the opt-in events table: every table a
+// warehouse may hold (Warehouse.Tables says which one does).
+func AllTableNames() []string { return append(TableNames(), TableEvents) }
+
 // Field IDs are part of the on-disk format: Parquet files carry them and
 // readers match columns by ID, never by name. iceberg-go's CreateTable
 // renumbers every field depth-first from 1 (a list's element right after

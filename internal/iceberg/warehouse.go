@@ -112,19 +112,6 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 		}
 	}
 
-	defs, err := tableDefs(cfg.UUIDBuckets, cfg.EventsTable)
-	if err != nil {
-		return nil, fmt.Errorf("iceberg: %w", err)
-	}
-	tables := make(map[string]tableInfo, len(defs))
-	for _, def := range defs {
-		as, err := arrowSchema(def.schema)
-		if err != nil {
-			return nil, fmt.Errorf("iceberg: table %s: %w", def.name, err)
-		}
-		tables[def.name] = tableInfo{def: def, arrowSchema: as}
-	}
-
 	// The storage's iceberg-go io properties go into the catalog's
 	// properties, which iceberg-go hands to the IO of every table it
 	// loads; --catalog-prop wins.
@@ -134,6 +121,26 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 	conn, err := kind.open(ctx, catCfg, mode)
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
+	}
+	// The events table is opt-in for writers (Config.EventsTable), but once
+	// one has made it, every open manages it: table maintenance compacts
+	// and expires it, describe shows it. Only a writer that asks creates it.
+	events := cfg.EventsTable
+	if !events {
+		// A missing namespace (nothing written yet) is "no events table".
+		events, _ = conn.catalog().CheckTableExists(ctx, table.Identifier{cfg.Namespace, TableEvents})
+	}
+	defs, err := tableDefs(cfg.UUIDBuckets, events)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("iceberg: %w", err), conn.close(), store.Close())
+	}
+	tables := make(map[string]tableInfo, len(defs))
+	for _, def := range defs {
+		as, err := arrowSchema(def.schema)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("iceberg: table %s: %w", def.name, err), conn.close(), store.Close())
+		}
+		tables[def.name] = tableInfo{def: def, arrowSchema: as}
 	}
 	w := &Warehouse{
 		cfg:      cfg,
@@ -329,6 +336,16 @@ func checkSchema(want, got *iceberg.Schema) error {
 
 func (w *Warehouse) ident(name string) table.Identifier {
 	return table.Identifier{w.cfg.Namespace, name}
+}
+
+// Tables returns the names of the tables this warehouse manages: the
+// three of TableNames, and the events table if it was asked for or exists.
+func (w *Warehouse) Tables() []string {
+	names := TableNames()
+	if _, ok := w.tables[TableEvents]; ok {
+		names = append(names, TableEvents)
+	}
+	return names
 }
 
 // info returns the definition of a table this package manages.
