@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessionize/sessionize/internal/avro"
 	"github.com/sessionize/sessionize/internal/event"
+	"github.com/sessionize/sessionize/internal/testservers"
 )
 
 // kafkajsProducer is the npm project (pinned in its package-lock.json;
@@ -27,16 +28,7 @@ const kafkajsProducer = "testdata/avro-producer"
 // schema id and a corrupt payload: run gives the sessions batch gives over
 // the same events as JSON, and rejects the two bad records with reasons.
 func TestAvroFromKafkaJS(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(kafkajsProducer, "node_modules", "kafkajs"))
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node or the npm packages of %s are missing and CI is set: apt-get install nodejs npm; npm ci --prefix internal/pipeline/%s (%v)", kafkajsProducer, kafkajsProducer, err)
-		}
-		t.Skipf("node or the npm packages are missing (npm ci --prefix internal/pipeline/%s): %v", kafkajsProducer, err)
-	}
+	node := testservers.NodeProject(t, kafkajsProducer, "kafkajs")
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
 	b := startBroker(t, 1)
