@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -82,7 +83,11 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 	if err != nil {
 		t.Fatalf("maintain: %v", err)
 	}
-	t.Logf("maintenance: %+v", rep)
+	for _, tm := range rep.Tables { // the reader is to see rewritten files and deleted entries
+		if tm.RewrittenFiles == 0 {
+			t.Fatalf("maintenance compacted nothing in %s: %+v", tm.Table, tm)
+		}
+	}
 	// The sample sessions start a second apart from baseMs: replace the
 	// ones of its 30th to 60th second.
 	replace := sampleSessions(10, "r")
@@ -168,6 +173,58 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 				"raw": r.Raw, "partition": r.Partition, "offset": r.Offset, SessionStartColumn: duckTimestamp(r.SessionStartTimeMs)}
 		})
 	})
+}
+
+// TestIndependentReaderReadsAddedAttributes: a --session-attr added by a
+// later run evolves the sessions table's schema; the files written before
+// have no such column, which the spec reads as null (the column is
+// optional), and the reader finds every value where it was written.
+func TestIndependentReaderReadsAddedAttributes(t *testing.T) {
+	node := testservers.NodeProject(t, specReader, "avsc")
+	dir := t.TempDir()
+	two := []AttrColumn{{"converted", AttrBool}, {"revenue", AttrDouble}}
+	w := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: two})
+	rows := sampleSessions(3, "a")
+	for i := range rows {
+		rows[i].Attrs = []AttrValue{{Bool: i == 1}, {Float: 10.5 * float64(i), Null: i == 2}}
+	}
+	if _, err := w.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: rows, ExpectParentSnapshotID: NoSnapshot}); err != nil {
+		t.Fatal(err)
+	}
+	three := append(two, AttrColumn{"product", AttrString})
+	w2 := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: three})
+	more := sampleSessions(1, "b")
+	more[0].Attrs = []AttrValue{{Bool: true}, {Float: 1}, {Str: "hotel"}}
+	if _, err := w2.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: more, ExpectParentSnapshotID: mustCurrentID(t, w2, TableSessions)}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range readWithSpecReader(t, node, w2, TableSessions) {
+		var r struct {
+			ID        string   `json:"session_id"`
+			Converted *bool    `json:"converted"`
+			Revenue   *float64 `json:"revenue"`
+			Product   *string  `json:"product"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		got[r.ID] = fmt.Sprintf("%s|%s|%s", deref(r.Converted), deref(r.Revenue), deref(r.Product))
+	}
+	want := map[string]string{
+		"a-session-000000": "false|0|null", "a-session-000001": "true|10.5|null", "a-session-000002": "false|null|null",
+		"b-session-000000": "true|1|hotel",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the independent reader found %v, want %v", got, want)
+	}
+}
+
+func deref[T any](p *T) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
 }
 
 // duckTimestamp is how DuckDB's to_json writes a timestamptz of ms.

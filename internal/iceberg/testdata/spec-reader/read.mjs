@@ -96,7 +96,15 @@ for (const f of dataFiles) {
   const cols = []
   for (const field of schema.fields) {
     const name = byId.get(field.id)
-    if (name === undefined) fail(`${f.uri}: no column with field id ${field.id} (${field.name})`)
+    if (name === undefined) {
+      // A column added to the schema after the file was written: the
+      // spec reads it as null (no initial-default here), which only an
+      // optional field may be.
+      if (field.required) fail(`${f.uri}: no column with field id ${field.id} (${field.name}), a required field`)
+      if (field['initial-default'] !== undefined) fail(`${f.uri}: ${field.name} has an initial-default, which this reader does not apply`)
+      cols.push(`NULL AS ${quote(field.name)}`)
+      continue
+    }
     if (typeof field.type === 'object' && field.type.type === 'list' && !byId.has(field.type['element-id'])) {
       fail(`${f.uri}: list ${field.name} has no element with field id ${field.type['element-id']}`)
     }
