@@ -175,6 +175,26 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 	})
 }
 
+// TestIndependentReaderChecksUUIDBuckets: with --uuid-buckets the sessions
+// are also partitioned by bucket(N, uuid), and an engine prunes a query on
+// one user to one bucket: the reader computes each row's bucket with the
+// spec's murmur3 and finds it equal to its file's partition value.
+func TestIndependentReaderChecksUUIDBuckets(t *testing.T) {
+	node := testservers.NodeProject(t, specReader, "avsc")
+	w := openWarehouse(t, Config{Warehouse: t.TempDir(), UUIDBuckets: 4})
+	sessions := sampleSessions(300, "a")
+	sessions[7].UUID = "ünïcode user ✓"
+	if _, err := w.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: sessions, ExpectParentSnapshotID: NoSnapshot}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tableFiles(t, w, TableSessions, "data")); n < 4 {
+		t.Fatalf("%d data files: the sessions did not spread over the buckets", n)
+	}
+	if rows := readWithSpecReader(t, node, w, TableSessions); len(rows) != len(sessions) {
+		t.Fatalf("the independent reader found %d sessions, want %d", len(rows), len(sessions))
+	}
+}
+
 // TestIndependentReaderReadsAddedAttributes: a --session-attr added by a
 // later run evolves the sessions table's schema; the files written before
 // have no such column, which the spec reads as null (the column is

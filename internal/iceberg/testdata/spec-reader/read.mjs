@@ -72,7 +72,7 @@ for (const m of manifests) {
     const bytes = fs.statSync(path).size
     if (num(f.file_size_in_bytes) !== bytes) fail(`${f.file_path}: file_size_in_bytes ${f.file_size_in_bytes}, file is ${bytes} bytes`)
     if (f.file_format !== 'PARQUET') fail(`${f.file_path}: file_format ${f.file_format}`)
-    if (m.content === 0 && f.content === 0) dataFiles.push({ path, uri: f.file_path, records: num(f.record_count) })
+    if (m.content === 0 && f.content === 0) dataFiles.push({ path, uri: f.file_path, records: num(f.record_count), specId: m.partition_spec_id, file: f })
     else if (f.content === 1) positionDeletes.push(path)
     else fail(`${f.file_path}: content ${f.content} (equality deletes) is not read by this reader`)
   }
@@ -85,6 +85,102 @@ const quote = s => '"' + s.replaceAll('"', '""') + '"'
 const deleted = new Set()
 for (const path of positionDeletes) {
   for (const r of await q('SELECT file_path, pos FROM read_parquet($1)', path)) deleted.add(`${localPath(r.file_path)}#${r.pos}`)
+}
+
+// What engines skip files by must hold for every row, or their filtered
+// queries silently miss rows: the partition values in the manifests (the
+// transform of each row's source column) and the column metrics (value and
+// null counts, lower and upper bounds).
+
+// murmur3_32 (x86, seed 0), the hash of Iceberg's bucket transform.
+function murmur3(bytes) {
+  const c1 = 0xcc9e2d51, c2 = 0x1b873593
+  let h = 0
+  const n = bytes.length & ~3
+  for (let i = 0; i < n; i += 4) {
+    let k = bytes[i] | bytes[i + 1] << 8 | bytes[i + 2] << 16 | bytes[i + 3] << 24
+    k = Math.imul(k, c1); k = k << 15 | k >>> 17; k = Math.imul(k, c2)
+    h ^= k; h = h << 13 | h >>> 19; h = Math.imul(h, 5) + 0xe6546b64 | 0
+  }
+  let k = 0
+  switch (bytes.length & 3) {
+    case 3: k ^= bytes[n + 2] << 16 // fall through
+    case 2: k ^= bytes[n + 1] << 8 // fall through
+    case 1: k ^= bytes[n]; k = Math.imul(k, c1); k = k << 15 | k >>> 17; k = Math.imul(k, c2); h ^= k
+  }
+  h ^= bytes.length
+  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16
+  return h | 0
+}
+// The spec's own example: bucket hash of the string "iceberg".
+if (murmur3(Buffer.from('iceberg')) !== 1210000089) fail('murmur3 does not give the spec\'s hash of "iceberg"')
+
+async function checkPartition(f, byId) {
+  const spec = meta['partition-specs'].find(s => s['spec-id'] === f.specId)
+  if (!spec) fail(`${f.uri}: partition spec ${f.specId} is not in the metadata`)
+  for (const pf of spec.fields) {
+    const source = schema.fields.find(x => x.id === pf['source-id'])
+    const col = quote(byId.get(pf['source-id']))
+    const want = f.file.partition?.[pf.name]
+    let got
+    if (pf.transform === 'day') {
+      if (source.type !== 'timestamptz' && source.type !== 'timestamp') fail(`${pf.name}: day of a ${source.type}`)
+      got = (await q(`SELECT DISTINCT floor(epoch_us(${col}) / 86400000000)::INTEGER AS v FROM read_parquet($1)`, f.path)).map(r => r.v)
+    } else if (/^bucket\[\d+\]$/.test(pf.transform)) {
+      if (source.type !== 'string') fail(`${pf.name}: bucket of a ${source.type} is not checked here`)
+      const n = Number(pf.transform.slice(7, -1))
+      const vals = (await q(`SELECT DISTINCT ${col} AS v FROM read_parquet($1)`, f.path)).map(r => r.v)
+      got = [...new Set(vals.map(v => (murmur3(Buffer.from(v, 'utf8')) & 0x7fffffff) % n))]
+    } else if (pf.transform === 'identity') {
+      got = (await q(`SELECT DISTINCT ${col} AS v FROM read_parquet($1)`, f.path)).map(r => r.v)
+    } else {
+      fail(`${pf.name}: transform ${pf.transform} is not checked here`)
+    }
+    if (got.length !== 1 || got[0] !== want) fail(`${f.uri}: partition ${pf.name} is ${want}, its rows give ${JSON.stringify(got)}`)
+  }
+}
+
+// decodeBound reads Iceberg's single-value binary form of a bound.
+function decodeBound(type, b) {
+  switch (type) {
+    case 'boolean': return b[0] !== 0
+    case 'int': case 'date': return b.readInt32LE(0)
+    case 'long': case 'timestamp': case 'timestamptz': return b.readBigInt64LE(0)
+    case 'double': return b.readDoubleLE(0)
+    case 'float': return b.readFloatLE(0)
+    case 'string': return b
+    default: return undefined
+  }
+}
+const cmpValue = (a, b) => Buffer.isBuffer(a) ? Buffer.compare(a, b) : a < b ? -1 : a > b ? 1 : 0
+const asMap = entries => new Map((entries ?? []).map(e => [e.key, e.value]))
+
+async function checkMetrics(f, byId, rows) {
+  const values = asMap(f.file.value_counts), nulls = asMap(f.file.null_value_counts)
+  const lower = asMap(f.file.lower_bounds), upper = asMap(f.file.upper_bounds)
+  for (const field of schema.fields) {
+    if (typeof field.type !== 'string' || !byId.has(field.id)) continue // lists: their element's metrics are not checked
+    const col = quote(byId.get(field.id))
+    const expr = field.type.startsWith('timestamp') ? `epoch_us(${col})` : col
+    const all = (await q(`SELECT ${expr} AS v FROM read_parquet($1)`, f.path)).map(r => r.v)
+    const present = all.filter(v => v !== null).map(v => field.type === 'string' ? Buffer.from(v, 'utf8') : v)
+    if (values.has(field.id) && Number(values.get(field.id)) !== rows) fail(`${f.uri}: value_counts of ${field.name} is ${values.get(field.id)}, the file has ${rows} rows`)
+    if (nulls.has(field.id) && Number(nulls.get(field.id)) !== rows - present.length) fail(`${f.uri}: null_value_counts of ${field.name} is ${nulls.get(field.id)}, the file has ${rows - present.length} nulls`)
+    if (present.length === 0) continue
+    if (field.type === 'double' || field.type === 'float') {
+      if (present.some(Number.isNaN)) continue
+    }
+    const min = present.reduce((a, b) => cmpValue(a, b) <= 0 ? a : b)
+    const max = present.reduce((a, b) => cmpValue(a, b) >= 0 ? a : b)
+    if (lower.has(field.id)) {
+      const lo = decodeBound(field.type, lower.get(field.id))
+      if (lo !== undefined && cmpValue(lo, min) > 0) fail(`${f.uri}: lower bound of ${field.name} is above the smallest value (${lo} > ${min})`)
+    }
+    if (upper.has(field.id)) {
+      const hi = decodeBound(field.type, upper.get(field.id))
+      if (hi !== undefined && cmpValue(hi, max) < 0) fail(`${f.uri}: upper bound of ${field.name} is below the largest value (${hi} < ${max})`)
+    }
+  }
 }
 
 for (const f of dataFiles) {
@@ -112,6 +208,8 @@ for (const f of dataFiles) {
   }
   const [{ n }] = await q('SELECT count(*)::BIGINT AS n FROM read_parquet($1)', f.path)
   if (Number(n) !== f.records) fail(`${f.uri}: record_count ${f.records}, the file has ${n} rows`)
+  await checkPartition(f, byId)
+  await checkMetrics(f, byId, Number(n))
   const rows = await q(`SELECT file_row_number AS pos, to_json(t)::VARCHAR AS j FROM (SELECT ${cols.join(', ')}, file_row_number FROM read_parquet($1, file_row_number = true)) t`, f.path)
   const out = []
   for (const r of rows) {
@@ -122,3 +220,4 @@ for (const f of dataFiles) {
   }
   if (out.length) process.stdout.write(out.join('\n') + '\n')
 }
+
