@@ -1,6 +1,7 @@
 package iceberg
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,24 +17,7 @@ import (
 // retyping an attribute is refused; readers open the table as before.
 func TestSessionAttrColumns(t *testing.T) {
 	dir := t.TempDir()
-	two := []AttrColumn{{"converted", AttrBool}, {"revenue", AttrDouble}}
-	w := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: two})
-	rows := sampleSessions(3, "a")
-	for i := range rows {
-		rows[i].Attrs = []AttrValue{{Bool: i == 1}, {Float: 10.5 * float64(i), Null: i == 2}}
-	}
-	if _, err := w.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: rows, ExpectParentSnapshotID: NoSnapshot}); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-
-	three := append(two, AttrColumn{"product", AttrString})
-	w2 := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: three})
-	more := sampleSessions(1, "b")
-	more[0].Attrs = []AttrValue{{Bool: true}, {Float: 1}, {Str: "hotel"}}
-	if _, err := w2.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: more, ExpectParentSnapshotID: mustCurrentID(t, w2, TableSessions)}); err != nil {
-		t.Fatal(err)
-	}
+	w2, two := attrsAddedLater(t, dir)
 	got := map[string]string{}
 	if _, err := w2.Scan(testCtx(t), TableSessions, ScanOptions{}, func(rec arrow.RecordBatch) error {
 		col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
@@ -85,6 +69,34 @@ func TestSessionAttrColumns(t *testing.T) {
 			t.Errorf("%s: BoolAttrs %v, want converted=%v", row.SessionID, row.BoolAttrs, want)
 		}
 	}
+}
+
+// attrsAddedLater writes three sessions with two attributes into dir,
+// then one more from a warehouse opened with a third: the sessions table's
+// schema evolves. It returns that warehouse and the first two attributes.
+// Their values: a-session-000000 false|0|null, -000001 true|10.5|null,
+// -000002 false|null|null, b-session-000000 true|1|hotel.
+func attrsAddedLater(t *testing.T, dir string) (*Warehouse, []AttrColumn) {
+	t.Helper()
+	two := []AttrColumn{{"converted", AttrBool}, {"revenue", AttrDouble}}
+	w := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: two})
+	rows := sampleSessions(3, "a")
+	for i := range rows {
+		rows[i].Attrs = []AttrValue{{Bool: i == 1}, {Float: 10.5 * float64(i), Null: i == 2}}
+	}
+	if _, err := w.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: rows, ExpectParentSnapshotID: NoSnapshot}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	three := append(slices.Clone(two), AttrColumn{"product", AttrString})
+	w2 := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: three})
+	more := sampleSessions(1, "b")
+	more[0].Attrs = []AttrValue{{Bool: true}, {Float: 1}, {Str: "hotel"}}
+	if _, err := w2.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: more, ExpectParentSnapshotID: mustCurrentID(t, w2, TableSessions)}); err != nil {
+		t.Fatal(err)
+	}
+	return w2, two
 }
 
 // TestVisitSessionsBoolAttrs: a sessions record's boolean attribute

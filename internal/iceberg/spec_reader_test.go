@@ -201,23 +201,7 @@ func TestIndependentReaderChecksUUIDBuckets(t *testing.T) {
 // optional), and the reader finds every value where it was written.
 func TestIndependentReaderReadsAddedAttributes(t *testing.T) {
 	node := testservers.NodeProject(t, specReader, "avsc")
-	dir := t.TempDir()
-	two := []AttrColumn{{"converted", AttrBool}, {"revenue", AttrDouble}}
-	w := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: two})
-	rows := sampleSessions(3, "a")
-	for i := range rows {
-		rows[i].Attrs = []AttrValue{{Bool: i == 1}, {Float: 10.5 * float64(i), Null: i == 2}}
-	}
-	if _, err := w.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: rows, ExpectParentSnapshotID: NoSnapshot}); err != nil {
-		t.Fatal(err)
-	}
-	three := append(two, AttrColumn{"product", AttrString})
-	w2 := openWarehouse(t, Config{Warehouse: dir, WritesSessionAttrs: true, SessionAttrs: three})
-	more := sampleSessions(1, "b")
-	more[0].Attrs = []AttrValue{{Bool: true}, {Float: 1}, {Str: "hotel"}}
-	if _, err := w2.Commit(testCtx(t), Commit{Table: TableSessions, Sessions: more, ExpectParentSnapshotID: mustCurrentID(t, w2, TableSessions)}); err != nil {
-		t.Fatal(err)
-	}
+	w2, _ := attrsAddedLater(t, t.TempDir())
 	got := map[string]string{}
 	for _, line := range readWithSpecReader(t, node, w2, TableSessions) {
 		var r struct {
