@@ -97,6 +97,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, err := decoders(); err != nil { // a bad setting fails here, before anything is read
 		return err
 	}
+	// Kafka first: a start that fails on it leaves no warehouse behind.
+	if err := kafka.Preflight(ctx, cfg.Kafka, cfg.Logger); err != nil {
+		return err
+	}
 	whc := cfg.Warehouse
 	whc.WritesSessionAttrs, whc.SessionAttrs = true, cfg.RuleSet.TableColumns()
 	wh, err := iceberg.Open(ctx, whc, cfg.Logger)

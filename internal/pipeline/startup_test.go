@@ -9,8 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,13 +67,29 @@ func startBroker(t *testing.T) *kafka.Broker {
 	return b
 }
 
+// assertNothingCreated fails the test if a failed start left anything in
+// its warehouse directory: a mistyped server or topic must not leave a
+// catalog and empty tables behind (it did: the warehouse was opened, and
+// its tables created, before Kafka was asked anything).
+func assertNothingCreated(t *testing.T, warehouse string) {
+	t.Helper()
+	entries, err := os.ReadDir(warehouse)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if len(entries) > 0 {
+		t.Fatalf("the failed start left %s in the warehouse %s", entries[0].Name(), warehouse)
+	}
+}
+
 // TestStartBrokerUnreachable: nothing listens at the address. Run fails
 // after the connect timeout, no sooner and not much later, with an error
-// that says so and names the address.
+// that says so and names the address, and creates nothing.
 func TestStartBrokerUnreachable(t *testing.T) {
 	t.Parallel()
 	addr := closedAddr(t)
-	cfg := startupConfig([]string{addr}, "clickstream", t.TempDir(), nil)
+	wh := filepath.Join(t.TempDir(), "warehouse")
+	cfg := startupConfig([]string{addr}, "clickstream", wh, nil)
 	started := time.Now()
 	err := pipeline.Run(t.Context(), cfg)
 	took := time.Since(started)
@@ -81,14 +100,16 @@ func TestStartBrokerUnreachable(t *testing.T) {
 		t.Fatalf("gave up after %s with a connect timeout of %s", took, cfg.Kafka.ConnectTimeout)
 	}
 	t.Logf("after %s: %v", took.Round(time.Millisecond), err)
+	assertNothingCreated(t, wh)
 }
 
 // TestStartTopicMissing: the broker is up but the topic is not there. Run
-// fails at once, naming the topic and the broker.
+// fails at once, naming the topic and the broker, and creates nothing.
 func TestStartTopicMissing(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
-	cfg := startupConfig(b.Addrs(), "no-such-topic", t.TempDir(), nil)
+	wh := filepath.Join(t.TempDir(), "warehouse")
+	cfg := startupConfig(b.Addrs(), "no-such-topic", wh, nil)
 	started := time.Now()
 	err := pipeline.Run(t.Context(), cfg)
 	if !errors.Is(err, kafka.ErrTopicNotFound) || !strings.Contains(fmt.Sprint(err), `"no-such-topic"`) ||
@@ -101,6 +122,7 @@ func TestStartTopicMissing(t *testing.T) {
 	if _, err := kafka.TopicPartitions(t.Context(), b.Addrs(), kafka.Security{}, "no-such-topic"); !errors.Is(err, kafka.ErrTopicNotFound) {
 		t.Fatalf("the failed run created the topic (or lookup failed): %v", err)
 	}
+	assertNothingCreated(t, wh)
 }
 
 // TestStartWaitsForTopic: with WaitForTopic, Run waits for a missing topic
