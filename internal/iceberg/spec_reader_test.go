@@ -1,11 +1,8 @@
 package iceberg
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"reflect"
 	"slices"
 	"testing"
@@ -14,34 +11,16 @@ import (
 	"github.com/sessionize/sessionize/internal/testservers"
 )
 
-// specReader is the npm project of read.mjs: a reader of Iceberg tables
-// written from the table spec with avsc (Avro) and DuckDB (Parquet), so it
-// shares no code with iceberg-go and arrow-go, which write the tables.
-const specReader = "testdata/spec-reader"
-
 // readWithSpecReader returns the rows of table's current snapshot as the
-// independent reader finds them, one JSON object per row.
-func readWithSpecReader(t *testing.T, node string, w *Warehouse, table string) []string {
+// independent reader (testservers.ReadIcebergTable) finds them, one JSON
+// object per row.
+func readWithSpecReader(t *testing.T, w *Warehouse, table string) []string {
 	t.Helper()
 	d, err := w.Describe(testCtx(t), table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(testCtx(t), node, "read.mjs", d.MetadataLocation)
-	cmd.Dir = specReader
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node read.mjs %s (%s): %v\n%s", d.MetadataLocation, table, err, stderr.String())
-	}
-	var rows []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		rows = append(rows, sc.Text())
-	}
-	return rows
+	return testservers.ReadIcebergTable(t, testCtx(t), d.MetadataLocation)
 }
 
 // TestIndependentReaderReadsTheTables: engines other than iceberg-go
@@ -52,7 +31,6 @@ func readWithSpecReader(t *testing.T, node string, w *Warehouse, table string) [
 // counts and Parquet field ids the manifests promise, and the same rows as
 // our own reader.
 func TestIndependentReaderReadsTheTables(t *testing.T) {
-	node := testservers.NodeProject(t, specReader, "avsc")
 	ctx := testCtx(t)
 	w := openWarehouse(t, Config{Warehouse: t.TempDir(), EventsTable: true})
 
@@ -103,7 +81,7 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 			t.Fatal(err)
 		}
 		var theirs []SessionRow
-		for _, line := range readWithSpecReader(t, node, w, TableSessions) {
+		for _, line := range readWithSpecReader(t, w, TableSessions) {
 			var r SessionRow
 			var derived struct {
 				Start string `json:"session_start"`
@@ -145,7 +123,7 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compareRows(t, readWithSpecReader(t, node, w, TableLate), ours, func(r LateRow) map[string]any {
+		compareRows(t, readWithSpecReader(t, w, TableLate), ours, func(r LateRow) map[string]any {
 			return map[string]any{"raw": r.Raw, "topic": r.Topic, "partition": r.Partition, "offset": r.Offset,
 				"kafka_timestamp_ms": r.KafkaTimestampMs, "watermark_ms": r.WatermarkMs, "reason": LateReason,
 				"event_id": r.EventID, "uuid": r.UUID, "event_timestamp_ms": r.EventTimestampMs,
@@ -157,7 +135,7 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compareRows(t, readWithSpecReader(t, node, w, TableRejected), ours, func(r RejectedRow) map[string]any {
+		compareRows(t, readWithSpecReader(t, w, TableRejected), ours, func(r RejectedRow) map[string]any {
 			return map[string]any{"raw": r.Raw, "reason": r.Reason, "topic": r.Topic, "partition": r.Partition, "offset": r.Offset,
 				"kafka_timestamp_ms": r.KafkaTimestampMs, "watermark_ms": r.WatermarkMs, "kafka_timestamp": duckTimestamp(r.KafkaTimestampMs)}
 		})
@@ -167,7 +145,7 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compareRows(t, readWithSpecReader(t, node, w, TableEvents), ours, func(r EventRow) map[string]any {
+		compareRows(t, readWithSpecReader(t, w, TableEvents), ours, func(r EventRow) map[string]any {
 			return map[string]any{"session_id": r.SessionID, "event_index": r.EventIndex, "session_start_time_ms": r.SessionStartTimeMs,
 				"uuid": r.UUID, "event_id": r.EventID, "event_timestamp_ms": r.EventTimestampMs, "page_name": r.PageName,
 				"raw": r.Raw, "partition": r.Partition, "offset": r.Offset, SessionStartColumn: duckTimestamp(r.SessionStartTimeMs)}
@@ -180,7 +158,6 @@ func TestIndependentReaderReadsTheTables(t *testing.T) {
 // one user to one bucket: the reader computes each row's bucket with the
 // spec's murmur3 and finds it equal to its file's partition value.
 func TestIndependentReaderChecksUUIDBuckets(t *testing.T) {
-	node := testservers.NodeProject(t, specReader, "avsc")
 	w := openWarehouse(t, Config{Warehouse: t.TempDir(), UUIDBuckets: 4})
 	sessions := sampleSessions(300, "a")
 	sessions[7].UUID = "ünïcode user ✓"
@@ -190,7 +167,7 @@ func TestIndependentReaderChecksUUIDBuckets(t *testing.T) {
 	if n := len(tableFiles(t, w, TableSessions, "data")); n < 4 {
 		t.Fatalf("%d data files: the sessions did not spread over the buckets", n)
 	}
-	if rows := readWithSpecReader(t, node, w, TableSessions); len(rows) != len(sessions) {
+	if rows := readWithSpecReader(t, w, TableSessions); len(rows) != len(sessions) {
 		t.Fatalf("the independent reader found %d sessions, want %d", len(rows), len(sessions))
 	}
 }
@@ -200,10 +177,9 @@ func TestIndependentReaderChecksUUIDBuckets(t *testing.T) {
 // have no such column, which the spec reads as null (the column is
 // optional), and the reader finds every value where it was written.
 func TestIndependentReaderReadsAddedAttributes(t *testing.T) {
-	node := testservers.NodeProject(t, specReader, "avsc")
 	w2, _ := attrsAddedLater(t, t.TempDir())
 	got := map[string]string{}
-	for _, line := range readWithSpecReader(t, node, w2, TableSessions) {
+	for _, line := range readWithSpecReader(t, w2, TableSessions) {
 		var r struct {
 			ID        string   `json:"session_id"`
 			Converted *bool    `json:"converted"`

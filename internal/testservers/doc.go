@@ -4,4 +4,8 @@
 //
 // A server binary that is missing skips the test locally and fails it when
 // CI is set, so CI cannot pass without having run them.
+//
+// It also holds the readers (node.go): scripts that read the tables and
+// files sessionize writes with libraries other than its writers', for tests
+// to compare with their own reading.
 package testservers

@@ -7,7 +7,7 @@
 // ids) and prints the rows as JSON lines, one object per row keyed by the
 // Iceberg field names, for the Go test to compare with its own reader.
 //
-//   node read.mjs METADATA_JSON_PATH
+//   node iceberg.mjs METADATA_JSON_PATH
 //
 // Exit 1 with a message on anything that does not hold.
 import fs from 'node:fs'
@@ -15,7 +15,7 @@ import zlib from 'node:zlib'
 import avro from 'avsc'
 import { DuckDBInstance } from '@duckdb/node-api'
 
-const fail = msg => { process.stderr.write(`spec-reader: ${msg}\n`); process.exit(1) }
+const fail = msg => { process.stderr.write(`iceberg.mjs: ${msg}\n`); process.exit(1) }
 const localPath = uri => uri.startsWith('file://') ? uri.slice('file://'.length) : uri
 
 // Avro longs as BigInt: snapshot ids use all 64 bits.
@@ -47,7 +47,7 @@ function readAvro(uri) {
 const num = v => Number(v) // sizes and counts: far below 2^53
 
 const metadataPath = process.argv[2]
-if (!metadataPath) fail('usage: node read.mjs METADATA_JSON_PATH')
+if (!metadataPath) fail('usage: node iceberg.mjs METADATA_JSON_PATH')
 const meta = JSON.parse(fs.readFileSync(metadataPath, 'utf8'))
 if (meta['format-version'] !== 2) fail(`format-version ${meta['format-version']}, want 2`)
 const schema = meta.schemas.find(s => s['schema-id'] === meta['current-schema-id'])
