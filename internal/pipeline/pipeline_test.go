@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/sessionize/sessionize/internal/iceberg"
 	"github.com/sessionize/sessionize/internal/kafka"
 	"github.com/sessionize/sessionize/internal/session"
+	"github.com/sessionize/sessionize/internal/testservers"
 )
 
 // SyncBuffer is a log sink a test reads while the pipeline writes
@@ -241,6 +243,32 @@ func warehouseLinesOf(t *testing.T, wh *iceberg.Warehouse, underRules bool) ([]s
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sessionLinesOf(t, rows, underRules), rows
+}
+
+// independentLines is tableLines through the independent reader
+// (testservers.ReadIcebergTable): the sessions as an engine other than
+// iceberg-go finds them.
+func independentLines(t *testing.T, wh *iceberg.Warehouse) []string {
+	t.Helper()
+	d, err := wh.Describe(t.Context(), iceberg.TableSessions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []iceberg.SessionRow
+	for _, line := range testservers.ReadIcebergTable(t, t.Context(), d.MetadataLocation) {
+		var r iceberg.SessionRow
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		rows = append(rows, r)
+	}
+	return sessionLinesOf(t, rows, false)
+}
+
+// sessionLinesOf gives table rows as batch's session JSON lines, sorted.
+func sessionLinesOf(t *testing.T, rows []iceberg.SessionRow, underRules bool) []string {
+	t.Helper()
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		s := session.Session{UUID: r.UUID, StartMs: r.SessionStartTimeMs, EndMs: r.SessionEndTimeMs, EventCount: r.EventCount,
@@ -258,7 +286,7 @@ func warehouseLinesOf(t *testing.T, wh *iceberg.Warehouse, underRules bool) ([]s
 		out[i] = string(line)
 	}
 	slices.Sort(out)
-	return out, rows
+	return out
 }
 
 // TestStreamEqualsBatch: the whole generated stream through a real broker
@@ -281,6 +309,9 @@ func TestStreamEqualsBatch(t *testing.T) {
 	want := batchLines(t, lines)
 	if !slices.Equal(got, want) {
 		t.Fatalf("stream gave %d sessions, batch %d; first difference: %s", len(got), len(want), firstDiff(got, want))
+	}
+	if got := independentLines(t, openWarehouse(t, wh)); !slices.Equal(got, want) {
+		t.Fatalf("the independent reader finds %d sessions in the table, batch gave %d; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
 	a, err := Audit(t.Context(), openWarehouse(t, wh))
 	if err != nil {

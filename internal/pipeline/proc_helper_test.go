@@ -796,6 +796,11 @@ func procAssertExactlyOnce(t *testing.T, warehouse, reference testWarehouse, in 
 	if !slices.Equal(got, batch) {
 		t.Errorf("sessions: %d rows, batch mode %d; first difference: %s", len(got), len(batch), firstDiff(got, batch))
 	}
+	if warehouse.local() { // the independent reader reads local files only
+		if ind := independentLines(t, wh); !slices.Equal(ind, batch) {
+			t.Errorf("sessions through the independent reader: %d rows, batch mode %d; first difference: %s", len(ind), len(batch), firstDiff(ind, batch))
+		}
+	}
 
 	late, lateRows := procLateKeys(t, wh)
 	refLate, _ := procLateKeys(t, refWh)

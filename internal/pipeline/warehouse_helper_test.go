@@ -114,6 +114,10 @@ func (w testWarehouse) flags() []string {
 	return args
 }
 
+// local reports whether the tables' files are in a local directory (no
+// S3 server, no REST catalog putting them elsewhere).
+func (w testWarehouse) local() bool { return w.s3 == nil && w.cfg.CatalogURI == "" }
+
 // catalogFile is the SQLite catalog's file, "" for another catalog.
 func (w testWarehouse) catalogFile() string {
 	if p, ok := strings.CutPrefix(w.cfg.CatalogURI, "sqlite://"); ok {
