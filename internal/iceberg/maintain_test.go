@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -788,5 +790,35 @@ func TestMaintainCoversTheEventsTable(t *testing.T) {
 	rows, err := later.ReadEvents(ctx)
 	if err != nil || len(rows) != 40+41+42 {
 		t.Fatalf("events after maintenance: %d rows, %v", len(rows), err)
+	}
+}
+
+// TestUnreadableEventsTableIsLeftOut: an events table this sessionize
+// cannot read (another schema: another tool's table of that name, or a
+// future sessionize's) does not fail an open that did not ask for it; it is
+// left out of Tables (so maintenance skips it) with a warning. A run that
+// asks for it is refused, as before.
+func TestUnreadableEventsTableIsLeftOut(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	w := openWarehouse(t, Config{Warehouse: dir})
+	other := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "something_else", Type: iceberg.PrimitiveTypes.String, Required: true})
+	if _, err := w.cat.CreateTable(ctx, w.ident(TableEvents), other); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	later, err := Open(ctx, Config{Warehouse: dir}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("an open that did not ask for the events table failed on it: %v", err)
+	}
+	defer later.Close()
+	if slices.Contains(later.Tables(), TableEvents) || !strings.Contains(logs.String(), "leaving the events table out") {
+		t.Fatalf("tables %v; log:\n%s", later.Tables(), logs.String())
+	}
+	if _, err := later.Maintain(ctx, MaintainOptions{}); err != nil {
+		t.Fatalf("maintain: %v", err)
+	}
+	if _, err := Open(ctx, Config{Warehouse: dir, EventsTable: true}, testLogger(t)); err == nil || !strings.Contains(err.Error(), "schema mismatch") {
+		t.Fatalf("an open with the events table: %v, want a schema mismatch", err)
 	}
 }

@@ -154,6 +154,13 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 		tables:   tables,
 		locks:    newTableLocks(slices.Collect(maps.Keys(tables))),
 	}
+	// An events table this open did not ask for is checked on its own: one
+	// it cannot read (another schema) is left out with a warning rather
+	// than failing an open that has no use for it.
+	found := events && !cfg.EventsTable
+	if found {
+		defs = slices.DeleteFunc(defs, func(d tableDef) bool { return d.name == TableEvents })
+	}
 	if mode.creates() {
 		err = w.ensureTables(ctx, defs)
 	} else {
@@ -162,6 +169,12 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger, mode openMode) (
 	if err != nil {
 		_ = w.Close()
 		return nil, err
+	}
+	if found {
+		if err := w.checkTables(ctx, []tableDef{w.tables[TableEvents].def}); err != nil {
+			logger.WarnContext(ctx, "leaving the events table out: this sessionize cannot read it (table maintenance skips it; sessionize run --events-table refuses it)", "error", err)
+			delete(w.tables, TableEvents)
+		}
 	}
 	if cfg.WritesSessionAttrs {
 		sc, err := w.evolveSessionAttrs(ctx, cfg.SessionAttrs)
