@@ -352,7 +352,8 @@ func (w *Warehouse) ident(name string) table.Identifier {
 }
 
 // Tables returns the names of the tables this warehouse manages: the
-// three of TableNames, and the events table if it was asked for or exists.
+// three of TableNames, and the events table if the open asked for it, or
+// found one it can read.
 func (w *Warehouse) Tables() []string {
 	names := TableNames()
 	if _, ok := w.tables[TableEvents]; ok {
