@@ -4,7 +4,7 @@
 // manifests with avsc (Avro), then the live data files with DuckDB
 // (Parquet), columns found by their field ids as the spec asks. It checks
 // what an engine reading the table relies on (sizes, record counts, field
-// ids) and prints the rows as JSON lines, one object per row keyed by the
+// ids, partition values, column metrics) and prints the rows as JSON lines, one object per row keyed by the
 // Iceberg field names, for the Go test to compare with its own reader.
 //
 //   node iceberg.mjs METADATA_JSON_PATH
@@ -56,6 +56,8 @@ const snapId = meta['current-snapshot-id']
 if (snapId === undefined || snapId === null || snapId === -1) {
   process.exit(0) // no snapshot: no rows
 }
+// JSON.parse rounds 64-bit ids to doubles, alike for the same digits: ids
+// are random, so two of one table's that round alike are not a concern here.
 const snap = meta.snapshots.find(s => s['snapshot-id'] === snapId)
 if (!snap) fail(`current snapshot ${snapId} is not among the snapshots`)
 
