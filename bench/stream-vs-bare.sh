@@ -10,7 +10,8 @@
 #         writes, cannot beat with the parser it has;
 #   old   sessionize run --drain --stop-when-idle of the whole topic, built
 #         from OLD_REF (main), into a fresh warehouse;
-#   new   the same, built from the work tree.
+#   new   the same, built from the work tree (old and new take turns
+#         going first, round by round).
 # Each is timed as a whole process (start-up included) under /usr/bin/time;
 # the --stop-when-idle wait is taken off. The broker's CPU over the same
 # span comes from /proc, so each line also says how many of the cores the
@@ -131,7 +132,11 @@ for round in $(seq 1 "$ROUNDS"); do
       [ "${best[$reader-$topic]:-0}" -lt "$rate" ] && best[$reader-$topic]=$rate
       [ "${best_nostart[$reader-$topic]:-0}" -lt "$nostart" ] && best_nostart[$reader-$topic]=$nostart
     done
-    for b in "${bins[@]}"; do
+    # old and new take turns going first: whichever drains second ran a few
+    # percent slower in runs of the same code as both (1.00x and 0.89x).
+    order=("${bins[@]}")
+    if [ "${#bins[@]}" = 2 ] && [ $((round % 2)) = 0 ]; then order=("${bins[1]}" "${bins[0]}"); fi
+    for b in "${order[@]}"; do
       drain "$b" "$topic" "$b-$topic-$round"
       rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
       nostart=$(awk -v n="$n" -v s="$secs" -v u="$startup" 'BEGIN{printf "%.0f", n/(s-u)}')
